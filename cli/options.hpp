@@ -1,0 +1,86 @@
+// Command-line parsing shared by wsgi-http, wsgi-fcgi and wsgi-cgi: the options every
+// program has (--app, --chdir, --pythonpath, --virtualenv, logs, limits) plus a small
+// table-driven parser each program extends with its own flags.
+#pragma once
+
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "wsgibridge/invoker.hpp"
+#include "wsgibridge/limits.hpp"
+#include "wsgibridge/log.hpp"
+
+namespace wsgibridge::cli {
+
+/// Bad command line: main() prints the message and the usage, exit 2.
+class UsageError : public std::runtime_error
+{
+public:
+    using std::runtime_error::runtime_error;
+};
+
+class ArgParser
+{
+public:
+    ArgParser(std::string program, std::string summary);
+
+    /// --name VALUE (also --name=VALUE). `on_value` may throw UsageError.
+    void option(std::string name, std::string metavar, std::string help,
+                std::function<void(std::string_view)> on_value);
+    /// --name, no value.
+    void flag(std::string name, std::string help, std::function<void()> on_set);
+
+    /// Parses argv[1..]. Returns false when --help was given (usage printed to stdout).
+    /// Positional arguments are collected into positionals(). Throws UsageError.
+    bool parse(int argc, char** argv);
+    const std::vector<std::string>& positionals() const noexcept { return positionals_; }
+    std::string usage() const;
+
+private:
+    struct Entry {
+        std::string name, metavar, help;
+        std::function<void(std::string_view)> on_value;
+        std::function<void()> on_set;
+    };
+    const Entry* find(std::string_view name) const;
+
+    std::string program_, summary_;
+    std::vector<Entry> entries_;
+    std::vector<std::string> positionals_;
+};
+
+struct CommonOptions {
+    std::string app;                      ///< --app SPEC
+    std::string chdir;                    ///< --chdir DIR
+    std::vector<std::string> python_path; ///< --pythonpath DIR (repeatable)
+    std::string virtualenv;               ///< --virtualenv DIR
+    std::string log_file;                 ///< --log-file PATH ("" = stderr)
+    std::string access_log;               ///< --access-log PATH ("-" = stdout, "" = off)
+    LogLevel log_level = LogLevel::info;  ///< --log-level
+    Limits limits;
+};
+
+/// Adds --app, --chdir, --pythonpath, --virtualenv, --log-file, --log-level and, when
+/// `with_access_log`, --access-log.
+void add_common_options(ArgParser& parser, CommonOptions& options, bool with_access_log = true);
+/// Adds --max-header-bytes, --max-header-count, --max-body, --header-timeout,
+/// --keepalive-timeout, --io-timeout, --max-drain (times in seconds, may be fractional).
+void add_limit_options(ArgParser& parser, Limits& limits);
+
+std::uint64_t parse_size(std::string_view option, std::string_view text);  ///< "10", "64k", "10M", "1G"
+unsigned parse_count(std::string_view option, std::string_view text);
+std::chrono::milliseconds parse_seconds(std::string_view option, std::string_view text);
+
+/// Applies --chdir (throws std::system_error) and builds the interpreter options.
+PythonOptions prepare_python(const CommonOptions& options);
+/// The error log the options ask for.
+Logger open_error_log(const CommonOptions& options);
+
+/// Runs `body`, turning escaping exceptions into a message on stderr and an exit status:
+/// UsageError → 2 (with usage), AppLoadError → 3, anything else → 1.
+int run_main(const ArgParser& parser, const std::function<int()>& body) noexcept;
+
+} // namespace wsgibridge::cli

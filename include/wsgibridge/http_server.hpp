@@ -1,0 +1,51 @@
+// The HTTP/1.1 front end (Boost.Beast), usable from any C++ program: give it a
+// RequestHandler (a WsgiApp, or your own) and run it.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "handler.hpp"
+#include "limits.hpp"
+#include "log.hpp"
+
+namespace wsgibridge {
+
+struct HttpServerOptions {
+    /// "127.0.0.1:8000", "[::1]:8000", ":8000" (all IPv4 addresses) or "unix:/path/to.sock".
+    std::string bind = "127.0.0.1:8000";
+    /// Threads that read requests and call the handler. Requests in Python take turns
+    /// on the GIL, but threads blocked on slow clients no longer hold anybody up.
+    unsigned threads = 4;
+    /// SCRIPT_NAME: the prefix the application is mounted at ("" = root). Requests
+    /// outside it get 404.
+    std::string mount;
+    Limits limits;
+    /// Stop gracefully on SIGTERM and SIGINT (finish in-flight requests).
+    bool handle_signals = true;
+    std::string server_software = "wsgi-bridge";
+};
+
+class HttpServer
+{
+public:
+    /// Binds the listening socket (throws std::system_error when it cannot).
+    HttpServer(const HttpServerOptions& options, RequestHandler& handler, const Logger& log,
+               const AccessLog& access_log);
+    ~HttpServer();
+    HttpServer(const HttpServer&) = delete;
+    HttpServer& operator=(const HttpServer&) = delete;
+
+    /// The bound address, e.g. "127.0.0.1:41234" (useful after binding port 0).
+    std::string local_endpoint() const;
+    /// Serves until stop() or a handled signal; returns once in-flight requests ended.
+    void run();
+    /// Thread-safe: stop accepting, finish in-flight requests, return from run().
+    void stop();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace wsgibridge

@@ -1,0 +1,89 @@
+// The WSGI side, seen from C++: an embedded CPython interpreter and a WSGI application
+// that serves requests of the one request model. Nothing here includes Python.h; the
+// implementation in lib/wsgi/ is the only code that does.
+#pragma once
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "error.hpp"
+#include "handler.hpp"
+#include "log.hpp"
+
+namespace wsgibridge {
+
+/// Where the application comes from, as gunicorn and mod_wsgi users write it:
+///   "module:callable", "package.module:callable", "module" (callable `application`),
+///   "path/to/file.py" (callable `application`, else `app`), "path/to/file.py:name".
+struct AppSpec {
+    std::string module;   ///< dotted module name, empty when `file` is set
+    std::string file;     ///< a .py (or any) file to execute as a module
+    std::string callable; ///< empty: `application`, else `app`
+
+    static Result<AppSpec> parse(std::string_view spec);
+};
+
+struct PythonOptions {
+    std::vector<std::string> python_path; ///< --pythonpath, prepended to sys.path in order
+    std::string virtualenv;               ///< --virtualenv: its site-packages join sys.path
+    std::string program_name = "wsgi-bridge";
+    /// Load the standard `site` module (Debian's dist-packages, .pth files). The CGI
+    /// front end turns it off and adds the dist-packages directories itself, for speed.
+    bool import_site = true;
+    /// Write __pycache__ byte code for imported modules (ignores PYTHONDONTWRITEBYTECODE).
+    bool write_bytecode = true;
+};
+
+/// Owns the embedded interpreter: one per process. Initialised from an isolated
+/// configuration (the environment's PYTHON* variables and signal handlers are not
+/// taken). After construction the GIL is released so any thread can serve requests.
+/// No Python object may outlive it.
+class Interpreter
+{
+public:
+    explicit Interpreter(const PythonOptions& options); ///< throws std::runtime_error
+    ~Interpreter();
+    Interpreter(const Interpreter&) = delete;
+    Interpreter& operator=(const Interpreter&) = delete;
+
+private:
+    void* saved_thread_ = nullptr;
+};
+
+struct WsgiOptions {
+    bool multithread = false;  ///< wsgi.multithread: the server may call the app from several threads
+    bool multiprocess = false; ///< wsgi.multiprocess: other processes serve the same app
+    bool run_once = false;     ///< wsgi.run_once: CGI
+    /// Send stdout writes of the app (print) to stderr: CGI owns fd 1 for the response.
+    bool redirect_stdout = false;
+};
+
+/// The application failed to import, or the object named is not callable.
+class AppLoadError : public std::runtime_error
+{
+public:
+    using std::runtime_error::runtime_error;
+};
+
+class WsgiApp final : public RequestHandler
+{
+public:
+    /// Imports the application. Throws AppLoadError with a one-line reason; the
+    /// traceback goes to `log`.
+    WsgiApp(Interpreter& interpreter, const AppSpec& spec, const WsgiOptions& options,
+            const Logger& log);
+    ~WsgiApp() override;
+    WsgiApp(const WsgiApp&) = delete;
+    WsgiApp& operator=(const WsgiApp&) = delete;
+
+    void handle(const Request& req, BodySource& body, ResponseSink& sink) noexcept override;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace wsgibridge

@@ -1,0 +1,33 @@
+#include <gtest/gtest.h>
+
+#include "wsgibridge/error.hpp"
+
+using namespace wsgibridge;
+
+TEST(Errc, StatusForEachRequestError)
+{
+    EXPECT_EQ(http_status_for(errc::bad_content_length), 400);
+    EXPECT_EQ(http_status_for(errc::bad_chunk), 400);
+    EXPECT_EQ(http_status_for(errc::timeout), 408);
+    EXPECT_EQ(http_status_for(errc::body_too_large), 413);
+    EXPECT_EQ(http_status_for(errc::header_too_large), 431);
+    EXPECT_EQ(http_status_for(errc::too_many_headers), 431);
+    EXPECT_EQ(http_status_for(errc::unsupported_transfer_encoding), 501);
+    EXPECT_EQ(http_status_for(std::make_error_code(std::errc::io_error)), 500);
+}
+
+TEST(Errc, MessagesNameTheFault)
+{
+    std::error_code ec = errc::body_too_large;
+    EXPECT_EQ(ec.message(), "request body too large");
+    EXPECT_STREQ(ec.category().name(), "wsgibridge");
+}
+
+TEST(Result, CarriesValueOrError)
+{
+    Result<int> ok = 3;
+    Result<int> bad = make_error_code(errc::timeout);
+    EXPECT_EQ(*ok, 3);
+    EXPECT_FALSE(bad);
+    EXPECT_EQ(bad.error(), errc::timeout);
+}
