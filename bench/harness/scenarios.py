@@ -1,0 +1,102 @@
+"""The measured scenarios: which servers, which app and request, how much load. Ours and
+each peer run alternately (A B C A B C) for `rounds` rounds, each round from a fresh
+start, at the same process and thread counts."""
+
+import os
+from dataclasses import dataclass, field
+
+HELLO = b"Hello, World!\n"
+W1, W2 = (1, 1), (2, 1)
+
+# Our gateways: every other server in a scenario is a peer.
+OURS = {"wsgi-http", "wsgi-fcgi-unix", "wsgi-fcgi-tcp", "fcgid", "proxy-fcgi"}
+
+LABELS = {
+    "wsgi-http": "wsgi-http", "uwsgi": "uWSGI --http-socket",
+    "uwsgi-http11": "uWSGI --http11-socket", "gunicorn-sync": "gunicorn sync",
+    "gunicorn-gthread": "gunicorn gthread", "waitress": "waitress",
+    "ceiling": "nginx return 200 (ceiling)",
+    "wsgi-fcgi-unix": "nginx + wsgi-fcgi (unix)", "wsgi-fcgi-tcp": "nginx + wsgi-fcgi (tcp)",
+    "uwsgi-fastcgi": "nginx + uWSGI --fastcgi-socket", "uwsgi-pass": "nginx + uWSGI uwsgi_pass",
+    "fcgid": "Apache + mod_fcgid + wsgi-fcgi", "proxy-fcgi": "Apache + mod_proxy_fcgi + wsgi-fcgi",
+    "mod-wsgi": "Apache + mod_wsgi daemon",
+}
+
+
+@dataclass
+class Scenario:
+    name: str
+    topology: str           # http | nginx | apache
+    app: str                # key of servers.apps()
+    path: str
+    servers: list           # [(kind, (processes, threads))]; ours first
+    method: str = "GET"
+    body: bytes = None      # request body (POST)
+    expect_body: bytes = None
+    expect_len: int = None
+    connections: int = 16
+    duration_scale: float = 1.0
+    wrk_script: str = None  # name of a lua script written by write_scripts()
+    rounds: int = None      # None: the run's rounds
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def ours_ref(self):
+        """The ours row the ratio column compares every peer against."""
+        return next(k for k, _ in self.servers if k in OURS)
+
+
+def _http(name, app, path, kinds, shape, **kw):
+    return Scenario(name, "http", app, path, [(k, s) for k, s in _shapes(kinds, shape)], **kw)
+
+
+def _shapes(kinds, shape):
+    for k in kinds:
+        # waitress and gthread scale with threads in one process; the rest fork.
+        if shape == W2 and k in ("waitress", "gunicorn-gthread"):
+            yield k, (1, 2)
+        else:
+            yield k, shape
+
+
+def all_scenarios():
+    hello = dict(expect_body=HELLO)
+    peers_all = ["wsgi-http", "uwsgi", "uwsgi-http11", "gunicorn-sync", "gunicorn-gthread",
+                 "waitress"]
+    peers_few = ["wsgi-http", "uwsgi", "gunicorn-sync"]
+    echo = b"e" * 1024
+    return [
+        _http("HTTP hello", "hello", "/", peers_all, W1, **hello),
+        _http("HTTP 64 KiB", "bench", "/64k", peers_few, W1, expect_len=65536),
+        _http("HTTP POST 1 KiB echo", "bench", "/echo", peers_few, W1, method="POST",
+              body=echo, expect_body=echo, wrk_script="post1k.lua"),
+        _http("HTTP Flask hello", "flask", "/", peers_few, W1, **hello),
+        _http("HTTP 10 MiB stream", "bench", "/stream", ["wsgi-http", "uwsgi"], W1,
+              expect_len=10 << 20, connections=4, duration_scale=0.5),
+        _http("HTTP hello, 2 workers", "hello", "/",
+              ["wsgi-http", "uwsgi", "gunicorn-sync", "gunicorn-gthread", "waitress"], W2,
+              **hello),
+        _http("HTTP Flask hello, 2 workers", "flask", "/", ["wsgi-http", "uwsgi"], W2,
+              **hello),
+        Scenario("nginx hello", "nginx", "hello", "/",
+                 [(k, W1) for k in ("wsgi-fcgi-unix", "wsgi-fcgi-tcp", "uwsgi-fastcgi",
+                                    "uwsgi-pass", "ceiling")], **hello),
+        Scenario("nginx hello, 2 workers", "nginx", "hello", "/",
+                 [(k, W2) for k in ("wsgi-fcgi-unix", "uwsgi-fastcgi", "uwsgi-pass")],
+                 **hello),
+        Scenario("Apache hello", "apache", "hello", "/",
+                 [(k, W1) for k in ("fcgid", "proxy-fcgi", "mod-wsgi")], **hello),
+    ]
+
+
+def write_scripts(tmp):
+    """wrk lua scripts; returns name → path."""
+    scripts = {"post1k.lua": 'wrk.method = "POST"\n'
+                             'wrk.body = string.rep("e", 1024)\n'
+                             'wrk.headers["Content-Type"] = "application/octet-stream"\n'}
+    paths = {}
+    for name, text in scripts.items():
+        paths[name] = os.path.join(tmp, name)
+        with open(paths[name], "w") as f:
+            f.write(text)
+    return paths
