@@ -144,7 +144,7 @@ def start_apache(ctx, variant, app, shape, cpus, cgi_scripts=None):
     elif variant == "mod-wsgi":
         if not os.path.exists("/usr/lib/apache2/modules/mod_wsgi.so"):
             raise Unavailable("libapache2-mod-wsgi-py3 is not installed")
-        pattern = "(wsgi-daemon)"
+        pattern = "(wsgi)"
     for name, text in scripts.items():
         with open(os.path.join(docroot, name), "w") as f:
             f.write(text)

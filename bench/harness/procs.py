@@ -104,7 +104,8 @@ def wait_ready(target, procs, timeout=15.0):
     while time.monotonic() < deadline:
         for p in procs:
             if p.poll() is not None:
-                raise StartError(f"{p.args[0]} exited with {p.returncode}:\n{log_tail(p)}")
+                name = p.args[3] if p.args[0] == "taskset" else p.args[0]
+                raise StartError(f"{name} exited with {p.returncode}:\n{log_tail(p)}")
         try:
             if target.startswith("/"):
                 with socket.socket(socket.AF_UNIX) as s:

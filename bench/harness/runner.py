@@ -140,8 +140,9 @@ def run_starvation(ctx, say):
             row["answered"] = f"{len(answered)}/{len(row['probes_s'])}"
             row["median_ms"] = statistics.median(answered) * 1e3 if answered else None
             row["max_ms"] = max(answered) * 1e3 if answered else None
-            say(f"      keep-alive starvation / {row['server']}: {row['answered']} answered, "
-                f"median {row['median_ms'] or 0:.1f} ms, max {row['max_ms'] or 0:.1f} ms")
+            say(f"      keep-alive starvation / {row['server']}: {row['answered']} answered "
+                f"within {max_time:.1f} s" + (f", median {row['median_ms']:.1f} ms, max "
+                                             f"{row['max_ms']:.1f} ms" if answered else ""))
         finally:
             running.stop()
     return rows
