@@ -124,8 +124,32 @@ def through_apache(ctx, say):
     return {"rows": rows, "skip": skip}
 
 
+def coldstart_sh(ctx, say):
+    """The CGI helper's bench/cgi_coldstart.sh (exec → end of response, its own env), for
+    hello and Flask, when it and wsgi-cgi exist: its printed figures go in the results."""
+    script = os.path.join(ctx.source_root, "bench", "cgi_coldstart.sh")
+    try:
+        ctx.ours("wsgi-cgi")
+    except Unavailable:
+        return None
+    if not os.access(script, os.X_OK):
+        return None
+    runs = "5" if ctx.smoke else "50"
+    out = {}
+    for name, rel in (("hello", "examples/hello.py"), ("flask", "tests/apps/bench_flask.py")):
+        done = subprocess.run([script, "-n", runs, "-b", ctx.build_dir, "-a",
+                               os.path.join(ctx.source_root, rel)],
+                              capture_output=True, text=True, timeout=600)
+        if done.returncode != 0:
+            raise load.LoadError(f"cgi_coldstart.sh {name} failed: {done.stderr[-1000:]}")
+        out[name] = done.stdout.strip()
+        say(f"      bench/cgi_coldstart.sh ({name}):\n" + "\n".join(
+            "        " + line for line in out[name].splitlines()))
+    return out
+
+
 def run(ctx, say):
-    out = {"direct": direct(ctx, say)}
+    out = {"direct": direct(ctx, say), "coldstart_sh": coldstart_sh(ctx, say)}
     try:
         out["apache"] = through_apache(ctx, say)
     except Unavailable as exc:

@@ -97,7 +97,8 @@ def _run_sections(args, ctx, results, broken):
             broken += [f"{r['scenario']} / {r['server']}: {r['reason'][:300]}"
                        for r in rows if r["status"] == "fail"]
     sections = [("starvation", "keep-alive starvation", runner.run_starvation),
-                ("cgi", "CGI cold start", cgi_bench.run), ("cost", "gateway cost", gateway_cost.run)]
+                ("cgi", "CGI cold start", cgi_bench.run),
+                ("cost", "gateway cost", gateway_cost.run)]
     for key, title, fn in sections:
         if not selected(args, key):
             continue

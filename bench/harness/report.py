@@ -122,6 +122,9 @@ def _cgi_md(results):
                    f"| {_f(a.get('rps'), '.1f')} | {_f(a.get('p50_ms'), '.1f')} |")
     if direct.get("skip"):
         out.append(f"\nours skipped: {direct['skip']}")
+    for name, text in (cgi.get("coldstart_sh") or {}).items():
+        out += ["", f"bench/cgi_coldstart.sh, {name} (exec to end of response):", "",
+                "```", text, "```"]
     return out + [""]
 
 
