@@ -36,6 +36,9 @@ def parse_args(argv):
     ap.add_argument("--only", action="append", default=[],
                     help="run only sections/scenarios whose name contains this (repeatable); "
                          "sections: load, starvation, cgi, cost")
+    ap.add_argument("--server", action="append", default=[],
+                    help="in load scenarios, run only the servers whose kind contains this "
+                         "(repeatable), e.g. --server wsgi- for ours only")
     ap.add_argument("--pid-file", help="process-group ids of started servers (for the trap)")
     return ap.parse_args(argv)
 
@@ -90,7 +93,9 @@ def _run_sections(args, ctx, results, broken):
     scripts = scenarios.write_scripts(ctx.tmp)
     results["load"] = []
     for sc in scenarios.all_scenarios():
-        if selected(args, "load") or selected(args, sc.name):
+        if args.server:
+            sc.servers = [(k, s) for k, s in sc.servers if any(f in k for f in args.server)]
+        if sc.servers and (selected(args, "load") or selected(args, sc.name)):
             say(f"-- {sc.name}")
             rows = runner.run_scenario(ctx, sc, scripts, say)
             results["load"] += rows

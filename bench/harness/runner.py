@@ -27,7 +27,7 @@ def launch(ctx, sc, kind, shape, cpus):
 def _new_row(sc, kind, shape):
     return {"scenario": sc.name, "topology": sc.topology, "kind": kind,
             "server": LABELS[kind], "ours": kind in OURS, "shape": "%dx%d" % shape,
-            "status": "ok", "reason": "", "rounds": [], "rss_kib": []}
+            "status": "ok", "reason": "", "rounds": []}
 
 
 def _check(sc, port, path):

@@ -3,7 +3,7 @@ each peer run alternately (A B C A B C) for `rounds` rounds, each round from a f
 start, at the same process and thread counts."""
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 HELLO = b"Hello, World!\n"
 W1, W2 = (1, 1), (2, 1)
@@ -38,12 +38,6 @@ class Scenario:
     duration_scale: float = 1.0
     wrk_script: str = None  # name of a lua script written by write_scripts()
     rounds: int = None      # None: the run's rounds
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def ours_ref(self):
-        """The ours row the ratio column compares every peer against."""
-        return next(k for k, _ in self.servers if k in OURS)
 
 
 def _http(name, app, path, kinds, shape, **kw):
