@@ -67,7 +67,7 @@ def main(argv):
         "date": now.strftime("%Y-%m-%d %H:%M UTC"), "mode": "smoke" if args.smoke else "full",
         "commit": _commit(source_root), "duration": duration, "rounds": rounds,
         "cpus": os.cpu_count(), "pinning": ctx.pinning_note(), "build": args.build_note,
-        "cpu_model": _cpu_model()}}
+        "cpu_model": _cpu_model(), "loadavg_start": _loadavg()}}
     print(f"== wsgi-bridge benchmark ({results['meta']['mode']}): {ctx.pinning_note()}")
     broken = []
     try:
@@ -75,6 +75,7 @@ def main(argv):
     finally:
         procs.stop_all()
     results["meta"]["elapsed_s"] = round(time.monotonic() - started, 1)
+    results["meta"]["loadavg_end"] = _loadavg()
     md = report.write_all(results, out, now.strftime("%Y%m%dT%H%M%SZ"), tmp)
     print()
     print(md)
@@ -136,6 +137,12 @@ def _commit(root):
     done = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"],
                           capture_output=True, text=True)
     return done.stdout.strip() or "unknown"
+
+
+def _loadavg():
+    """1, 5 and 15 minute load averages: other work on the machine skews the figures."""
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
 
 
 def _cpu_model():

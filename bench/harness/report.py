@@ -63,7 +63,9 @@ def markdown(results):
     lines = [f"# wsgi-bridge benchmark, {meta['date']}", "",
              f"Commit {meta['commit']}, {meta['mode']} run, {meta['rounds']} round(s) of "
              f"`wrk -t1 -c16 -d{meta['duration']}s --latency` per server (alternating), "
-             f"{meta['cpus']} CPUs. {meta['pinning']}. Our build: {meta['build']}.", "",
+             f"{meta['cpus']} CPUs ({meta['cpu_model']}). {meta['pinning']}. "
+             f"Our build: {meta['build']}. Load average before/after the run: "
+             f"{meta['loadavg_start']} / {meta.get('loadavg_end', '?')}.", "",
              "| Scenario | Server | procs x threads | req/s | p50 ms | p99 ms "
              "| peak RSS/worker MiB | ours/peer |", "|---|---|---|---:|---:|---:|---:|---:|"]
     rows = results.get("load", [])
