@@ -69,12 +69,14 @@ TEST(Interpreter, OnlyOne)
 TEST(Interpreter, NoSiteStillFindsDebianPackages)
 {
     if (mode != "nosite") GTEST_SKIP() << "nosite mode only";
-    auto info = sysinfo("import=json,flask");
+    // markupsafe (python3-markupsafe, pulled in by python3-flask): importing flask itself
+    // loads OpenSSL, whose allocations LeakSanitizer reports at exit.
+    auto info = sysinfo("import=json,markupsafe");
     EXPECT_EQ(info["site_imported"], false);
     EXPECT_NE(index_of(info["path"], "/usr/lib/python3/dist-packages"), -1);
     EXPECT_EQ(info["imports"]["json"].get<std::string>().find("error"), std::string::npos);
-    EXPECT_EQ(info["imports"]["flask"].get<std::string>().rfind("/usr/lib/python3/dist-packages/flask", 0), 0u)
-        << info["imports"]["flask"];
+    EXPECT_EQ(info["imports"]["markupsafe"].get<std::string>().rfind("/usr/lib/python3/dist-packages/markupsafe", 0), 0u)
+        << info["imports"]["markupsafe"];
 }
 
 TEST(Interpreter, VirtualenvAndSite)
