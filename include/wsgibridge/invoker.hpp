@@ -49,6 +49,12 @@ public:
     Interpreter(const Interpreter&) = delete;
     Interpreter& operator=(const Interpreter&) = delete;
 
+    /// fork(2) with CPython's before/after-fork hooks run, so the child's interpreter
+    /// (locks, threading module, os.register_at_fork callbacks) is usable. Call it from
+    /// the thread that constructed the Interpreter while no other thread runs Python.
+    /// Returns what fork returned (-1 with errno set on failure).
+    int fork_process();
+
 private:
     void* saved_thread_ = nullptr;
 };
