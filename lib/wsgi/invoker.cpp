@@ -170,7 +170,7 @@ void WsgiApp::Impl::drive(RequestContext& ctx, PyObject* result)
     PyRef it = PyRef::steal(PyObject_GetIter(result));
     if (!it) failure = log_app_exception(ctx, "the application's result is not iterable");
     while (it && !failure) {
-        if (ctx.sink.client_gone()) {
+        if (ctx.client_gone) {
             ctx.sink_error = make_error_code(errc::peer_gone);
             ctx.log.info(concat(ctx.label(), ": the client is gone; stopped iterating the response"));
             break;
@@ -293,7 +293,7 @@ void WsgiApp::handle(const Request& req, BodySource& body, ResponseSink& sink) n
     // Reused by this thread's requests: the header vectors keep their capacity.
     static thread_local py::ResponseState resp;
     resp.reset();
-    RequestContext ctx{req, body, sink, impl_->log, *impl_->keys, resp, req.method == "HEAD", true, {}, {}};
+    RequestContext ctx{req, body, sink, impl_->log, *impl_->keys, resp, req.method == "HEAD", true, {}, {}, false};
     try {
         impl_->serve(ctx);
     } catch (const std::exception& e) {

@@ -57,6 +57,7 @@ struct RequestContext {
     bool app_running = true;     ///< write() is allowed only while the app call runs
     std::error_code body_error;  ///< the first BodySource failure the app saw
     std::error_code sink_error;  ///< the sink failed: the client is gone
+    bool client_gone = false;    ///< sink.client_gone() after the last write (asked without the GIL)
 
     /// "GET /path?q": the prefix of every log line about this request.
     std::string label() const;

@@ -83,6 +83,9 @@ Sent write_body(RequestContext& ctx, std::string_view data, bool and_finish)
         if (first) ec = ctx.sink.start(head);
         if (!ec && r.body_allowed && !data.empty()) ec = ctx.sink.write({data.data(), data.size()});
         if (!ec && and_finish) ec = ctx.sink.finish();
+        // Asked here, where the GIL is already released (the sink's calls never run with
+        // it): the invoker stops iterating before pulling the next item.
+        if (!ec && !and_finish) ctx.client_gone = ctx.sink.client_gone();
     }
     if (ec) {
         note_sink_error(ctx, ec, first ? "sending the response head" : "sending the body");

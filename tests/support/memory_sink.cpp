@@ -37,6 +37,7 @@ std::error_code MemorySink::write(std::span<const char> data)
         return std::make_error_code(std::errc::broken_pipe);
     }
     ++write_calls;
+    if (gone_after_writes >= 0 && write_calls >= gone_after_writes) gone_ = true;
     chunks.emplace_back(data.data(), data.size());
     body.append(data.data(), data.size());
     return {};

@@ -52,6 +52,7 @@ public:
     // How it behaves.
     bool capture_errors = false;    ///< write_error returns true and records the text
     int fail_after_writes = -1;     ///< write() fails (EPIPE) once this many succeeded
+    int gone_after_writes = -1;     ///< client_gone() turns true after this many writes (an ABORT)
     bool fail_start = false;
 
     bool done() const noexcept { return finish_calls + abort_calls > 0; }

@@ -153,6 +153,20 @@ TEST_F(InvokerTest, CloseExactlyOnceWhenTheClientGoes)
     EXPECT_EQ(closed("gone-start"), 1);
 }
 
+TEST_F(InvokerTest, ClientGoneWithoutWriteErrorStopsIterating)
+{
+    // A front end learns the client left (FastCGI ABORT_REQUEST, trap 13) while writes
+    // still succeed: stop pulling items, close() once, abort.
+    RequestBuilder rb("GET", "/closing?n=5&name=aborted");
+    MemorySink sink;
+    sink.gone_after_writes = 2;
+    sink = checked(serve(*app_, rb, std::move(sink)));
+    EXPECT_EQ(sink.body, "AAAAABBBBB");
+    EXPECT_EQ(sink.abort_calls, 1);
+    EXPECT_EQ(closed("aborted"), 1);
+    EXPECT_NE(log_text().find("the client is gone; stopped iterating"), std::string::npos) << log_text();
+}
+
 TEST_F(InvokerTest, ContentLengthOverrunStopsAndCloses)
 {
     // Trap 42: C-L 10 but 2 x 8 bytes yielded: send 10, stop, close once.
