@@ -59,7 +59,8 @@ PyRef import_file(const AppSpec& spec, const Logger& log)
     PyRef globals = PyRef::steal(PyDict_New());
     if (!globals || PyDict_SetItemString(globals.get(), "__builtins__", PyEval_GetBuiltins()) != 0)
         fail(describe(spec), log);
-    PyRef done = PyRef::steal(PyRun_String(file_loader_source, Py_file_input, globals.get(), globals.get()));
+    PyRef done =
+        PyRef::steal(PyRun_String(file_loader_source, Py_file_input, globals.get(), globals.get()));
     if (!done) fail(describe(spec), log);
     PyObject* load = PyDict_GetItemString(globals.get(), "load"); // borrowed
     PyRef module = PyRef::steal(PyObject_CallFunction(load, "s", path.c_str()));

@@ -26,8 +26,8 @@ constexpr const char* debian_dist_packages[] = {"/usr/local/lib/python3.11/dist-
 void check(PyStatus status, PyConfig& config, const char* what)
 {
     if (!PyStatus_Exception(status)) return;
-    std::string msg = std::string("cannot initialise Python (") + what + "): " +
-                      (status.err_msg ? status.err_msg : "unknown error");
+    std::string msg = std::string("cannot initialise Python (") + what +
+                      "): " + (status.err_msg ? status.err_msg : "unknown error");
     PyConfig_Clear(&config);
     throw std::runtime_error(msg);
 }
@@ -66,7 +66,8 @@ void setup_sys_path(const PythonOptions& options)
     if (sys_path == nullptr || !PyList_Check(sys_path))
         throw std::runtime_error("cannot initialise Python: sys.path is not a list");
     Py_ssize_t at = 0;
-    for (const auto& dir : options.python_path) insert_path(sys_path, at++, dir);
+    for (const auto& dir : options.python_path)
+        insert_path(sys_path, at++, dir);
     std::error_code ec;
     auto cwd = std::filesystem::current_path(ec);
     if (!ec) insert_path(sys_path, at++, cwd.string());
@@ -82,7 +83,9 @@ void setup_sys_path(const PythonOptions& options)
         if (!venv_dir.empty()) {
             py::PyRef site = py::PyRef::steal(PyImport_ImportModule("site"));
             py::PyRef done;
-            if (site) done = py::PyRef::steal(PyObject_CallMethod(site.get(), "addsitedir", "s", venv_dir.c_str()));
+            if (site)
+                done = py::PyRef::steal(
+                    PyObject_CallMethod(site.get(), "addsitedir", "s", venv_dir.c_str()));
             if (!done) raise_python("cannot add the virtualenv's site-packages");
         }
         return;
@@ -109,6 +112,7 @@ Interpreter::Interpreter(const PythonOptions& options)
         // on whoever started it.
         config.write_bytecode = options.write_bytecode ? 1 : 0;
         config.parse_argv = 0;
+        config.install_signal_handlers = 0; // already 0 when isolated; the servers own signals
         check(PyConfig_SetBytesString(&config, &config.program_name, options.program_name.c_str()),
               config, "program name");
         check(Py_InitializeFromConfig(&config), config, "initialisation");

@@ -24,7 +24,8 @@ using py::PyRef;
 using py::RequestContext;
 using py::Sent;
 
-struct WsgiApp::Impl {
+struct WsgiApp::Impl
+{
     Impl(const Logger& l, const WsgiOptions& o) : log(l), options(o) {}
 
     const Logger& log;
@@ -79,7 +80,8 @@ std::string log_app_exception(RequestContext& ctx, std::string_view what)
                                http_status_for(ctx.body_error), ": ", err.summary));
     } else {
         ctx.log.error(concat(ctx.label(), ": ", what,
-                             r.head_sent ? "; response aborted:\n" : "; answering 500:\n", err.traceback));
+                             r.head_sent ? "; response aborted:\n" : "; answering 500:\n",
+                             err.traceback));
     }
     return err.summary;
 }
@@ -99,7 +101,8 @@ std::string app_misbehaved(RequestContext& ctx, std::string reason)
 }
 
 /// Detaches the per-request objects on every path out of serve().
-struct Detach {
+struct Detach
+{
     PyObject* input;
     PyObject* start_response;
     ~Detach()
@@ -172,23 +175,27 @@ void WsgiApp::Impl::drive(RequestContext& ctx, PyObject* result)
     while (it && !failure) {
         if (ctx.client_gone) {
             ctx.sink_error = make_error_code(errc::peer_gone);
-            ctx.log.info(concat(ctx.label(), ": the client is gone; stopped iterating the response"));
+            ctx.log.info(
+                concat(ctx.label(), ": the client is gone; stopped iterating the response"));
             break;
         }
         PyRef item = PyRef::steal(PyIter_Next(it.get()));
         if (!item) {
-            if (PyErr_Occurred()) failure = log_app_exception(ctx, "the application raised while iterating");
+            if (PyErr_Occurred())
+                failure = log_app_exception(ctx, "the application raised while iterating");
             break;
         }
         if (!PyBytes_Check(item.get())) {
-            failure = app_misbehaved(ctx, concat("TypeError: the application yielded ", Py_TYPE(item.get())->tp_name,
-                                                 ", not bytes"));
+            failure = app_misbehaved(ctx, concat("TypeError: the application yielded ",
+                                                 Py_TYPE(item.get())->tp_name, ", not bytes"));
             break;
         }
-        std::string_view data(PyBytes_AS_STRING(item.get()), static_cast<std::size_t>(PyBytes_GET_SIZE(item.get())));
+        std::string_view data(PyBytes_AS_STRING(item.get()),
+                              static_cast<std::size_t>(PyBytes_GET_SIZE(item.get())));
         if (data.empty()) continue; // b"" never triggers the head (PEP 3333)
         if (!r.head_ready) {
-            failure = app_misbehaved(ctx, "the application produced body data before calling start_response()");
+            failure = app_misbehaved(
+                ctx, "the application produced body data before calling start_response()");
             break;
         }
         // [body] with no Content-Length: the length is known, so say it (one writev).
@@ -209,7 +216,8 @@ void WsgiApp::Impl::drive(RequestContext& ctx, PyObject* result)
     if (ctx.sink_error) return py::abandon_response(ctx);
     if (r.finished) return;
     if (!r.head_ready) {
-        return fail(ctx, app_misbehaved(ctx, "the application returned without calling start_response()"));
+        return fail(
+            ctx, app_misbehaved(ctx, "the application returned without calling start_response()"));
     }
     py::finish_response(ctx);
 }
@@ -222,10 +230,13 @@ bool WsgiApp::Impl::try_send_file(RequestContext& ctx, PyObject* filelike)
     auto& r = ctx.resp;
     if (!r.head_ready) return false; // the iteration path reports it
     PyRef fd_obj = PyRef::steal(PyObject_CallMethodNoArgs(filelike, keys->fileno.get()));
-    PyRef pos_obj = fd_obj ? PyRef::steal(PyObject_CallMethodNoArgs(filelike, keys->tell.get())) : PyRef();
+    PyRef pos_obj =
+        fd_obj ? PyRef::steal(PyObject_CallMethodNoArgs(filelike, keys->tell.get())) : PyRef();
     long fd = pos_obj ? PyLong_AsLong(fd_obj.get()) : -1;
     long long offset = pos_obj ? PyLong_AsLongLong(pos_obj.get()) : -1;
-    struct stat st {};
+    struct stat st
+    {
+    };
     if (PyErr_Occurred() || fd < 0 || offset < 0 || ::fstat(static_cast<int>(fd), &st) != 0 ||
         !S_ISREG(st.st_mode)) {
         PyErr_Clear(); // not a real file (BytesIO...): iterate it instead
@@ -247,7 +258,8 @@ bool WsgiApp::Impl::try_send_file(RequestContext& ctx, PyObject* filelike)
     }
     if (ec) {
         ctx.sink_error = ec;
-        ctx.log.info(concat(ctx.label(), ": sending the file failed (", ec.message(), "); the client is gone"));
+        ctx.log.info(concat(ctx.label(), ": sending the file failed (", ec.message(),
+                            "); the client is gone"));
     } else {
         r.bytes_sent += length;
     }
@@ -293,7 +305,8 @@ void WsgiApp::handle(const Request& req, BodySource& body, ResponseSink& sink) n
     // Reused by this thread's requests: the header vectors keep their capacity.
     static thread_local py::ResponseState resp;
     resp.reset();
-    RequestContext ctx{req, body, sink, impl_->log, *impl_->keys, resp, req.method == "HEAD", true, {}, {}, false};
+    RequestContext ctx{req,  body, sink, impl_->log, *impl_->keys, resp, req.method == "HEAD",
+                       true, {},   {},   false};
     try {
         impl_->serve(ctx);
     } catch (const std::exception& e) {

@@ -21,8 +21,12 @@ protected:
 TEST_F(EnvironTest, CgiAndWsgiKeys)
 {
     RequestBuilder rb("POST", "/environ?a=1&b=%20");
-    rb.header("Host", "example.org").header("Content-Type", "text/plain").header("X-Custom", "v")
-        .header("Accept", "a").header("Accept", "b").body("hello");
+    rb.header("Host", "example.org")
+        .header("Content-Type", "text/plain")
+        .header("X-Custom", "v")
+        .header("Accept", "a")
+        .header("Accept", "b")
+        .body("hello");
     auto env = environ_of(rb);
     EXPECT_EQ(env["REQUEST_METHOD"], "POST");
     EXPECT_EQ(env["SCRIPT_NAME"], "");
@@ -80,7 +84,9 @@ TEST_F(EnvironTest, MountPoint)
 TEST_F(EnvironTest, SchemeAndVariables)
 {
     RequestBuilder rb("GET", "/environ");
-    rb.scheme("https").variable("HTTPS", "on").variable("DOCUMENT_ROOT", "/srv")
+    rb.scheme("https")
+        .variable("HTTPS", "on")
+        .variable("DOCUMENT_ROOT", "/srv")
         .variable("HTTP_PROXY", "http://evil:1");
     auto env = environ_of(rb);
     EXPECT_EQ(env["wsgi.url_scheme"], "https");
@@ -89,16 +95,33 @@ TEST_F(EnvironTest, SchemeAndVariables)
     EXPECT_FALSE(env.contains("HTTP_PROXY")) << "HTTP_* only from headers";
 }
 
+TEST_F(EnvironTest, SchemeFromCgiVariablesWhenTheFrontEndLeftIt)
+{
+    RequestBuilder rb("GET", "/environ");
+    rb.scheme("").variable("HTTPS", "on");
+    EXPECT_EQ(environ_of(rb)["wsgi.url_scheme"], "https");
+    RequestBuilder rb2("GET", "/environ");
+    rb2.scheme("").variable("REQUEST_SCHEME", "https");
+    EXPECT_EQ(environ_of(rb2)["wsgi.url_scheme"], "https");
+    RequestBuilder rb3("GET", "/environ");
+    rb3.scheme("").variable("HTTPS", "off");
+    EXPECT_EQ(environ_of(rb3)["wsgi.url_scheme"], "http");
+}
+
 TEST_F(EnvironTest, DroppedHeadersAreLoggedWithReason)
 {
     RequestBuilder rb("GET", "/environ");
-    rb.header("Proxy", "http://evil:1").header("X_Forwarded_For", "6.6.6.6")
-        .header("X-Forwarded-For", "1.2.3.4").header("Bad Name", "x");
+    rb.header("Proxy", "http://evil:1")
+        .header("X_Forwarded_For", "6.6.6.6")
+        .header("X-Forwarded-For", "1.2.3.4")
+        .header("Bad Name", "x");
     auto env = environ_of(rb);
     EXPECT_FALSE(env.contains("HTTP_PROXY")) << "trap 33: httpoxy";
     EXPECT_EQ(env["HTTP_X_FORWARDED_FOR"], "1.2.3.4") << "trap 27: the underscore form is dropped";
     auto log = log_text();
-    EXPECT_NE(log.find("'Proxy' not passed to the application: it would become HTTP_PROXY"), std::string::npos) << log;
+    EXPECT_NE(log.find("'Proxy' not passed to the application: it would become HTTP_PROXY"),
+              std::string::npos)
+        << log;
     EXPECT_NE(log.find("'X_Forwarded_For' not passed"), std::string::npos) << log;
     EXPECT_NE(log.find("'Bad Name' not passed"), std::string::npos) << log;
     EXPECT_NE(log.find("[warning]"), std::string::npos);

@@ -57,7 +57,8 @@ TEST_F(InvokerTest, GeneratorCallingStartResponseLate)
 
 TEST_F(InvokerTest, RaiseBeforeFirstChunkIsACleanError)
 {
-    for (auto path : {"/raise", "/raise-after-start", "/generator-raise-first", "/empty-then-raise"}) {
+    for (auto path :
+         {"/raise", "/raise-after-start", "/generator-raise-first", "/empty-then-raise"}) {
         log_->clear();
         auto sink = get(path);
         EXPECT_EQ(sink.status_code, 500) << path;
@@ -66,7 +67,8 @@ TEST_F(InvokerTest, RaiseBeforeFirstChunkIsACleanError)
         EXPECT_EQ(sink.content_length, sink.body.size());
         auto log = log_text();
         EXPECT_NE(log.find("[error]"), std::string::npos) << path;
-        EXPECT_NE(log.find(std::string("GET ") + path), std::string::npos) << "method and target: " << log;
+        EXPECT_NE(log.find(std::string("GET ") + path), std::string::npos)
+            << "method and target: " << log;
         EXPECT_NE(log.find("Traceback"), std::string::npos) << log;
     }
     // The server keeps serving.
@@ -85,7 +87,8 @@ TEST_F(InvokerTest, YieldingStrIsAnError)
 {
     auto sink = get("/yield-str");
     EXPECT_EQ(sink.status_code, 500);
-    EXPECT_NE(log_text().find("TypeError: the application yielded str, not bytes"), std::string::npos);
+    EXPECT_NE(log_text().find("TypeError: the application yielded str, not bytes"),
+              std::string::npos);
     EXPECT_EQ(closed("yield-str"), 1);
     sink = get("/yield-str-after");
     EXPECT_EQ(sink.status_code, 200);
@@ -99,7 +102,8 @@ TEST_F(InvokerTest, BareBytesResultIsStrict)
     // Trap 47, our choice: a bare bytes result is an error with a helpful log line.
     auto sink = get("/bytes-result");
     EXPECT_EQ(sink.status_code, 500);
-    EXPECT_NE(log_text().find("returned bytes instead of an iterable of bytes (return [body])"), std::string::npos)
+    EXPECT_NE(log_text().find("returned bytes instead of an iterable of bytes (return [body])"),
+              std::string::npos)
         << log_text();
     sink = get("/none-result");
     EXPECT_EQ(sink.status_code, 500);
@@ -113,7 +117,8 @@ TEST_F(InvokerTest, MissingStartResponse)
     EXPECT_NE(log_text().find("before calling start_response()"), std::string::npos) << log_text();
     sink = get("/no-start-empty");
     EXPECT_EQ(sink.status_code, 500);
-    EXPECT_NE(log_text().find("returned without calling start_response()"), std::string::npos) << log_text();
+    EXPECT_NE(log_text().find("returned without calling start_response()"), std::string::npos)
+        << log_text();
 }
 
 TEST_F(InvokerTest, CloseExactlyOnceNormal)
@@ -164,7 +169,8 @@ TEST_F(InvokerTest, ClientGoneWithoutWriteErrorStopsIterating)
     EXPECT_EQ(sink.body, "AAAAABBBBB");
     EXPECT_EQ(sink.abort_calls, 1);
     EXPECT_EQ(closed("aborted"), 1);
-    EXPECT_NE(log_text().find("the client is gone; stopped iterating"), std::string::npos) << log_text();
+    EXPECT_NE(log_text().find("the client is gone; stopped iterating"), std::string::npos)
+        << log_text();
 }
 
 TEST_F(InvokerTest, ContentLengthOverrunStopsAndCloses)
@@ -174,7 +180,8 @@ TEST_F(InvokerTest, ContentLengthOverrunStopsAndCloses)
     EXPECT_EQ(sink.body, "AAAAAAAABB");
     EXPECT_EQ(sink.finish_calls, 1);
     EXPECT_EQ(closed("over"), 1);
-    EXPECT_NE(log_text().find("more than its Content-Length (10 bytes)"), std::string::npos) << log_text();
+    EXPECT_NE(log_text().find("more than its Content-Length (10 bytes)"), std::string::npos)
+        << log_text();
 }
 
 TEST_F(InvokerTest, ContentLengthSatisfiedEarlyStopsIterating)
@@ -255,7 +262,8 @@ TEST_F(InvokerTest, CloseRaising)
 TEST_F(InvokerTest, ErrorsStreamGoesToTheLogOrTheSink)
 {
     auto sink = get("/errors");
-    EXPECT_NE(sink.body.find("TypeError: wsgi.errors.write() argument must be str, not bytes"), std::string::npos)
+    EXPECT_NE(sink.body.find("TypeError: wsgi.errors.write() argument must be str, not bytes"),
+              std::string::npos)
         << sink.body;
     auto log = log_text();
     for (auto line : {"wsgi.errors: first line", "wsgi.errors: second line", "wsgi.errors: third",
