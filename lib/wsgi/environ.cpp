@@ -31,6 +31,19 @@ std::string_view drop_reason_text(DropReason why) noexcept
     return "not allowed";
 }
 
+/// The request's scheme; when a front end left it empty, the CGI way of saying https
+/// (HTTPS=on, REQUEST_SCHEME=https; trap 22).
+std::string_view effective_scheme(const Request& req) noexcept
+{
+    if (!req.scheme.empty()) return req.scheme;
+    auto https = req.variables.find("HTTPS");
+    auto request_scheme = req.variables.find("REQUEST_SCHEME");
+    if ((https && (iequals(*https, "on") || *https == "1")) ||
+        (request_scheme && iequals(*request_scheme, "https")))
+        return "https";
+    return "http";
+}
+
 } // namespace
 
 EnvironBuilder::EnvironBuilder(const Keys& keys, const WsgiOptions& options, PyObject* errors,
@@ -99,15 +112,7 @@ PyRef EnvironBuilder::build(const Request& req, PyObject* input, const Logger& l
     for_each_cgi_variable(req, emit, drop);
     if (!ok) return {};
 
-    std::string_view scheme_name = req.scheme;
-    if (scheme_name.empty()) {
-        // A front end that left the scheme to us: the CGI way of saying https (trap 22).
-        auto https = req.variables.find("HTTPS");
-        auto request_scheme = req.variables.find("REQUEST_SCHEME");
-        if ((https && (iequals(*https, "on") || *https == "1")) ||
-            (request_scheme && iequals(*request_scheme, "https")))
-            scheme_name = "https";
-    }
+    std::string_view scheme_name = effective_scheme(req);
     if (!scheme_name.empty() && scheme_name != "http") {
         PyRef scheme = scheme_name == "https" ? keys_.https : latin1(scheme_name);
         if (!scheme || PyDict_SetItem(env.get(), keys_.wsgi_url_scheme.get(), scheme.get()) != 0)
