@@ -107,6 +107,10 @@ PyObject* reraise(PyObject* exc_info)
     PyObject* type = PyTuple_GET_ITEM(exc_info, 0);
     PyObject* value = PyTuple_GET_ITEM(exc_info, 1);
     PyObject* tb = PyTuple_GET_ITEM(exc_info, 2);
+    if (!PyExceptionClass_Check(type) || !PyExceptionInstance_Check(value)) {
+        invalid(PyExc_TypeError, "exc_info", exc_info, "must come from sys.exc_info()");
+        return nullptr;
+    }
     Py_INCREF(type);
     Py_INCREF(value);
     Py_XINCREF(tb == Py_None ? nullptr : tb);
@@ -182,6 +186,10 @@ PyObject* vectorcall(PyObject* self, PyObject* const* args, std::size_t nargsf, 
     if (!parse_args(args, PyVectorcall_NARGS(nargsf), kwnames, parsed)) return nullptr;
     PyObject *status = parsed[0], *headers = parsed[1], *exc_info = parsed[2];
     auto& r = ctx->resp;
+    // sys.exc_info() outside an except block is (None, None, None): no error to report.
+    if (PyTuple_Check(exc_info) && PyTuple_GET_SIZE(exc_info) > 0 &&
+        PyTuple_GET_ITEM(exc_info, 0) == Py_None)
+        exc_info = Py_None;
     if (exc_info != Py_None) {
         if (r.head_sent) return reraise(exc_info);
         // Before the head is sent, an error page may replace the head (PEP 3333).

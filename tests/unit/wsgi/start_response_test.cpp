@@ -114,6 +114,16 @@ TEST_F(StartResponseTest, ExcInfoAfterSendReraises)
     EXPECT_NE(log.find("response aborted"), std::string::npos) << log;
 }
 
+TEST_F(StartResponseTest, ExcInfoEdgeCases)
+{
+    auto sink = get("/exc-none-tuple");
+    EXPECT_NE(sink.body.find("RuntimeError: start_response() called a second time"),
+              std::string::npos)
+        << sink.body;
+    sink = get("/exc-not-exception");
+    EXPECT_EQ(sink.body, "sentTypeError: exc_info ('a', 'b', 'c'): must come from sys.exc_info()");
+}
+
 TEST_F(StartResponseTest, WriteCallable)
 {
     auto sink = get("/write");
