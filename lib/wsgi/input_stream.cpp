@@ -100,7 +100,11 @@ PyObject* read_bytes(InputObject* in, Py_ssize_t limit)
     std::size_t got = 0;
     while (got < want) {
         if (got == cap) {
-            cap = std::min(want, cap * 2);
+            // Full: at the known end, stop here instead of doubling a body-sized buffer
+            // only to find nothing more.
+            auto rest = in->ctx->body.remaining();
+            if (in->pos == in->len && (in->eof || (rest && *rest == 0))) break;
+            cap = std::min(want, rest ? cap + static_cast<std::size_t>(*rest) : cap * 2);
             if (_PyBytes_Resize(&out, static_cast<Py_ssize_t>(cap)) != 0) return nullptr;
         }
         Py_ssize_t n = read_some(in, PyBytes_AS_STRING(out) + got, cap - got);
