@@ -1,5 +1,7 @@
 // The environ the app sees (lib/wsgi/environ.cpp): PEP 3333 keys, CGI variables from
 // the request, latin-1 strings, a fresh dict per request.
+#include <cctype>
+
 #include "harness.hpp"
 
 namespace wsgibridge::test {
@@ -142,6 +144,71 @@ TEST_F(EnvironTest, FreshDictPerRequest)
     EXPECT_FALSE(first.contains("leaked"));
     auto second = environ_of(RequestBuilder("GET", "/environ"));
     EXPECT_FALSE(second.contains("leaked"));
+}
+
+TEST_F(EnvironTest, CachedAndUncachedHeaderKeys)
+{
+    // Every name in keys.cpp's cache (plus some that are not) must map to its own key
+    // with its own value: the cache is an open-addressing table, collisions included.
+    std::vector<std::string> names{"Host",
+                                   "User-Agent",
+                                   "Accept",
+                                   "Accept-Language",
+                                   "Accept-Encoding",
+                                   "Accept-Charset",
+                                   "Connection",
+                                   "Cookie",
+                                   "Referer",
+                                   "Origin",
+                                   "Cache-Control",
+                                   "Pragma",
+                                   "Authorization",
+                                   "If-Modified-Since",
+                                   "If-None-Match",
+                                   "If-Match",
+                                   "If-Unmodified-Since",
+                                   "If-Range",
+                                   "Range",
+                                   "Upgrade-Insecure-Requests",
+                                   "Dnt",
+                                   "Te",
+                                   "Expect",
+                                   "X-Forwarded-For",
+                                   "X-Forwarded-Proto",
+                                   "X-Forwarded-Host",
+                                   "X-Forwarded-Port",
+                                   "X-Real-Ip",
+                                   "X-Requested-With",
+                                   "X-Csrftoken",
+                                   "X-Request-Id",
+                                   "Forwarded",
+                                   "Via",
+                                   "Sec-Fetch-Dest",
+                                   "Sec-Fetch-Mode",
+                                   "Sec-Fetch-Site",
+                                   "Sec-Fetch-User",
+                                   "Sec-Ch-Ua",
+                                   "Sec-Ch-Ua-Mobile",
+                                   "Sec-Ch-Ua-Platform",
+                                   "Priority",
+                                   "Keep-Alive",
+                                   "Content-Encoding",
+                                   "Transfer-Encoding",
+                                   "X-Http-Method-Override",
+                                   "X-Not-Cached",
+                                   "Accept-Datetime",
+                                   "A",
+                                   "Sec-Fetch-Xyz"};
+    RequestBuilder rb("GET", "/environ");
+    for (std::size_t i = 0; i < names.size(); ++i)
+        rb.header(names[i], "value-" + std::to_string(i));
+    auto env = environ_of(rb);
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        std::string key = "HTTP_" + names[i];
+        for (char& c : key)
+            c = c == '-' ? '_' : static_cast<char>(std::toupper(c));
+        EXPECT_EQ(env.value(key, std::string("missing")), "value-" + std::to_string(i)) << key;
+    }
 }
 
 TEST_F(EnvironTest, Latin1HeaderValues)
