@@ -102,9 +102,11 @@ PyObject* read_bytes(InputObject* in, Py_ssize_t limit)
         if (got == cap) {
             // Full: at the known end, stop here instead of doubling a body-sized buffer
             // only to find nothing more.
-            auto rest = in->ctx->body.remaining();
-            if (in->pos == in->len && (in->eof || (rest && *rest == 0))) break;
-            cap = std::min(want, rest ? cap + static_cast<std::size_t>(*rest) : cap * 2);
+            std::optional<std::uint64_t> rest = in->ctx->body.remaining();
+            bool known = rest.has_value();
+            std::uint64_t rest_bytes = known ? *rest : 0;
+            if (in->pos == in->len && (in->eof || (known && rest_bytes == 0))) break;
+            cap = std::min(want, known ? cap + static_cast<std::size_t>(rest_bytes) : cap * 2);
             if (_PyBytes_Resize(&out, static_cast<Py_ssize_t>(cap)) != 0) return nullptr;
         }
         Py_ssize_t n = read_some(in, PyBytes_AS_STRING(out) + got, cap - got);
