@@ -259,26 +259,6 @@ TEST_F(InvokerTest, CloseRaising)
     EXPECT_NE(log_text().find("RuntimeError: close failed"), std::string::npos) << log_text();
 }
 
-TEST_F(InvokerTest, ErrorsStreamGoesToTheLogOrTheSink)
-{
-    auto sink = get("/errors");
-    EXPECT_NE(sink.body.find("TypeError: wsgi.errors.write() argument must be str, not bytes"),
-              std::string::npos)
-        << sink.body;
-    auto log = log_text();
-    for (auto line : {"wsgi.errors: first line", "wsgi.errors: second line", "wsgi.errors: third",
-                      "wsgi.errors: fourth"})
-        EXPECT_NE(log.find(line), std::string::npos) << line << " in " << log;
-    EXPECT_NE(log.find("GET /errors: wsgi.errors"), std::string::npos) << log;
-
-    log_->clear();
-    MemorySink capturing;
-    capturing.capture_errors = true;
-    capturing = checked(serve(*app_, RequestBuilder("GET", "/errors"), std::move(capturing)));
-    EXPECT_EQ(capturing.errors, "first line\nsecond line\nthird\nfourth\n");
-    EXPECT_EQ(log_text().find("wsgi.errors"), std::string::npos);
-}
-
 TEST_F(InvokerTest, HeadMethodErrorHasNoBody)
 {
     auto sink = get("/raise", "HEAD");
