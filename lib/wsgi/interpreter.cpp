@@ -95,6 +95,26 @@ void setup_sys_path(const PythonOptions& options)
             insert_path(sys_path, PyList_GET_SIZE(sys_path), dir);
 }
 
+/// Embedded, sys.executable is '' (no python binary started us): multiprocessing's
+/// spawn and subprocess.run([sys.executable, ...]) need a Python of the same version,
+/// so point it at <base_prefix>/bin/python3.X when that exists.
+void set_executable()
+{
+    PyObject* current = PySys_GetObject("executable"); // borrowed
+    if (current != nullptr && PyUnicode_Check(current) && PyUnicode_GET_LENGTH(current) > 0) return;
+    PyObject* prefix = PySys_GetObject("base_prefix");
+    const char* prefix_text =
+        prefix && PyUnicode_Check(prefix) ? PyUnicode_AsUTF8(prefix) : nullptr;
+    if (prefix_text == nullptr) return PyErr_Clear();
+    std::string exe = std::string(prefix_text) + "/bin/python" + std::to_string(PY_MAJOR_VERSION) +
+                      "." + std::to_string(PY_MINOR_VERSION);
+    if (::access(exe.c_str(), X_OK) != 0) return;
+    py::PyRef value = py::PyRef::steal(PyUnicode_DecodeFSDefault(exe.c_str()));
+    if (!value || PySys_SetObject("executable", value.get()) != 0 ||
+        PySys_SetObject("_base_executable", value.get()) != 0)
+        PyErr_Clear();
+}
+
 } // namespace
 
 Interpreter::Interpreter(const PythonOptions& options)
@@ -123,6 +143,7 @@ Interpreter::Interpreter(const PythonOptions& options)
     }
     try {
         setup_sys_path(options);
+        set_executable();
     } catch (...) {
         Py_FinalizeEx();
         interpreter_exists = false;

@@ -54,6 +54,7 @@ TEST(Interpreter, IsolatedFromTheEnvironment)
     // PYTHONDONTWRITEBYTECODE=1 is set in the test environment: ignored on purpose.
     EXPECT_EQ(info["dont_write_bytecode"], mode == "nosite");
     EXPECT_EQ(info["version"], "3.11");
+    EXPECT_EQ(info["executable"], "/usr/bin/python3.11") << "for multiprocessing and subprocess";
 }
 
 TEST(Interpreter, PathOrder)
