@@ -49,11 +49,11 @@ public:
     Interpreter(const Interpreter&) = delete;
     Interpreter& operator=(const Interpreter&) = delete;
 
-    /// fork(2) with CPython's before/after-fork hooks run, so the child's interpreter
-    /// (locks, threading module, os.register_at_fork callbacks) is usable. Call it from
-    /// the thread that constructed the Interpreter while no other thread runs Python.
-    /// Returns what fork returned (-1 with errno set on failure).
-    int fork_process();
+    /// fork() for preforked workers, done the way os.fork() does it: Python's fork hooks
+    /// run (PyOS_BeforeFork / AfterFork_Parent / AfterFork_Child), so the GIL, the import
+    /// lock and the threading module are sane in the child. Call it without the GIL
+    /// (from server code, not from Python). Returns what fork() returns (errno kept).
+    int fork();
 
 private:
     void* saved_thread_ = nullptr;

@@ -29,7 +29,7 @@ void install(int sig, void (*handler)(int))
 /// Forks one worker; in the child runs serve() and never returns.
 pid_t spawn(Interpreter& interpreter, const std::function<int()>& serve, const Logger& log)
 {
-    pid_t pid = interpreter.fork_process();
+    pid_t pid = interpreter.fork();
     if (pid < 0) {
         log.error(concat("cannot fork a worker: ", std::strerror(errno)));
         return -1;

@@ -10,7 +10,8 @@ std::atomic<unsigned> generation{0};
 /// This thread's kept thread state. At thread exit it is deleted through the
 /// PyGILState_Release that balances the first Ensure, unless its interpreter is gone
 /// (Py_FinalizeEx already freed every thread state).
-struct KeptThreadState {
+struct KeptThreadState
+{
     PyThreadState* state = nullptr;
     PyGILState_STATE outer{};
     unsigned generation = 0;
@@ -27,9 +28,15 @@ thread_local KeptThreadState kept;
 
 } // namespace
 
-unsigned interpreter_generation() noexcept { return generation.load(std::memory_order_acquire); }
+unsigned interpreter_generation() noexcept
+{
+    return generation.load(std::memory_order_acquire);
+}
 
-void bump_interpreter_generation() noexcept { generation.fetch_add(1, std::memory_order_acq_rel); }
+void bump_interpreter_generation() noexcept
+{
+    generation.fetch_add(1, std::memory_order_acq_rel);
+}
 
 GilAcquire::GilAcquire() noexcept : nested_(false)
 {

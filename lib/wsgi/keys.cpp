@@ -6,22 +6,57 @@ namespace wsgibridge::py {
 namespace {
 
 constexpr const char* common_headers[] = {
-    "HTTP_HOST", "HTTP_USER_AGENT", "HTTP_ACCEPT", "HTTP_ACCEPT_LANGUAGE", "HTTP_ACCEPT_ENCODING",
-    "HTTP_ACCEPT_CHARSET", "HTTP_CONNECTION", "HTTP_COOKIE", "HTTP_REFERER", "HTTP_ORIGIN",
-    "HTTP_CACHE_CONTROL", "HTTP_PRAGMA", "HTTP_AUTHORIZATION", "HTTP_IF_MODIFIED_SINCE",
-    "HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE", "HTTP_IF_RANGE",
-    "HTTP_RANGE", "HTTP_UPGRADE_INSECURE_REQUESTS", "HTTP_DNT", "HTTP_TE", "HTTP_EXPECT",
-    "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST",
-    "HTTP_X_FORWARDED_PORT", "HTTP_X_REAL_IP", "HTTP_X_REQUESTED_WITH", "HTTP_X_CSRFTOKEN",
-    "HTTP_X_REQUEST_ID", "HTTP_FORWARDED", "HTTP_VIA", "HTTP_SEC_FETCH_DEST",
-    "HTTP_SEC_FETCH_MODE", "HTTP_SEC_FETCH_SITE", "HTTP_SEC_FETCH_USER", "HTTP_SEC_CH_UA",
-    "HTTP_SEC_CH_UA_MOBILE", "HTTP_SEC_CH_UA_PLATFORM", "HTTP_PRIORITY", "HTTP_KEEP_ALIVE",
-    "HTTP_CONTENT_ENCODING", "HTTP_TRANSFER_ENCODING", "HTTP_X_HTTP_METHOD_OVERRIDE",
+    "HTTP_HOST",
+    "HTTP_USER_AGENT",
+    "HTTP_ACCEPT",
+    "HTTP_ACCEPT_LANGUAGE",
+    "HTTP_ACCEPT_ENCODING",
+    "HTTP_ACCEPT_CHARSET",
+    "HTTP_CONNECTION",
+    "HTTP_COOKIE",
+    "HTTP_REFERER",
+    "HTTP_ORIGIN",
+    "HTTP_CACHE_CONTROL",
+    "HTTP_PRAGMA",
+    "HTTP_AUTHORIZATION",
+    "HTTP_IF_MODIFIED_SINCE",
+    "HTTP_IF_NONE_MATCH",
+    "HTTP_IF_MATCH",
+    "HTTP_IF_UNMODIFIED_SINCE",
+    "HTTP_IF_RANGE",
+    "HTTP_RANGE",
+    "HTTP_UPGRADE_INSECURE_REQUESTS",
+    "HTTP_DNT",
+    "HTTP_TE",
+    "HTTP_EXPECT",
+    "HTTP_X_FORWARDED_FOR",
+    "HTTP_X_FORWARDED_PROTO",
+    "HTTP_X_FORWARDED_HOST",
+    "HTTP_X_FORWARDED_PORT",
+    "HTTP_X_REAL_IP",
+    "HTTP_X_REQUESTED_WITH",
+    "HTTP_X_CSRFTOKEN",
+    "HTTP_X_REQUEST_ID",
+    "HTTP_FORWARDED",
+    "HTTP_VIA",
+    "HTTP_SEC_FETCH_DEST",
+    "HTTP_SEC_FETCH_MODE",
+    "HTTP_SEC_FETCH_SITE",
+    "HTTP_SEC_FETCH_USER",
+    "HTTP_SEC_CH_UA",
+    "HTTP_SEC_CH_UA_MOBILE",
+    "HTTP_SEC_CH_UA_PLATFORM",
+    "HTTP_PRIORITY",
+    "HTTP_KEEP_ALIVE",
+    "HTTP_CONTENT_ENCODING",
+    "HTTP_TRANSFER_ENCODING",
+    "HTTP_X_HTTP_METHOD_OVERRIDE",
 };
 
 constexpr const char* common_values[] = {
-    "", "GET", "POST", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS", "HTTP/1.1", "HTTP/1.0",
-    "HTTP/2.0", "/", "80", "443", "8000", "8080", "127.0.0.1", "::1", "localhost",
+    "",        "GET",      "POST",      "HEAD",     "PUT",       "DELETE", "PATCH",
+    "OPTIONS", "HTTP/1.1", "HTTP/1.0",  "HTTP/2.0", "/",         "80",     "443",
+    "8000",    "8080",     "127.0.0.1", "::1",      "localhost",
 };
 
 PyRef interned(std::string_view s)
@@ -72,8 +107,10 @@ Keys::Keys()
 {
     for (std::size_t i = 0; i < cgi_fixed_key_count; ++i)
         fixed_[i] = interned(cgi_key_name(static_cast<CgiKey>(i)));
-    for (const char* name : common_headers) http_keys_.add(name, interned(name));
-    for (const char* value : common_values) values_.add(value, interned(value));
+    for (const char* name : common_headers)
+        http_keys_.add(name, interned(name));
+    for (const char* value : common_values)
+        values_.add(value, interned(value));
     wsgi_input = interned("wsgi.input");
     wsgi_url_scheme = interned("wsgi.url_scheme");
     http = interned("http");
@@ -84,8 +121,14 @@ Keys::Keys()
     read = interned("read");
 }
 
-PyObject* Keys::http_key(std::string_view name) const noexcept { return http_keys_.find(name); }
+PyObject* Keys::http_key(std::string_view name) const noexcept
+{
+    return http_keys_.find(name);
+}
 
-PyObject* Keys::common_value(std::string_view value) const noexcept { return values_.find(value); }
+PyObject* Keys::common_value(std::string_view value) const noexcept
+{
+    return values_.find(value);
+}
 
 } // namespace wsgibridge::py

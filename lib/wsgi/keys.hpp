@@ -22,7 +22,10 @@ public:
     Keys(const Keys&) = delete;
     Keys& operator=(const Keys&) = delete;
 
-    PyObject* fixed(CgiKey key) const noexcept { return fixed_[static_cast<std::size_t>(key)].get(); }
+    PyObject* fixed(CgiKey key) const noexcept
+    {
+        return fixed_[static_cast<std::size_t>(key)].get();
+    }
     /// A cached HTTP_* key, or nullptr (the caller decodes the name itself). The map is
     /// never modified after construction, so an attacker cannot grow it.
     PyObject* http_key(std::string_view name) const noexcept;
@@ -43,7 +46,8 @@ private:
         PyObject* find(std::string_view name) const noexcept;
 
     private:
-        struct Slot {
+        struct Slot
+        {
             std::string_view name; ///< points to a string literal
             PyRef obj;
         };
@@ -59,7 +63,8 @@ private:
 /// A new str from latin-1 bytes (PEP 3333: environ strings are bytes decoded as latin-1).
 inline PyRef latin1(std::string_view bytes) noexcept
 {
-    return PyRef::steal(PyUnicode_DecodeLatin1(bytes.data(), static_cast<Py_ssize_t>(bytes.size()), nullptr));
+    return PyRef::steal(
+        PyUnicode_DecodeLatin1(bytes.data(), static_cast<Py_ssize_t>(bytes.size()), nullptr));
 }
 
 } // namespace wsgibridge::py

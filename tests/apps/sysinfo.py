@@ -28,6 +28,7 @@ def application(environ, start_response):
         "cwd": os.getcwd(),
         "imports": imports,
         "version": "%d.%d" % sys.version_info[:2],
+        "executable": sys.executable,
     }
     print("printed by sysinfo")  # must not reach fd 1 when stdout is redirected
     body = json.dumps(info).encode()

@@ -204,6 +204,23 @@ def route(environ, start_response):
             raise ValueError("replaced")
         except ValueError:
             return _text(start_response, "error page", "500 Oops", sys.exc_info())
+    if path == "/exc-none-tuple":
+        # sys.exc_info() with no exception is (None, None, None): a second call with it
+        # is a second call without exc_info.
+        start_response("200 OK", [])
+        try:
+            start_response("500 Oops", [], sys.exc_info())
+        except RuntimeError as e:
+            return [("RuntimeError: %s" % e).encode()]
+        return [b"accepted"]
+    if path == "/exc-not-exception":
+        write = start_response("200 OK", [])
+        write(b"sent")
+        try:
+            start_response("500 Oops", [], ("a", "b", "c"))
+        except TypeError as e:
+            return [("TypeError: %s" % e).encode()]
+        return [b"accepted"]
     if path == "/exc-after-sent":
         write = start_response("200 OK", [("Content-Type", "text/plain")])
         write(b"partial")
@@ -294,6 +311,21 @@ def route(environ, start_response):
         except TypeError as e:
             return [("TypeError: %s" % e).encode()]
         return [b"accepted"]
+    if path == "/input-save":
+        _saved_write[:] = [inp]
+        return _text(start_response, "saved")
+    if path == "/input-stale":
+        try:
+            _saved_write[0].read(1)
+        except Exception as e:
+            return _text(start_response, "%s: %s" % (type(e).__name__, e))
+        return _text(start_response, "accepted")
+    if path == "/thread-check":
+        out = []
+        t = threading.Thread(target=lambda: out.append(os.getpid()))
+        t.start()
+        t.join()
+        return _text(start_response, "thread ran in %d" % out[0])
     if path == "/write-save":
         _saved_write[:] = [start_response("200 OK", [])]
         return [b"saved"]

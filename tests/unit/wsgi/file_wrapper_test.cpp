@@ -9,7 +9,8 @@ std::string file_data()
 {
     std::string s;
     for (int rep = 0; rep < 40; ++rep)
-        for (int i = 0; i < 256; ++i) s += static_cast<char>(i);
+        for (int i = 0; i < 256; ++i)
+            s += static_cast<char>(i);
     return s;
 }
 

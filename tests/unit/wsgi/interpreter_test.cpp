@@ -20,7 +20,10 @@ std::string mode;
 Interpreter* the_interpreter = nullptr;
 std::filesystem::path venv_dir, extra_dir;
 
-std::filesystem::path apps() { return source_root() / "tests" / "apps"; }
+std::filesystem::path apps()
+{
+    return source_root() / "tests" / "apps";
+}
 
 nlohmann::json sysinfo(const std::string& query = "", WsgiOptions options = {})
 {
@@ -51,6 +54,7 @@ TEST(Interpreter, IsolatedFromTheEnvironment)
     // PYTHONDONTWRITEBYTECODE=1 is set in the test environment: ignored on purpose.
     EXPECT_EQ(info["dont_write_bytecode"], mode == "nosite");
     EXPECT_EQ(info["version"], "3.11");
+    EXPECT_EQ(info["executable"], "/usr/bin/python3.11") << "for multiprocessing and subprocess";
 }
 
 TEST(Interpreter, PathOrder)
@@ -75,7 +79,9 @@ TEST(Interpreter, NoSiteStillFindsDebianPackages)
     EXPECT_EQ(info["site_imported"], false);
     EXPECT_NE(index_of(info["path"], "/usr/lib/python3/dist-packages"), -1);
     EXPECT_EQ(info["imports"]["json"].get<std::string>().find("error"), std::string::npos);
-    EXPECT_EQ(info["imports"]["markupsafe"].get<std::string>().rfind("/usr/lib/python3/dist-packages/markupsafe", 0), 0u)
+    EXPECT_EQ(info["imports"]["markupsafe"].get<std::string>().rfind(
+                  "/usr/lib/python3/dist-packages/markupsafe", 0),
+              0u)
         << info["imports"]["markupsafe"];
 }
 

@@ -35,7 +35,8 @@ protected:
     {
         auto stats = nlohmann::json::parse(serve(*app_, RequestBuilder("GET", "/stats")).body);
         return log_->text().find("AssertionError") == std::string::npos &&
-               log_->text().find("WSGIWarning") == std::string::npos && !stats.contains("@unraisable");
+               log_->text().find("WSGIWarning") == std::string::npos &&
+               !stats.contains("@unraisable");
     }
 
     static inline WsgiApp* app_ = nullptr;
@@ -44,8 +45,9 @@ protected:
 
 TEST_F(ValidatorTest, GoodRoutesPassTheValidator)
 {
-    for (auto target : {"/environ", "/list?n=1", "/list?n=3", "/write", "/closing?n=3&name=v",
-                        "/closing?n=2&size=3&cl=6&name=v2", "/file", "/file-bytesio", "/stream?n=2"}) {
+    for (auto target :
+         {"/environ", "/list?n=1", "/list?n=3", "/write", "/closing?n=3&name=v",
+          "/closing?n=2&size=3&cl=6&name=v2", "/file", "/file-bytesio", "/stream?n=2"}) {
         log_->clear();
         auto sink = run(RequestBuilder("GET", target));
         EXPECT_EQ(sink.status_code, 200) << target << "\n" << log_->text();
