@@ -1,0 +1,65 @@
+// Apache 2.4 runs a Flask app in shebang mode (#!wsgi-cgi) from a directory configured
+// by .htaccess, as on a shared host: once with prefork + mod_cgi, once with event +
+// mod_cgid (Debian's default).
+#include <gtest/gtest.h>
+
+#include "cgi_site.hpp"
+#include "cgi_requests.hpp"
+
+using namespace wsgibridge::test;
+
+namespace {
+
+struct Variant {
+    const char* mpm;
+    const char* cgi_module;
+};
+
+class ApacheCgi : public ::testing::TestWithParam<Variant>
+{
+protected:
+    void SetUp() override
+    {
+        if (find_program({"/usr/sbin/apache2"}).empty()) GTEST_SKIP() << "apache2 is not installed";
+        ASSERT_TRUE(std::filesystem::exists(site.wsgi_cgi()));
+        port = free_tcp_port();
+        auto user = unprivileged_user();
+        auto conf = substitute(read_file(source_root() / "tests/e2e/conf/cgi_apache.conf.in"),
+                               {{"DIR", site.dir().path().string()}, {"PORT", std::to_string(port)},
+                                {"MPM", GetParam().mpm}, {"CGI_MODULE", GetParam().cgi_module},
+                                {"USER", user}, {"GROUP", user}});
+        write_file(site.dir() / "httpd.conf", conf);
+        SpawnOptions o;
+        o.stderr_file = site.dir() / "apache-stderr.log";
+        server = ChildProcess({"/usr/sbin/apache2", "-f", (site.dir() / "httpd.conf").string(), "-D",
+                               "FOREGROUND"},
+                              o);
+        ASSERT_TRUE(wait_for_tcp(port)) << read_file(site.dir() / "apache-stderr.log") << site.error_log();
+    }
+
+    CgiSite site;
+    unsigned short port = 0;
+    ChildProcess server;
+};
+
+} // namespace
+
+TEST_P(ApacheCgi, RoutingQueryAndForms) { check_routing_query_and_forms(site, port); }
+TEST_P(ApacheCgi, LargeBodyAndIgnoredBody) { check_large_and_ignored_bodies(site, port); }
+TEST_P(ApacheCgi, StatusCodesReachTheClient) { check_status_codes(site, port); }
+TEST_P(ApacheCgi, NonAsciiPath) { check_non_ascii_path(site, port); }
+TEST_P(ApacheCgi, FailuresAnswer500AndLog) { check_failures(site, port); }
+TEST_P(ApacheCgi, EnvironAndHttpoxy) { check_environ_and_httpoxy(site, port); }
+TEST_P(ApacheCgi, HeadAndNph) { check_head_and_nph(site, port); }
+
+TEST_P(ApacheCgi, AuthorizationWithCgiPassAuth)
+{
+    // examples/cgi/.htaccess has CGIPassAuth On: the header reaches the app.
+    auto r = site.request(port, "/app.cgi/environ", {"-H", "Authorization: Bearer token-1"});
+    ASSERT_EQ(r.status, 200) << r.head << r.body << site.error_log();
+    EXPECT_EQ(r.json()["environ"]["HTTP_AUTHORIZATION"], "Bearer token-1");
+}
+
+INSTANTIATE_TEST_SUITE_P(Servers, ApacheCgi,
+                         ::testing::Values(Variant{"prefork", "cgi"}, Variant{"event", "cgid"}),
+                         [](const auto& info) { return std::string(info.param.cgi_module); });

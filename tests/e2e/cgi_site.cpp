@@ -1,0 +1,81 @@
+#include "cgi_site.hpp"
+
+#include <pwd.h>
+#include <strings.h>
+#include <unistd.h>
+
+namespace wsgibridge::test {
+
+std::string HttpAnswer::header(std::string_view name) const
+{
+    std::size_t pos = 0;
+    while ((pos = head.find("\r\n", pos)) != std::string::npos) {
+        pos += 2;
+        auto end = head.find("\r\n", pos);
+        std::string_view line = std::string_view(head).substr(pos, end - pos);
+        auto colon = line.find(':');
+        if (colon == name.size() && strncasecmp(line.data(), name.data(), name.size()) == 0) {
+            auto value = line.substr(colon + 1);
+            while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+            return std::string(value);
+        }
+    }
+    return {};
+}
+
+HttpAnswer parse_curl(const CommandResult& r)
+{
+    HttpAnswer a;
+    std::string_view rest = r.out;
+    for (;;) {
+        auto end = rest.find("\r\n\r\n");
+        if (end == std::string_view::npos) {
+            a.head = std::string(rest);
+            return a;
+        }
+        a.head = std::string(rest.substr(0, end + 2));
+        rest.remove_prefix(end + 4);
+        if (a.head.size() > 12) a.status = std::atoi(a.head.c_str() + 9);
+        if (a.status != 100) break;
+    }
+    a.body = std::string(rest);
+    return a;
+}
+
+std::string unprivileged_user()
+{
+    if (::geteuid() != 0) {
+        passwd* pw = ::getpwuid(::geteuid());
+        return pw ? pw->pw_name : "nobody";
+    }
+    return ::getpwnam("www-data") ? "www-data" : "nobody";
+}
+
+CgiSite::CgiSite()
+{
+    auto app = read_file(source_root() / "tests/apps/cgi_flask_app.py");
+    add_script("app.cgi", app);
+    add_script("nph-hello.cgi",
+               "def application(environ, start_response):\n"
+               "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+               "    return [b'non-parsed hello\\n']\n");
+    add_script("broken.cgi", "import module_that_does_not_exist_anywhere\n");
+    write_file(htdocs() / ".htaccess", read_file(source_root() / "examples/cgi/.htaccess"));
+}
+
+std::filesystem::path CgiSite::wsgi_cgi() const { return build_root() / "cli" / "wsgi-cgi"; }
+
+void CgiSite::add_script(const std::string& name, const std::string& python) const
+{
+    write_file(htdocs() / name, "#!" + wsgi_cgi().string() + "\n" + python, /*executable=*/true);
+}
+
+HttpAnswer CgiSite::request(unsigned short port, const std::string& path,
+                            const std::vector<std::string>& curl_args) const
+{
+    std::vector<std::string> args = curl_args;
+    args.push_back("http://127.0.0.1:" + std::to_string(port) + path);
+    return parse_curl(curl(args));
+}
+
+} // namespace wsgibridge::test
