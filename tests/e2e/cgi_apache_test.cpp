@@ -21,7 +21,6 @@ protected:
     void SetUp() override
     {
         if (find_program({"/usr/sbin/apache2"}).empty()) GTEST_SKIP() << "apache2 is not installed";
-        ASSERT_TRUE(std::filesystem::exists(site.wsgi_cgi()));
         port = free_tcp_port();
         auto user = unprivileged_user();
         auto conf = substitute(read_file(source_root() / "tests/e2e/conf/cgi_apache.conf.in"),
@@ -30,11 +29,11 @@ protected:
                                 {"USER", user}, {"GROUP", user}});
         write_file(site.dir() / "httpd.conf", conf);
         SpawnOptions o;
-        o.stderr_file = site.dir() / "apache-stderr.log";
+        o.stderr_file = site.dir() / "server-stderr.log";
         server = ChildProcess({"/usr/sbin/apache2", "-f", (site.dir() / "httpd.conf").string(), "-D",
                                "FOREGROUND"},
                               o);
-        ASSERT_TRUE(wait_for_tcp(port)) << read_file(site.dir() / "apache-stderr.log") << site.error_log();
+        ASSERT_TRUE(wait_until_serving(server, port)) << read_file(site.dir() / "server-stderr.log") << site.error_log();
     }
 
     CgiSite site;
@@ -44,6 +43,7 @@ protected:
 
 } // namespace
 
+TEST_P(ApacheCgi, GatewayWithoutPython) { check_gateway_with_probe(site, port); }
 TEST_P(ApacheCgi, RoutingQueryAndForms) { check_routing_query_and_forms(site, port); }
 TEST_P(ApacheCgi, LargeBodyAndIgnoredBody) { check_large_and_ignored_bodies(site, port); }
 TEST_P(ApacheCgi, StatusCodesReachTheClient) { check_status_codes(site, port); }

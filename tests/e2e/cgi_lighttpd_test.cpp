@@ -14,17 +14,18 @@ protected:
     void SetUp() override
     {
         if (find_program({"/usr/sbin/lighttpd"}).empty()) GTEST_SKIP() << "lighttpd is not installed";
-        ASSERT_TRUE(std::filesystem::exists(site.wsgi_cgi()));
         port = free_tcp_port();
         auto user = unprivileged_user();
         auto conf = substitute(read_file(source_root() / "tests/e2e/conf/cgi_lighttpd.conf.in"),
                                {{"DIR", site.dir().path().string()}, {"PORT", std::to_string(port)},
                                 {"USER", user}, {"GROUP", user}});
         write_file(site.dir() / "lighttpd.conf", conf);
+        site.create_log_for("error.log", user);
+        site.create_log_for("access.log", user);
         SpawnOptions o;
-        o.stderr_file = site.dir() / "lighttpd-stderr.log";
+        o.stderr_file = site.dir() / "server-stderr.log";
         server = ChildProcess({"/usr/sbin/lighttpd", "-D", "-f", (site.dir() / "lighttpd.conf").string()}, o);
-        ASSERT_TRUE(wait_for_tcp(port)) << read_file(site.dir() / "lighttpd-stderr.log") << site.error_log();
+        ASSERT_TRUE(wait_until_serving(server, port)) << read_file(site.dir() / "server-stderr.log") << site.error_log();
     }
 
     CgiSite site;
@@ -34,6 +35,7 @@ protected:
 
 } // namespace
 
+TEST_F(LighttpdCgi, GatewayWithoutPython) { check_gateway_with_probe(site, port); }
 TEST_F(LighttpdCgi, RoutingQueryAndForms) { check_routing_query_and_forms(site, port); }
 TEST_F(LighttpdCgi, LargeBodyAndIgnoredBody) { check_large_and_ignored_bodies(site, port); }
 TEST_F(LighttpdCgi, StatusCodesReachTheClient) { check_status_codes(site, port); }

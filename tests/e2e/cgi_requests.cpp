@@ -25,6 +25,38 @@ std::uint64_t byte_sum(const std::string& data)
 
 } // namespace
 
+void check_gateway_with_probe(const CgiSite& site, unsigned short port)
+{
+    site.install_probe();
+    auto get = site.request(port, "/probe.cgi/x?y=1");
+    ASSERT_EQ(get.status, 200) << get.head << get.body << site.error_log();
+    EXPECT_EQ(get.body, "GET /x?y=1");
+
+    auto path = large_body(site, 1 << 20);
+    auto echo = site.request(port, "/probe.cgi/echo", {"--data-binary", "@" + path.string()});
+    EXPECT_EQ(echo.status, 200) << echo.head << site.error_log();
+    EXPECT_EQ(echo.body, "length=1048576 sum=" + std::to_string(byte_sum(read_file(path))));
+
+    auto big = large_body(site, 2 << 20);
+    auto ignored = site.request(port, "/probe.cgi/ignore", {"--data-binary", "@" + big.string()});
+    EXPECT_EQ(ignored.status, 403) << ignored.head << site.error_log();
+    EXPECT_EQ(ignored.body, "forbidden\n");
+
+    auto created = site.request(port, "/probe.cgi/created", {"--data", ""});
+    EXPECT_EQ(created.status, 201) << created.head << site.error_log();
+    EXPECT_TRUE(created.header("Location").ends_with("/items/5")) << created.head;
+
+    // Over the probe's 4 MiB --max-body: 413 before any handler, and it reaches the client.
+    auto huge = large_body(site, 5 << 20);
+    auto too_big = site.request(port, "/probe.cgi/echo", {"--data-binary", "@" + huge.string()});
+    EXPECT_EQ(too_big.status, 413) << too_big.head << site.error_log();
+    EXPECT_NE(site.error_log().find("--max-body"), std::string::npos) << site.error_log();
+
+    auto nph = site.request(port, "/nph-probe.cgi/n");
+    EXPECT_EQ(nph.status, 200) << nph.head << site.error_log();
+    EXPECT_EQ(nph.body, "GET /n?");
+}
+
 void check_routing_query_and_forms(const CgiSite& site, unsigned short port)
 {
     auto hello = site.request(port, "/app.cgi/");
@@ -68,7 +100,7 @@ void check_status_codes(const CgiSite& site, unsigned short port)
     EXPECT_TRUE(redirect.header("Location").ends_with("/app.cgi/")) << redirect.head;
 
     // 201 with a Location must not become a local redirect (traps 29/30).
-    auto created = site.request(port, "/app.cgi/create", {"-X", "POST"});
+    auto created = site.request(port, "/app.cgi/create", {"--data", ""});
     EXPECT_EQ(created.status, 201) << created.head << site.error_log();
     EXPECT_TRUE(created.header("Location").ends_with("/items/5")) << created.head;
     EXPECT_EQ(created.body, "created\n");

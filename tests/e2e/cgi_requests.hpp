@@ -6,6 +6,9 @@
 
 namespace wsgibridge::test {
 
+/// The gateway without Python (htdocs/probe.cgi, see cgi_probe.cpp).
+void check_gateway_with_probe(const CgiSite& site, unsigned short port);
+
 void check_routing_query_and_forms(const CgiSite& site, unsigned short port);
 void check_large_and_ignored_bodies(const CgiSite& site, unsigned short port);
 void check_status_codes(const CgiSite& site, unsigned short port);

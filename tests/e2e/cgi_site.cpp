@@ -42,6 +42,15 @@ HttpAnswer parse_curl(const CommandResult& r)
     return a;
 }
 
+bool wait_until_serving(ChildProcess& server, unsigned short port)
+{
+    for (int i = 0; i < 100; ++i) {
+        if (wait_for_tcp(port, std::chrono::milliseconds(100))) return true;
+        if (!server.running()) return false;
+    }
+    return false;
+}
+
 std::string unprivileged_user()
 {
     if (::geteuid() != 0) {
@@ -64,6 +73,23 @@ CgiSite::CgiSite()
 }
 
 std::filesystem::path CgiSite::wsgi_cgi() const { return build_root() / "cli" / "wsgi-cgi"; }
+
+void CgiSite::create_log_for(const std::string& name, const std::string& user) const
+{
+    write_file(dir_ / name, "");
+    passwd* pw = ::getpwnam(user.c_str());
+    if (pw && ::geteuid() == 0) {
+        EXPECT_EQ(::chown((dir_ / name).c_str(), pw->pw_uid, pw->pw_gid), 0);
+    }
+}
+
+void CgiSite::install_probe() const
+{
+    for (const char* name : {"probe.cgi", "nph-probe.cgi"}) {
+        std::filesystem::copy_file(build_root() / "tests/e2e/cgi_probe", htdocs() / name,
+                                   std::filesystem::copy_options::overwrite_existing);
+    }
+}
 
 void CgiSite::add_script(const std::string& name, const std::string& python) const
 {

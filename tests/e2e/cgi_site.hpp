@@ -33,10 +33,19 @@ public:
     const TempDir& dir() const { return dir_; }
     std::filesystem::path htdocs() const { return dir_ / "htdocs"; }
     std::filesystem::path wsgi_cgi() const;
+    /// Copies the C++ cgi_probe program to htdocs/probe.cgi and htdocs/nph-probe.cgi.
+    void install_probe() const;
     /// Writes htdocs/<name> as an executable script running the given Python source.
     void add_script(const std::string& name, const std::string& python) const;
-    /// The server's error log (Apache and lighttpd send script stderr there).
-    std::string error_log() const { return read_file(dir_ / "error.log"); }
+    /// Creates dir()/<name> empty and owned by `user` (lighttpd opens its logs after
+    /// dropping privileges).
+    void create_log_for(const std::string& name, const std::string& user) const;
+    /// The server's error log and its stderr (server-stderr.log): Apache sends script
+    /// stderr to the former, lighttpd to the latter.
+    std::string error_log() const
+    {
+        return read_file(dir_ / "error.log") + read_file(dir_ / "server-stderr.log");
+    }
 
     HttpAnswer request(unsigned short port, const std::string& path,
                        const std::vector<std::string>& curl_args = {}) const;
@@ -44,6 +53,9 @@ public:
 private:
     TempDir dir_;
 };
+
+/// Waits until `server` accepts on `port`; false at once if it exited.
+bool wait_until_serving(ChildProcess& server, unsigned short port);
 
 /// The user the servers run scripts as when the tests run as root.
 std::string unprivileged_user();
