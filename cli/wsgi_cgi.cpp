@@ -119,8 +119,11 @@ void take_stdio(CgiOptions& cgi)
 int serve(Settings& s, const std::vector<std::string>& positionals)
 {
     std::string spec_text = s.common.app;
-    if (spec_text.empty() && !positionals.empty()) spec_text = positionals.front();
-    if (!positionals.empty()) s.cgi.script_path = positionals.front();
+    if (spec_text.empty() && !positionals.empty()) {
+        // Shebang mode: the script is the app, and its name may ask for NPH (nph-*).
+        spec_text = positionals.front();
+        s.cgi.script_path = spec_text;
+    }
     Logger log = cli::open_error_log(s.common);
     take_stdio(s.cgi);
     if (spec_text.empty()) {
