@@ -65,12 +65,14 @@ contenders = {
     "wsgi-cgi": [wsgi_cgi, app],
     "wsgiref CGIHandler": ["/usr/bin/python3", wsgiref_script],
 }
-results = {}
+results = {name: [] for name in contenders}
 for name, argv in contenders.items():
     for _ in range(3):  # warm the page cache and write __pycache__ byte code
         once(argv)
-for name, argv in contenders.items():
-    results[name] = [once(argv)[:2] for _ in range(runs)]
+# Interleaved, so a busy machine slows both contenders alike.
+for _ in range(runs):
+    for name, argv in contenders.items():
+        results[name].append(once(argv)[:2])
 
 print(f"cold start, {runs} runs each, app {app}")
 print(f"{'':22}{'response mean':>14}{'median':>9}{'exit mean':>11}{'median':>9}  (ms)")
