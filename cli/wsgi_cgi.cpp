@@ -7,12 +7,12 @@
 // Every request pays the start-up, so nothing is done that the request does not need:
 // no `site` module (the Debian package directories are added directly), byte code
 // cached, and the response is closed before the interpreter is finalised.
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
+#include <system_error>
 
 #include "options.hpp"
 #include "wsgibridge/cgi_gateway.hpp"
@@ -103,19 +103,6 @@ void options_from_environment(cli::CommonOptions& o)
         o.virtualenv = venv;
 }
 
-// fd 1 belongs to the response: move it to a close-on-exec descriptor and point fd 1 at
-// stderr, so print(), os.system() and C extensions writing to stdout land in the error
-// log instead of the response (trap 32). Likewise stdin: the body is not for children.
-void take_stdio(CgiOptions& cgi)
-{
-    cgi.output_fd = ::fcntl(1, F_DUPFD_CLOEXEC, 3);
-    cgi.input_fd = ::fcntl(0, F_DUPFD_CLOEXEC, 3);
-    if (cgi.output_fd < 0 || cgi.input_fd < 0) throw std::system_error(errno, std::generic_category(), "dup");
-    ::dup2(2, 1);
-    int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (null >= 0) ::dup2(null, 0), ::close(null);
-}
-
 int serve(Settings& s, const std::vector<std::string>& positionals)
 {
     std::string spec_text = s.common.app;
@@ -125,7 +112,8 @@ int serve(Settings& s, const std::vector<std::string>& positionals)
         s.cgi.script_path = spec_text;
     }
     Logger log = cli::open_error_log(s.common);
-    take_stdio(s.cgi);
+    // fd 1 belongs to the response: print() and children must not write there (trap 32).
+    if (auto ec = prepare_cgi_process(s.cgi)) throw std::system_error(ec, "cannot set up stdin/stdout");
     if (spec_text.empty()) {
         log.error("no application: run wsgi-cgi as the #! line of the app file, or give --app");
         return answer_cgi_error(s.cgi, 500, log) == 0 ? 3 : 1;

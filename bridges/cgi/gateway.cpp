@@ -1,6 +1,10 @@
 // run_cgi(): one request from the environment and stdin, one response on stdout.
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <cstring>
 
@@ -125,6 +129,25 @@ bool cgi_request_present(char** environment) noexcept
 void scrub_cgi_environment() noexcept
 {
     ::unsetenv("HTTP_PROXY");
+}
+
+std::error_code prepare_cgi_process(CgiOptions& options) noexcept
+{
+    scrub_cgi_environment();
+    int out = ::fcntl(options.output_fd, F_DUPFD_CLOEXEC, 3);
+    int in = ::fcntl(options.input_fd, F_DUPFD_CLOEXEC, 3);
+    int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (out < 0 || in < 0 || null < 0 || ::dup2(2, options.output_fd) < 0 ||
+        ::dup2(null, options.input_fd) < 0) {
+        std::error_code ec(errno, std::generic_category());
+        for (int fd : {out, in, null})
+            if (fd >= 0) ::close(fd);
+        return ec;
+    }
+    ::close(null);
+    options.output_fd = out;
+    options.input_fd = in;
+    return {};
 }
 
 int run_cgi(const CgiOptions& options, RequestHandler& handler, const Logger& log) noexcept

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "handler.hpp"
@@ -53,6 +54,14 @@ bool cgi_request_present(char** environment = nullptr) noexcept;
 /// Removes HTTP_PROXY from the process environment (httpoxy): call it before the
 /// interpreter starts, so neither os.environ nor any child process sees it.
 void scrub_cgi_environment() noexcept;
+
+/// For a program about to serve a CGI request, before the interpreter starts: removes
+/// HTTP_PROXY (scrub_cgi_environment) and moves the request's stdin and stdout to
+/// close-on-exec descriptors stored in options.input_fd/output_fd, leaving /dev/null on
+/// fd 0 and a copy of stderr on fd 1. A stray print(), os.system() or C extension then
+/// writes to the error log instead of corrupting the response, and no child process can
+/// read the request body.
+std::error_code prepare_cgi_process(CgiOptions& options) noexcept;
 
 /// Serves the one request: reads it, calls the handler, drains the unread body
 /// (bounded), and returns the exit status: 0 once a response was sent (a 4xx/5xx

@@ -166,3 +166,23 @@ TEST(WsgiCgi, HeadHasNoBody)
     EXPECT_TRUE(r.out.starts_with("Status: 200 OK\r\n")) << r.out << r.err;
     EXPECT_EQ(body_of(r.out), "");
 }
+
+TEST(WsgiCgi, PythonPathFromTheEnvironmentForShebangScripts)
+{
+    TempDir dir;
+    write_file(dir / "lib/greeting.py", "TEXT = b'from the pythonpath\\n'\n");
+    write_file(dir / "site/app.cgi",
+               "#!" + wsgi_cgi() + "\n"
+               "from greeting import TEXT\n"
+               "def application(environ, start_response):\n"
+               "    start_response('200 OK', [])\n"
+               "    return [TEXT]\n",
+               /*executable=*/true);
+    auto without = run_command({(dir / "site/app.cgi").string()}, {}, cgi_env("GET", "/"), 20s);
+    EXPECT_TRUE(without.out.starts_with("Status: 500 ")) << without.out;
+    auto with = run_command({(dir / "site/app.cgi").string()}, {},
+                            cgi_env("GET", "/", {{"WSGI_CGI_PYTHONPATH", "/nonexistent:" + (dir / "lib").string()}}),
+                            20s);
+    EXPECT_EQ(with.exit_code, 0) << with.err;
+    EXPECT_EQ(body_of(with.out), "from the pythonpath\n") << with.out << with.err;
+}
