@@ -18,6 +18,15 @@ from wsgiref.validate import validator, WSGIWarning
 
 closed = {}
 _lock = threading.Lock()
+
+
+def _unraisable(u):
+    # e.g. wsgiref.validate's "Iterator garbage collected without being closed"
+    _count("@unraisable")
+    sys.__stderr__.write("unraisable: %r\n" % (u.exc_value,))
+
+
+sys.unraisablehook = _unraisable
 _saved_write = []
 
 FILE_DATA = bytes(range(256)) * 40  # 10240 bytes
@@ -319,7 +328,7 @@ def route(environ, start_response):
     if path == "/file-bytesio":
         f = io.BytesIO(FILE_DATA)
         f.read(int(q.get("skip", 0)))
-        start_response("200 OK", [])
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
         return environ["wsgi.file_wrapper"](f, 1000)
     if path == "/file-attrs":
         f = io.BytesIO(b"0123456789")
