@@ -60,6 +60,30 @@ TEST_P(ApacheCgi, AuthorizationWithCgiPassAuth)
     EXPECT_EQ(r.json()["environ"]["HTTP_AUTHORIZATION"], "Bearer token-1");
 }
 
+TEST_P(ApacheCgi, RewrittenAuthorizationIsPromotedOnRequest)
+{
+    // Older hosts without CGIPassAuth: a rewrite to app.cgi/... carries the header as
+    // REDIRECT_HTTP_AUTHORIZATION, which --promote-redirect-authorization turns back into
+    // Authorization (trap 25). The #! line passes the option.
+    write_file(site.htdocs() / "legacy/.htaccess",
+               "Options +ExecCGI\n"
+               "AddHandler cgi-script .cgi\n"
+               "CGIPassAuth Off\n"
+               "RewriteEngine On\n"
+               "RewriteRule ^app\\.cgi - [L]\n"
+               "RewriteRule ^(.*)$ app.cgi/$1 [E=HTTP_AUTHORIZATION:%{HTTP:Authorization},L]\n");
+    auto app = read_file(source_root() / "tests/apps/cgi_flask_app.py");
+    for (std::string flag : {"", " --promote-redirect-authorization"}) {
+        write_file(site.htdocs() / "legacy/app.cgi", "#!" + site.wsgi_cgi().string() + flag + "\n" + app,
+                   /*executable=*/true);
+        auto r = site.request(port, "/legacy/environ", {"-H", "Authorization: Basic dTpw"});
+        ASSERT_EQ(r.status, 200) << r.head << r.body << site.error_log();
+        EXPECT_EQ(r.json()["environ"]["HTTP_AUTHORIZATION"], flag.empty() ? nlohmann::json() : "Basic dTpw") << flag;
+        EXPECT_EQ(r.json()["environ"]["SCRIPT_NAME"], "/legacy/app.cgi");
+        EXPECT_EQ(r.json()["environ"]["PATH_INFO"], "/environ");
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(Servers, ApacheCgi,
                          ::testing::Values(Variant{"prefork", "cgi"}, Variant{"event", "cgid"}),
                          [](const auto& info) { return std::string(info.param.cgi_module); });
