@@ -83,6 +83,12 @@ bool classify(std::string_view name, std::string_view value, const CgiOptions& o
             log.warning("dropped HTTP_PROXY from the request (httpoxy, CVE-2016-5385)");
             return false;
         }
+        if (name == "HTTP_CONTENT_TYPE" || name == "HTTP_CONTENT_LENGTH") {
+            // CONTENT_TYPE/CONTENT_LENGTH are the authority (RFC 3875 §4.1.3): a copy
+            // under HTTP_ would make the header appear twice.
+            log.debug(concat("ignored ", name, ": CONTENT_* carries it"));
+            return false;
+        }
         if (!is_token(name.substr(5))) {
             log.warning(concat("dropped request header variable with an invalid name: ", name));
             return false;

@@ -252,3 +252,18 @@ TEST(RequestFromEnv, InvalidHttpVariableNamesAreDropped)
     EXPECT_EQ(header(e.request, "Ok"), "z");
     EXPECT_NE(log.text().find("HTTP_A(B"), std::string::npos);
 }
+
+TEST(RequestFromEnv, HttpCopiesOfContentVariablesAreIgnored)
+{
+    cgi::EnvRequest e;
+    auto env = EnvBuilder::get().set("CONTENT_TYPE", "text/plain").set("HTTP_CONTENT_TYPE", "text/plain")
+                   .set("CONTENT_LENGTH", "3").set("HTTP_CONTENT_LENGTH", "3");
+    ASSERT_FALSE(parse(e, env));
+    std::size_t types = 0, lengths = 0;
+    for (const auto& h : e.request.headers) {
+        types += iequals(h.name, "Content-Type");
+        lengths += iequals(h.name, "Content-Length");
+    }
+    EXPECT_EQ(types, 1u);
+    EXPECT_EQ(lengths, 1u);
+}
