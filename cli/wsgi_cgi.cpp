@@ -7,16 +7,15 @@
 // Every request pays the start-up, so nothing is done that the request does not need:
 // no `site` module (the Debian package directories are added directly), byte code
 // cached, and the response is closed before the interpreter is finalised.
-#include <unistd.h>
+#include "options.hpp"
+#include "wsgibridge/cgi_gateway.hpp"
+#include "wsgibridge/invoker.hpp"
 
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <system_error>
-
-#include "options.hpp"
-#include "wsgibridge/cgi_gateway.hpp"
-#include "wsgibridge/invoker.hpp"
+#include <unistd.h>
 
 using namespace wsgibridge;
 
@@ -29,7 +28,8 @@ constexpr const char* local_test_help =
     "  printf 'x=1' | REQUEST_METHOD=POST CONTENT_LENGTH=3 \\\n"
     "      CONTENT_TYPE=application/x-www-form-urlencoded wsgi-cgi --app app.py\n\n";
 
-struct Settings {
+struct Settings
+{
     cli::CommonOptions common;
     CgiOptions cgi;
 };
@@ -43,8 +43,10 @@ std::vector<std::string> shebang_split(int argc, char** argv)
         std::vector<std::string> split{args[0]};
         std::string word;
         for (char c : args[1] + ' ') {
-            if (c != ' ' && c != '\t') word += c;
-            else if (!word.empty()) split.push_back(std::move(word)), word.clear();
+            if (c != ' ' && c != '\t')
+                word += c;
+            else if (!word.empty())
+                split.push_back(std::move(word)), word.clear();
         }
         split.insert(split.end(), args.begin() + 2, args.end());
         return split;
@@ -75,14 +77,17 @@ void add_cgi_options(cli::ArgParser& p, Settings& s)
 {
     cli::add_common_options(p, s.common, /*with_access_log=*/false);
     cli::add_limit_options(p, s.common.limits);
-    p.flag("--nph", "non-parsed headers: write the HTTP status line, Date and Connection "
-                    "(also on when the script name starts with nph-)",
+    p.flag("--nph",
+           "non-parsed headers: write the HTTP status line, Date and Connection "
+           "(also on when the script name starts with nph-)",
            [&s] { s.cgi.nph = true; });
-    p.flag("--promote-redirect-authorization",
-           "pass REDIRECT_HTTP_AUTHORIZATION (Apache rewrite workaround) as the Authorization header",
-           [&s] { s.cgi.promote_redirect_authorization = true; });
-    p.option("--pass-env", "NAME", "also pass the environment variable NAME (or NAME* prefix) to "
-                                   "the application's environ (repeatable)",
+    p.flag(
+        "--promote-redirect-authorization",
+        "pass REDIRECT_HTTP_AUTHORIZATION (Apache rewrite workaround) as the Authorization header",
+        [&s] { s.cgi.promote_redirect_authorization = true; });
+    p.option("--pass-env", "NAME",
+             "also pass the environment variable NAME (or NAME* prefix) to "
+             "the application's environ (repeatable)",
              [&s](std::string_view v) { s.cgi.pass_env.emplace_back(v); });
 }
 
@@ -113,7 +118,8 @@ int serve(Settings& s, const std::vector<std::string>& positionals)
     }
     Logger log = cli::open_error_log(s.common);
     // fd 1 belongs to the response: print() and children must not write there (trap 32).
-    if (auto ec = prepare_cgi_process(s.cgi)) throw std::system_error(ec, "cannot set up stdin/stdout");
+    if (auto ec = prepare_cgi_process(s.cgi))
+        throw std::system_error(ec, "cannot set up stdin/stdout");
     if (spec_text.empty()) {
         log.error("no application: run wsgi-cgi as the #! line of the app file, or give --app");
         return answer_cgi_error(s.cgi, 500, log) == 0 ? 3 : 1;
@@ -159,7 +165,8 @@ int main(int argc, char** argv)
     bool cgi_request = cgi_request_present();
     auto args = trusted_arguments(shebang_split(argc, argv), cgi_request);
     std::vector<char*> cargs;
-    for (auto& a : args) cargs.push_back(a.data());
+    for (auto& a : args)
+        cargs.push_back(a.data());
 
     Settings s;
     cli::ArgParser parser("wsgi-cgi", "Serve one CGI request with a Python WSGI application.\n"

@@ -1,17 +1,15 @@
 // run_cgi(): one request from the environment and stdin, one response on stdout.
-#include <fcntl.h>
-#include <signal.h>
-#include <stdlib.h>
-#include <unistd.h>
-
-#include <cerrno>
-
-#include <cstring>
-
 #include "request_from_env.hpp"
 #include "response_sink.hpp"
 #include "stdin_body.hpp"
 #include "wsgibridge/cgi_gateway.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 extern char** environ;
 
@@ -34,11 +32,13 @@ bool nph_wanted(const CgiOptions& o, char** env) noexcept
         auto slash = path.rfind('/');
         return path.substr(slash == std::string_view::npos ? 0 : slash + 1).starts_with("nph-");
     };
-    return o.nph || basename_is_nph(o.script_path) || basename_is_nph(find_env(env, "SCRIPT_FILENAME"));
+    return o.nph || basename_is_nph(o.script_path) ||
+           basename_is_nph(find_env(env, "SCRIPT_FILENAME"));
 }
 
 // What a request whose environment could not be parsed still tells us.
-struct Fallback {
+struct Fallback
+{
     std::optional<std::uint64_t> length;
     bool head = false;
 };
@@ -94,7 +94,9 @@ int serve(const CgiOptions& o, char** env, RequestHandler& handler, const Logger
     if (auto ec = env_request.parse(env, o, log)) {
         int status = http_status_for(ec);
         log.error(concat("CGI request rejected with ", status, ": ", env_request.error_detail,
-                         env_request.limit_option ? concat(" (raise it with ", env_request.limit_option, ")") : ""));
+                         env_request.limit_option
+                             ? concat(" (raise it with ", env_request.limit_option, ")")
+                             : ""));
         return answer(o, sink, status, fallback_from(env), log);
     }
     const Request& req = env_request.request;

@@ -25,15 +25,16 @@ constexpr std::array<std::pair<std::string_view, Field>, 10> request_fields{{
 
 // RFC 3875 meta-variables without a Request field, and what the servers commonly add.
 constexpr std::array<std::string_view, 18> passed_names{
-    "AUTH_TYPE",     "GATEWAY_INTERFACE", "PATH_TRANSLATED", "REMOTE_HOST",    "REMOTE_IDENT",
-    "REMOTE_USER",   "SERVER_SOFTWARE",   "DOCUMENT_ROOT",   "SCRIPT_FILENAME", "SCRIPT_URI",
-    "SCRIPT_URL",    "SERVER_ADDR",       "SERVER_ADMIN",    "SERVER_SIGNATURE", "REQUEST_SCHEME",
-    "HTTPS",         "UNIQUE_ID",         "ORIG_PATH_INFO"};
+    "AUTH_TYPE",   "GATEWAY_INTERFACE", "PATH_TRANSLATED", "REMOTE_HOST",      "REMOTE_IDENT",
+    "REMOTE_USER", "SERVER_SOFTWARE",   "DOCUMENT_ROOT",   "SCRIPT_FILENAME",  "SCRIPT_URI",
+    "SCRIPT_URL",  "SERVER_ADDR",       "SERVER_ADMIN",    "SERVER_SIGNATURE", "REQUEST_SCHEME",
+    "HTTPS",       "UNIQUE_ID",         "ORIG_PATH_INFO"};
 constexpr std::array<std::string_view, 3> passed_prefixes{"CONTEXT_", "REDIRECT_", "SSL_"};
 
 enum class Kind : unsigned char { field, header, content_type, content_length, variable };
 
-struct Entry {
+struct Entry
+{
     Kind kind;
     std::string_view name; // the header name still with HTTP_ and underscores
     std::string_view value;
@@ -102,7 +103,8 @@ bool classify(std::string_view name, std::string_view value, const CgiOptions& o
 std::string_view append_header_name(std::string_view var, std::string& buf)
 {
     std::size_t at = buf.size();
-    for (char c : var.substr(5)) buf += c == '_' ? '-' : c;
+    for (char c : var.substr(5))
+        buf += c == '_' ? '-' : c;
     return std::string_view(buf).substr(at);
 }
 
@@ -164,7 +166,8 @@ std::error_code EnvRequest::parse(char** env, const CgiOptions& options, const L
     }
     if (env_bytes > limits.max_header_bytes) {
         limit_option = "--max-header-bytes";
-        error_detail = concat("CGI environment of ", env_bytes, " bytes exceeds ", limits.max_header_bytes);
+        error_detail =
+            concat("CGI environment of ", env_bytes, " bytes exceeds ", limits.max_header_bytes);
         return errc::header_too_large;
     }
     if (header_count > limits.max_header_count) {
@@ -178,11 +181,16 @@ std::error_code EnvRequest::parse(char** env, const CgiOptions& options, const L
     request.headers.reserve(header_count + 3);
     for (const Entry& entry : entries) {
         switch (entry.kind) {
-        case Kind::field: request.*entry.field = append(entry.value, buffer_); break;
-        case Kind::header:
-            request.headers.add(append_header_name(entry.name, buffer_), append(entry.value, buffer_));
+        case Kind::field:
+            request.*entry.field = append(entry.value, buffer_);
             break;
-        case Kind::content_type: request.headers.add("CONTENT-TYPE", append(entry.value, buffer_)); break;
+        case Kind::header:
+            request.headers.add(append_header_name(entry.name, buffer_),
+                                append(entry.value, buffer_));
+            break;
+        case Kind::content_type:
+            request.headers.add("CONTENT-TYPE", append(entry.value, buffer_));
+            break;
         case Kind::content_length:
             if (!parse_length(entry.value, request.content_length.emplace())) {
                 error_detail = concat("CONTENT_LENGTH is not a number: '", entry.value, "'");
@@ -211,7 +219,8 @@ std::error_code EnvRequest::finish()
     if (r.protocol.empty()) r.protocol = "HTTP/1.0";
     auto https = r.variables.find("HTTPS");
     auto scheme = r.variables.find("REQUEST_SCHEME");
-    bool secure = (https && (iequals(*https, "on") || *https == "1")) || (scheme && iequals(*scheme, "https"));
+    bool secure = (https && (iequals(*https, "on") || *https == "1")) ||
+                  (scheme && iequals(*scheme, "https"));
     r.scheme = secure ? "https" : "http";
     if (r.target.empty()) {
         // RFC 3875 has no REQUEST_URI; apps expect one (trap 24): rebuild it encoded.
@@ -222,8 +231,10 @@ std::error_code EnvRequest::finish()
         if (!r.query_string.empty()) (buffer_ += '?') += r.query_string;
         r.target = std::string_view(buffer_).substr(at);
     }
-    if (r.content_length) body_mode = BodyMode::content_length;
-    else if (r.headers.find("TRANSFER-ENCODING")) body_mode = BodyMode::until_eof;
+    if (r.content_length)
+        body_mode = BodyMode::content_length;
+    else if (r.headers.find("TRANSFER-ENCODING"))
+        body_mode = BodyMode::until_eof;
     return {};
 }
 

@@ -1,11 +1,11 @@
 // CGI environment -> Request (RFC 3875 §4.1). Internal to the CGI front end.
 #pragma once
 
-#include <string>
-#include <system_error>
-
 #include "wsgibridge/cgi_gateway.hpp"
 #include "wsgibridge/request.hpp"
+
+#include <string>
+#include <system_error>
 
 namespace wsgibridge::cgi {
 

@@ -1,15 +1,14 @@
 #include "response_sink.hpp"
 
-#include <sys/uio.h>
-#include <unistd.h>
+#include "wsgibridge/error.hpp"
+#include "wsgibridge/log.hpp"
 
 #include <array>
 #include <cerrno>
 #include <cstdio>
 #include <ctime>
-
-#include "wsgibridge/error.hpp"
-#include "wsgibridge/log.hpp"
+#include <sys/uio.h>
+#include <unistd.h>
 
 namespace wsgibridge::cgi {
 namespace {
@@ -17,7 +16,8 @@ namespace {
 // RFC 9110 §5.6.7 IMF-fixdate, without strftime's locale dependence.
 void append_http_date(std::string& out)
 {
-    static constexpr std::array<const char*, 7> days{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static constexpr std::array<const char*, 7> days{"Sun", "Mon", "Tue", "Wed",
+                                                     "Thu", "Fri", "Sat"};
     static constexpr std::array<const char*, 12> months{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     std::time_t now = std::time(nullptr);
@@ -36,17 +36,28 @@ void append_http_date(std::string& out)
 std::string_view reason_phrase(int status) noexcept
 {
     switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 408: return "Request Timeout";
-    case 413: return "Content Too Large";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Error";
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 404:
+        return "Not Found";
+    case 408:
+        return "Request Timeout";
+    case 413:
+        return "Content Too Large";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 503:
+        return "Service Unavailable";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return "Error";
     }
 }
 
@@ -59,7 +70,8 @@ void StdoutSink::format_head(const ResponseHead& head)
 {
     head_.clear();
     bool app_date = false;
-    for (const auto& h : head.headers) app_date |= iequals(h.name, "Date");
+    for (const auto& h : head.headers)
+        app_date |= iequals(h.name, "Date");
     if (nph_protocol_.empty()) {
         // Always an explicit Status: without one, "Location: /x" would be a local
         // redirect the server re-dispatches (RFC 3875 §6.2.2), and a 201 would be lost.
@@ -74,7 +86,8 @@ void StdoutSink::format_head(const ResponseHead& head)
         if (!app_date) (head_ += "Date: "), append_http_date(head_), head_ += "\r\n";
         head_ += "Connection: close\r\n";
     }
-    for (const auto& h : head.headers) (((head_ += h.name) += ": ") += h.value) += "\r\n";
+    for (const auto& h : head.headers)
+        (((head_ += h.name) += ": ") += h.value) += "\r\n";
     if (head.content_length_computed && head.content_length)
         ((head_ += "Content-Length: ") += std::to_string(*head.content_length)) += "\r\n";
     head_ += "\r\n";
@@ -107,7 +120,8 @@ std::error_code StdoutSink::send(std::span<const char> body)
             return errc::peer_gone;
         }
         auto left = static_cast<std::size_t>(n);
-        while (count > 0 && left >= next->iov_len) left -= next->iov_len, ++next, --count;
+        while (count > 0 && left >= next->iov_len)
+            left -= next->iov_len, ++next, --count;
         if (count > 0) {
             next->iov_base = static_cast<char*>(next->iov_base) + left;
             next->iov_len -= left;
@@ -153,8 +167,8 @@ std::error_code StdoutSink::send_simple(int status, bool head_only)
     std::string status_line = concat(status, " ", reason_phrase(status));
     std::string body = status_line + "\n";
     std::string length = std::to_string(body.size());
-    std::array<Header, 2> headers{{{"Content-Type", "text/plain; charset=utf-8"},
-                                   {"Content-Length", length}}};
+    std::array<Header, 2> headers{
+        {{"Content-Type", "text/plain; charset=utf-8"}, {"Content-Length", length}}};
     ResponseHead head;
     head.status_code = status;
     head.status = status_line;

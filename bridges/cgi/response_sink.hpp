@@ -3,9 +3,9 @@
 // the application yields leaves at once. Internal to the CGI front end.
 #pragma once
 
-#include <string>
-
 #include "wsgibridge/response_sink.hpp"
+
+#include <string>
 
 namespace wsgibridge::cgi {
 

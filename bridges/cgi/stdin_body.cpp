@@ -1,10 +1,9 @@
 #include "stdin_body.hpp"
 
-#include <poll.h>
-#include <unistd.h>
-
 #include <array>
 #include <cerrno>
+#include <poll.h>
+#include <unistd.h>
 
 namespace wsgibridge::cgi {
 

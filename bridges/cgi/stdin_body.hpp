@@ -3,10 +3,10 @@
 // streams a body of unknown length. Internal to the CGI front end.
 #pragma once
 
+#include "wsgibridge/body_source.hpp"
+
 #include <chrono>
 #include <cstdint>
-
-#include "wsgibridge/body_source.hpp"
 
 namespace wsgibridge::cgi {
 

@@ -14,17 +14,18 @@
 // (httpoxy, CVE-2016-5385), which is dropped and logged.
 #pragma once
 
-#include <string>
-#include <system_error>
-#include <vector>
-
 #include "handler.hpp"
 #include "limits.hpp"
 #include "log.hpp"
 
+#include <string>
+#include <system_error>
+#include <vector>
+
 namespace wsgibridge {
 
-struct CgiOptions {
+struct CgiOptions
+{
     /// max_header_bytes bounds the CGI environment taken (431 above), max_header_count
     /// the HTTP_* variables, max_body_bytes CONTENT_LENGTH (413), io_timeout a stalled
     /// stdin (408), max_drain_bytes the unread body read and discarded before exit.

@@ -1,16 +1,17 @@
 // Apache 2.4 runs a Flask app in shebang mode (#!wsgi-cgi) from a directory configured
 // by .htaccess, as on a shared host: once with prefork + mod_cgi, once with event +
 // mod_cgid (Debian's default).
-#include <gtest/gtest.h>
-
-#include "cgi_site.hpp"
 #include "cgi_requests.hpp"
+#include "cgi_site.hpp"
+
+#include <gtest/gtest.h>
 
 using namespace wsgibridge::test;
 
 namespace {
 
-struct Variant {
+struct Variant
+{
     const char* mpm;
     const char* cgi_module;
 };
@@ -24,16 +25,20 @@ protected:
         port = free_tcp_port();
         auto user = unprivileged_user();
         auto conf = substitute(read_file(source_root() / "tests/e2e/conf/cgi_apache.conf.in"),
-                               {{"DIR", site.dir().path().string()}, {"PORT", std::to_string(port)},
-                                {"MPM", GetParam().mpm}, {"CGI_MODULE", GetParam().cgi_module},
-                                {"USER", user}, {"GROUP", user}});
+                               {{"DIR", site.dir().path().string()},
+                                {"PORT", std::to_string(port)},
+                                {"MPM", GetParam().mpm},
+                                {"CGI_MODULE", GetParam().cgi_module},
+                                {"USER", user},
+                                {"GROUP", user}});
         write_file(site.dir() / "httpd.conf", conf);
         SpawnOptions o;
         o.stderr_file = site.dir() / "server-stderr.log";
-        server = ChildProcess({"/usr/sbin/apache2", "-f", (site.dir() / "httpd.conf").string(), "-D",
-                               "FOREGROUND"},
-                              o);
-        ASSERT_TRUE(wait_until_serving(server, port)) << read_file(site.dir() / "server-stderr.log") << site.error_log();
+        server = ChildProcess(
+            {"/usr/sbin/apache2", "-f", (site.dir() / "httpd.conf").string(), "-D", "FOREGROUND"},
+            o);
+        ASSERT_TRUE(wait_until_serving(server, port))
+            << read_file(site.dir() / "server-stderr.log") << site.error_log();
     }
 
     CgiSite site;
@@ -43,14 +48,38 @@ protected:
 
 } // namespace
 
-TEST_P(ApacheCgi, GatewayWithoutPython) { check_gateway_with_probe(site, port); }
-TEST_P(ApacheCgi, RoutingQueryAndForms) { check_routing_query_and_forms(site, port); }
-TEST_P(ApacheCgi, LargeBodyAndIgnoredBody) { check_large_and_ignored_bodies(site, port); }
-TEST_P(ApacheCgi, StatusCodesReachTheClient) { check_status_codes(site, port); }
-TEST_P(ApacheCgi, NonAsciiPath) { check_non_ascii_path(site, port); }
-TEST_P(ApacheCgi, FailuresAnswer500AndLog) { check_failures(site, port); }
-TEST_P(ApacheCgi, EnvironAndHttpoxy) { check_environ_and_httpoxy(site, port); }
-TEST_P(ApacheCgi, HeadAndNph) { check_head_and_nph(site, port); }
+TEST_P(ApacheCgi, GatewayWithoutPython)
+{
+    check_gateway_with_probe(site, port);
+}
+TEST_P(ApacheCgi, RoutingQueryAndForms)
+{
+    check_routing_query_and_forms(site, port);
+}
+TEST_P(ApacheCgi, LargeBodyAndIgnoredBody)
+{
+    check_large_and_ignored_bodies(site, port);
+}
+TEST_P(ApacheCgi, StatusCodesReachTheClient)
+{
+    check_status_codes(site, port);
+}
+TEST_P(ApacheCgi, NonAsciiPath)
+{
+    check_non_ascii_path(site, port);
+}
+TEST_P(ApacheCgi, FailuresAnswer500AndLog)
+{
+    check_failures(site, port);
+}
+TEST_P(ApacheCgi, EnvironAndHttpoxy)
+{
+    check_environ_and_httpoxy(site, port);
+}
+TEST_P(ApacheCgi, HeadAndNph)
+{
+    check_head_and_nph(site, port);
+}
 
 TEST_P(ApacheCgi, AuthorizationWithCgiPassAuth)
 {
@@ -74,11 +103,14 @@ TEST_P(ApacheCgi, RewrittenAuthorizationIsPromotedOnRequest)
                "RewriteRule ^(.*)$ app.cgi/$1 [E=HTTP_AUTHORIZATION:%{HTTP:Authorization},L]\n");
     auto app = read_file(source_root() / "tests/apps/cgi_flask_app.py");
     for (std::string flag : {"", " --promote-redirect-authorization"}) {
-        write_file(site.htdocs() / "legacy/app.cgi", "#!" + site.wsgi_cgi().string() + flag + "\n" + app,
+        write_file(site.htdocs() / "legacy/app.cgi",
+                   "#!" + site.wsgi_cgi().string() + flag + "\n" + app,
                    /*executable=*/true);
         auto r = site.request(port, "/legacy/environ", {"-H", "Authorization: Basic dTpw"});
         ASSERT_EQ(r.status, 200) << r.head << r.body << site.error_log();
-        EXPECT_EQ(r.json()["environ"]["HTTP_AUTHORIZATION"], flag.empty() ? nlohmann::json() : "Basic dTpw") << flag;
+        EXPECT_EQ(r.json()["environ"]["HTTP_AUTHORIZATION"],
+                  flag.empty() ? nlohmann::json() : "Basic dTpw")
+            << flag;
         EXPECT_EQ(r.json()["environ"]["SCRIPT_NAME"], "/legacy/app.cgi");
         EXPECT_EQ(r.json()["environ"]["PATH_INFO"], "/environ");
     }

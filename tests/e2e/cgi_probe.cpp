@@ -5,11 +5,11 @@
 //   /ignore   answers 403 without reading the body
 //   /created  answers 201 with Location: /items/5
 //   other     200 "METHOD PATH_INFO?QUERY_STRING"
+#include "wsgibridge/cgi_gateway.hpp"
+
 #include <cstdlib>
 #include <string>
 #include <vector>
-
-#include "wsgibridge/cgi_gateway.hpp"
 
 using namespace wsgibridge;
 
@@ -55,7 +55,8 @@ private:
                 if (!n) return respond(sink, "400 Bad Request", n.error().message());
                 if (*n == 0) break;
                 length += *n;
-                for (std::size_t i = 0; i < *n; ++i) sum += static_cast<unsigned char>(buf[i]);
+                for (std::size_t i = 0; i < *n; ++i)
+                    sum += static_cast<unsigned char>(buf[i]);
             }
             return respond(sink, "200 OK", concat("length=", length, " sum=", sum));
         }

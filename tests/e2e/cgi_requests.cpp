@@ -11,7 +11,8 @@ std::filesystem::path large_body(const CgiSite& site, std::size_t size)
 {
     auto path = site.dir() / ("body-" + std::to_string(size) + ".bin");
     std::string data(size, '\0');
-    for (std::size_t i = 0; i < size; ++i) data[i] = static_cast<char>((i * 131 + i / 251) & 0xff);
+    for (std::size_t i = 0; i < size; ++i)
+        data[i] = static_cast<char>((i * 131 + i / 251) & 0xff);
     write_file(path, data);
     return path;
 }
@@ -19,7 +20,8 @@ std::filesystem::path large_body(const CgiSite& site, std::size_t size)
 std::uint64_t byte_sum(const std::string& data)
 {
     std::uint64_t sum = 0;
-    for (unsigned char c : data) sum += c;
+    for (unsigned char c : data)
+        sum += c;
     return sum;
 }
 
@@ -79,8 +81,9 @@ void check_large_and_ignored_bodies(const CgiSite& site, unsigned short port)
 {
     const std::size_t mib = 1 << 20;
     auto path = large_body(site, mib);
-    auto up = site.request(port, "/app.cgi/upload",
-                           {"--data-binary", "@" + path.string(), "-H", "Content-Type: application/octet-stream"});
+    auto up = site.request(
+        port, "/app.cgi/upload",
+        {"--data-binary", "@" + path.string(), "-H", "Content-Type: application/octet-stream"});
     ASSERT_EQ(up.status, 200) << up.head << up.body << site.error_log();
     EXPECT_EQ(up.json()["length"], mib);
     EXPECT_EQ(up.json()["sum"], byte_sum(read_file(path)));
@@ -135,7 +138,8 @@ void check_failures(const CgiSite& site, unsigned short port)
     EXPECT_EQ(printed.body, "printed\n");
 
     std::string log = site.error_log();
-    EXPECT_NE(log.find("secret detail"), std::string::npos) << "traceback goes to the error log\n" << log;
+    EXPECT_NE(log.find("secret detail"), std::string::npos) << "traceback goes to the error log\n"
+                                                            << log;
     EXPECT_NE(log.find("module_that_does_not_exist_anywhere"), std::string::npos) << log;
     EXPECT_NE(log.find("a stray print"), std::string::npos) << log;
 }

@@ -16,7 +16,8 @@ std::string HttpAnswer::header(std::string_view name) const
         auto colon = line.find(':');
         if (colon == name.size() && strncasecmp(line.data(), name.data(), name.size()) == 0) {
             auto value = line.substr(colon + 1);
-            while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+            while (!value.empty() && value.front() == ' ')
+                value.remove_prefix(1);
             return std::string(value);
         }
     }
@@ -64,15 +65,17 @@ CgiSite::CgiSite()
 {
     auto app = read_file(source_root() / "tests/apps/cgi_flask_app.py");
     add_script("app.cgi", app);
-    add_script("nph-hello.cgi",
-               "def application(environ, start_response):\n"
-               "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
-               "    return [b'non-parsed hello\\n']\n");
+    add_script("nph-hello.cgi", "def application(environ, start_response):\n"
+                                "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+                                "    return [b'non-parsed hello\\n']\n");
     add_script("broken.cgi", "import module_that_does_not_exist_anywhere\n");
     write_file(htdocs() / ".htaccess", read_file(source_root() / "examples/cgi/.htaccess"));
 }
 
-std::filesystem::path CgiSite::wsgi_cgi() const { return build_root() / "cli" / "wsgi-cgi"; }
+std::filesystem::path CgiSite::wsgi_cgi() const
+{
+    return build_root() / "cli" / "wsgi-cgi";
+}
 
 void CgiSite::create_log_for(const std::string& name, const std::string& user) const
 {

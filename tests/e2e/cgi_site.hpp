@@ -3,17 +3,17 @@
 // helpers to start a server from a config template and to read curl's answers.
 #pragma once
 
-#include <gtest/gtest.h>
+#include "process.hpp"
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include "process.hpp"
-
 namespace wsgibridge::test {
 
-struct HttpAnswer {
+struct HttpAnswer
+{
     int status = 0;
     std::string head; ///< status line and header fields of the final response
     std::string body;

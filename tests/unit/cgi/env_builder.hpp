@@ -1,14 +1,13 @@
 // A crafted CGI environment (NAME=VALUE strings, null-terminated) for the unit tests.
 #pragma once
 
-#include <gtest/gtest.h>
-#include <unistd.h>
+#include "wsgibridge/log.hpp"
 
+#include <gtest/gtest.h>
 #include <memory>
 #include <string>
+#include <unistd.h>
 #include <vector>
-
-#include "wsgibridge/log.hpp"
 
 namespace wsgibridge::test {
 
@@ -42,7 +41,8 @@ public:
     char** envp()
     {
         pointers_.clear();
-        for (auto& s : strings_) pointers_.push_back(s.data());
+        for (auto& s : strings_)
+            pointers_.push_back(s.data());
         pointers_.push_back(nullptr);
         return pointers_.data();
     }
@@ -73,7 +73,8 @@ public:
         fds_[1] = -1;
         std::string out;
         char buf[4096];
-        for (ssize_t n; (n = ::read(fds_[0], buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+        for (ssize_t n; (n = ::read(fds_[0], buf, sizeof buf)) > 0;)
+            out.append(buf, static_cast<std::size_t>(n));
         return out;
     }
 

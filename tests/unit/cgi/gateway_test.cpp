@@ -1,14 +1,13 @@
 // run_cgi() end to end inside the process: a crafted environment, a pipe as stdin, a
 // temporary file as stdout, and a C++ RequestHandler in place of the WSGI app.
-#include <gtest/gtest.h>
-#include <sys/mman.h>
-#include <unistd.h>
-
-#include <string>
-#include <thread>
-
 #include "env_builder.hpp"
 #include "wsgibridge/cgi_gateway.hpp"
+
+#include <gtest/gtest.h>
+#include <string>
+#include <sys/mman.h>
+#include <thread>
+#include <unistd.h>
 
 using namespace wsgibridge;
 using namespace std::chrono_literals;
@@ -41,7 +40,8 @@ public:
                 seen_body.append(buf, *n);
             }
         }
-        std::string text = std::string(req.method) + " " + std::string(req.path_info) + " " + seen_body;
+        std::string text =
+            std::string(req.method) + " " + std::string(req.path_info) + " " + seen_body;
         ResponseHead head;
         head.status_code = 200;
         head.status = "200 OK";
@@ -90,7 +90,8 @@ public:
         std::string s;
         char buf[65536];
         ssize_t n;
-        for (off_t at = 0; (n = ::pread(out, buf, sizeof buf, at)) > 0; at += n) s.append(buf, static_cast<std::size_t>(n));
+        for (off_t at = 0; (n = ::pread(out, buf, sizeof buf, at)) > 0; at += n)
+            s.append(buf, static_cast<std::size_t>(n));
         return s;
     }
     int in_r = -1, in_w = -1, out = -1;
@@ -169,7 +170,9 @@ TEST(RunCgi, UnreadBodyIsDrainedBeforeReturning)
 {
     Stdio io;
     const std::string body(1 << 20, 'b');
-    auto env = EnvBuilder::get().set("REQUEST_METHOD", "POST").set("CONTENT_LENGTH", std::to_string(body.size()));
+    auto env = EnvBuilder::get()
+                   .set("REQUEST_METHOD", "POST")
+                   .set("CONTENT_LENGTH", std::to_string(body.size()));
     std::size_t sent = 0;
     std::thread writer([&] {
         while (sent < body.size()) {

@@ -1,10 +1,9 @@
-#include <gtest/gtest.h>
-
-#include <string>
-
 #include "env_builder.hpp"
 #include "model/cgi_env.hpp"
 #include "request_from_env.hpp"
+
+#include <gtest/gtest.h>
+#include <string>
 
 using namespace wsgibridge;
 using wsgibridge::test::CapturedLog;
@@ -12,7 +11,8 @@ using wsgibridge::test::EnvBuilder;
 
 namespace {
 
-struct Parsed {
+struct Parsed
+{
     cgi::EnvRequest env;
     std::error_code ec;
 };
@@ -40,7 +40,9 @@ std::string variable(const Request& r, std::string_view name)
 TEST(RequestFromEnv, FillsTheRequestFields)
 {
     cgi::EnvRequest e;
-    auto env = EnvBuilder::get("/hello").set("QUERY_STRING", "a=1&b=2").set("REQUEST_URI", "/app.cgi/hello?a=1&b=2");
+    auto env = EnvBuilder::get("/hello")
+                   .set("QUERY_STRING", "a=1&b=2")
+                   .set("REQUEST_URI", "/app.cgi/hello?a=1&b=2");
     ASSERT_FALSE(parse(e, env));
     const Request& r = e.request;
     EXPECT_EQ(r.method, "GET");
@@ -72,13 +74,15 @@ TEST(RequestFromEnv, Latin1BytesPassUnchanged)
 TEST(RequestFromEnv, HttpVariablesBecomeHeadersAndRoundTrip)
 {
     cgi::EnvRequest e;
-    ASSERT_FALSE(parse(e, EnvBuilder::get().set("HTTP_ACCEPT_LANGUAGE", "fr").set("HTTP_HOST", "example.org")));
+    ASSERT_FALSE(parse(
+        e, EnvBuilder::get().set("HTTP_ACCEPT_LANGUAGE", "fr").set("HTTP_HOST", "example.org")));
     EXPECT_EQ(header(e.request, "Accept-Language"), "fr");
     EXPECT_EQ(header(e.request, "Host"), "example.org");
     // Back through the one CGI mapping, the names are what the server sent.
     std::map<std::string, std::string> vars;
     for_each_cgi_variable(
-        e.request, [&](CgiKey, std::string_view n, std::string_view v) { vars[std::string(n)] = v; },
+        e.request,
+        [&](CgiKey, std::string_view n, std::string_view v) { vars[std::string(n)] = v; },
         [](std::string_view n, DropReason) { ADD_FAILURE() << "dropped " << n; });
     EXPECT_EQ(vars["HTTP_ACCEPT_LANGUAGE"], "fr");
     EXPECT_EQ(vars["HTTP_HOST"], "example.org");
@@ -99,9 +103,15 @@ TEST(RequestFromEnv, HttpProxyIsDroppedAndLogged)
 TEST(RequestFromEnv, ProcessEnvironmentStaysOut)
 {
     cgi::EnvRequest e;
-    auto env = EnvBuilder::get().set("PATH", "/usr/bin").set("HOME", "/root").set("LANG", "C.UTF-8")
-                   .set("DOCUMENT_ROOT", "/var/www").set("SCRIPT_FILENAME", "/var/www/app.cgi")
-                   .set("REDIRECT_STATUS", "200").set("SSL_PROTOCOL", "TLSv1.3").set("MY_SETTING", "x");
+    auto env = EnvBuilder::get()
+                   .set("PATH", "/usr/bin")
+                   .set("HOME", "/root")
+                   .set("LANG", "C.UTF-8")
+                   .set("DOCUMENT_ROOT", "/var/www")
+                   .set("SCRIPT_FILENAME", "/var/www/app.cgi")
+                   .set("REDIRECT_STATUS", "200")
+                   .set("SSL_PROTOCOL", "TLSv1.3")
+                   .set("MY_SETTING", "x");
     ASSERT_FALSE(parse(e, env));
     EXPECT_EQ(variable(e.request, "PATH"), "<absent>");
     EXPECT_EQ(variable(e.request, "HOME"), "<absent>");
@@ -133,7 +143,9 @@ TEST(RequestFromEnv, EmptyContentLengthMeansAbsent)
 TEST(RequestFromEnv, ContentLengthAndType)
 {
     cgi::EnvRequest e;
-    auto env = EnvBuilder::get().set("REQUEST_METHOD", "POST").set("CONTENT_LENGTH", "42")
+    auto env = EnvBuilder::get()
+                   .set("REQUEST_METHOD", "POST")
+                   .set("CONTENT_LENGTH", "42")
                    .set("CONTENT_TYPE", "application/x-www-form-urlencoded");
     ASSERT_FALSE(parse(e, env));
     ASSERT_TRUE(e.request.content_length);
@@ -162,9 +174,12 @@ TEST(RequestFromEnv, TransferEncodingWithoutLengthReadsToEof)
 
 TEST(RequestFromEnv, HttpsSelectsTheScheme)
 {
-    for (auto [name, value, scheme] : {std::tuple{"HTTPS", "on", "https"}, {"HTTPS", "ON", "https"},
-                                       {"HTTPS", "1", "https"}, {"HTTPS", "off", "http"},
-                                       {"REQUEST_SCHEME", "https", "https"}, {"REQUEST_SCHEME", "http", "http"}}) {
+    for (auto [name, value, scheme] : {std::tuple{"HTTPS", "on", "https"},
+                                       {"HTTPS", "ON", "https"},
+                                       {"HTTPS", "1", "https"},
+                                       {"HTTPS", "off", "http"},
+                                       {"REQUEST_SCHEME", "https", "https"},
+                                       {"REQUEST_SCHEME", "http", "http"}}) {
         cgi::EnvRequest e;
         ASSERT_FALSE(parse(e, EnvBuilder::get().set(name, value)));
         EXPECT_EQ(e.request.scheme, scheme) << name << "=" << value;
@@ -212,7 +227,8 @@ TEST(RequestFromEnv, HeaderCountIsBounded)
     CgiOptions o;
     o.limits.max_header_count = 3;
     auto env = EnvBuilder::get();
-    for (int i = 0; i < 4; ++i) env.set("HTTP_X_" + std::to_string(i), "v");
+    for (int i = 0; i < 4; ++i)
+        env.set("HTTP_X_" + std::to_string(i), "v");
     cgi::EnvRequest e;
     EXPECT_EQ(parse(e, env, o), errc::too_many_headers);
     EXPECT_STREQ(e.limit_option, "--max-header-count");
@@ -234,11 +250,15 @@ TEST(RequestFromEnv, RedirectAuthorizationIsPromotedOnlyOnRequest)
 
     // A real Authorization header wins.
     cgi::EnvRequest both;
-    ASSERT_FALSE(parse(both, EnvBuilder::get().set("REDIRECT_HTTP_AUTHORIZATION", "Basic old")
-                                 .set("HTTP_AUTHORIZATION", "Bearer t"), o));
+    ASSERT_FALSE(parse(both,
+                       EnvBuilder::get()
+                           .set("REDIRECT_HTTP_AUTHORIZATION", "Basic old")
+                           .set("HTTP_AUTHORIZATION", "Bearer t"),
+                       o));
     EXPECT_EQ(header(both.request, "Authorization"), "Bearer t");
     std::size_t count = 0;
-    for (const auto& h : both.request.headers) count += iequals(h.name, "Authorization");
+    for (const auto& h : both.request.headers)
+        count += iequals(h.name, "Authorization");
     EXPECT_EQ(count, 1u);
 }
 
@@ -256,8 +276,11 @@ TEST(RequestFromEnv, InvalidHttpVariableNamesAreDropped)
 TEST(RequestFromEnv, HttpCopiesOfContentVariablesAreIgnored)
 {
     cgi::EnvRequest e;
-    auto env = EnvBuilder::get().set("CONTENT_TYPE", "text/plain").set("HTTP_CONTENT_TYPE", "text/plain")
-                   .set("CONTENT_LENGTH", "3").set("HTTP_CONTENT_LENGTH", "3");
+    auto env = EnvBuilder::get()
+                   .set("CONTENT_TYPE", "text/plain")
+                   .set("HTTP_CONTENT_TYPE", "text/plain")
+                   .set("CONTENT_LENGTH", "3")
+                   .set("HTTP_CONTENT_LENGTH", "3");
     ASSERT_FALSE(parse(e, env));
     std::size_t types = 0, lengths = 0;
     for (const auto& h : e.request.headers) {

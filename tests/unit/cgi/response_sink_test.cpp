@@ -1,13 +1,12 @@
+#include "response_sink.hpp"
+#include "wsgibridge/error.hpp"
+
+#include <array>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <unistd.h>
-
-#include <array>
 #include <string>
-
-#include "response_sink.hpp"
-#include "wsgibridge/error.hpp"
+#include <unistd.h>
 
 using namespace wsgibridge;
 
@@ -66,7 +65,9 @@ TEST(StdoutSink, ExplicitStatusLineHeadersAndBody)
     EXPECT_EQ(out.available(), ""); // the head waits for the first body bytes
     ASSERT_FALSE(sink.write(std::string_view("created")));
     // Handed to the fd when write() returns (no stdio buffering): one writev.
-    EXPECT_EQ(out.available(), "Status: 201 Created\r\nLocation: /items/5\r\nContent-Type: text/plain\r\n\r\ncreated");
+    EXPECT_EQ(
+        out.available(),
+        "Status: 201 Created\r\nLocation: /items/5\r\nContent-Type: text/plain\r\n\r\ncreated");
     ASSERT_FALSE(sink.write(std::string_view("+more")));
     EXPECT_EQ(out.available(), "+more");
     ASSERT_FALSE(sink.finish());
@@ -121,7 +122,9 @@ TEST(StdoutSink, NphHasAStatusLineDateAndConnectionClose)
     ASSERT_FALSE(sink.finish());
     std::string text = out.available();
     EXPECT_TRUE(text.starts_with("HTTP/1.1 404 Not Found\r\nDate: ")) << text;
-    EXPECT_NE(text.find(" GMT\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nnope"), std::string::npos) << text;
+    EXPECT_NE(text.find(" GMT\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nnope"),
+              std::string::npos)
+        << text;
     EXPECT_EQ(text.find("Status:"), std::string::npos);
 }
 
@@ -133,7 +136,9 @@ TEST(StdoutSink, NphKeepsTheApplicationsDate)
     ASSERT_FALSE(sink.start(head_of(200, "200 OK", headers)));
     ASSERT_FALSE(sink.finish());
     std::string text = out.available();
-    EXPECT_EQ(text, "HTTP/1.0 200 OK\r\nConnection: close\r\nDate: Tue, 01 Jan 2030 00:00:00 GMT\r\n\r\n");
+    EXPECT_EQ(
+        text,
+        "HTTP/1.0 200 OK\r\nConnection: close\r\nDate: Tue, 01 Jan 2030 00:00:00 GMT\r\n\r\n");
 }
 
 TEST(StdoutSink, AbortBeforeAnyByteLeftBecomesA500)

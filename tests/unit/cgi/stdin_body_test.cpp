@@ -1,11 +1,10 @@
-#include <gtest/gtest.h>
-#include <unistd.h>
+#include "stdin_body.hpp"
 
 #include <chrono>
+#include <gtest/gtest.h>
 #include <string>
 #include <thread>
-
-#include "stdin_body.hpp"
+#include <unistd.h>
 
 using namespace wsgibridge;
 using namespace std::chrono_literals;
@@ -13,7 +12,8 @@ using namespace std::chrono_literals;
 namespace {
 
 // A pipe whose ends close with the test, the writer possibly kept open on purpose.
-struct Pipe {
+struct Pipe
+{
     int r = -1, w = -1;
     Pipe()
     {
@@ -27,7 +27,10 @@ struct Pipe {
         close_writer();
         ::close(r);
     }
-    void put(const std::string& s) { EXPECT_EQ(::write(w, s.data(), s.size()), static_cast<ssize_t>(s.size())); }
+    void put(const std::string& s)
+    {
+        EXPECT_EQ(::write(w, s.data(), s.size()), static_cast<ssize_t>(s.size()));
+    }
     void close_writer()
     {
         if (w >= 0) ::close(w);

@@ -1,27 +1,39 @@
 // The built wsgi-cgi program run directly, as a web server would: a crafted CGI
 // environment, the body on stdin, the response read from stdout.
-#include <gtest/gtest.h>
-
-#include <string>
-
 #include "process.hpp"
+
+#include <gtest/gtest.h>
+#include <string>
 
 using namespace wsgibridge::test;
 using namespace std::chrono_literals;
 
 namespace {
 
-std::string wsgi_cgi() { return (build_root() / "cli" / "wsgi-cgi").string(); }
-std::string unit_app() { return (source_root() / "tests/apps/cgi_unit_app.py").string(); }
+std::string wsgi_cgi()
+{
+    return (build_root() / "cli" / "wsgi-cgi").string();
+}
+std::string unit_app()
+{
+    return (source_root() / "tests/apps/cgi_unit_app.py").string();
+}
 
 SpawnOptions cgi_env(const std::string& method, const std::string& path_info,
                      std::map<std::string, std::string> extra = {})
 {
     SpawnOptions o;
-    o.env = {{"GATEWAY_INTERFACE", "CGI/1.1"}, {"REQUEST_METHOD", method}, {"SCRIPT_NAME", "/app.cgi"},
-             {"PATH_INFO", path_info}, {"QUERY_STRING", ""}, {"SERVER_NAME", "localhost"},
-             {"SERVER_PORT", "80"}, {"SERVER_PROTOCOL", "HTTP/1.1"}, {"REMOTE_ADDR", "127.0.0.1"}};
-    for (auto& [k, v] : extra) o.env[k] = v;
+    o.env = {{"GATEWAY_INTERFACE", "CGI/1.1"},
+             {"REQUEST_METHOD", method},
+             {"SCRIPT_NAME", "/app.cgi"},
+             {"PATH_INFO", path_info},
+             {"QUERY_STRING", ""},
+             {"SERVER_NAME", "localhost"},
+             {"SERVER_PORT", "80"},
+             {"SERVER_PROTOCOL", "HTTP/1.1"},
+             {"REMOTE_ADDR", "127.0.0.1"}};
+    for (auto& [k, v] : extra)
+        o.env[k] = v;
     o.unset_env = {"CONTENT_LENGTH", "CONTENT_TYPE", "REQUEST_URI", "HTTP_PROXY", "HTTPS"};
     return o;
 }
@@ -54,8 +66,9 @@ TEST(WsgiCgi, ServesAGet)
 TEST(WsgiCgi, PostReadsExactlyContentLength)
 {
     // More bytes on stdin than announced: the app sees exactly CONTENT_LENGTH.
-    auto r = run_app(cgi_env("POST", "/post", {{"CONTENT_LENGTH", "5"}, {"CONTENT_TYPE", "text/plain"}}),
-                     "hello, and bytes the server never announced");
+    auto r =
+        run_app(cgi_env("POST", "/post", {{"CONTENT_LENGTH", "5"}, {"CONTENT_TYPE", "text/plain"}}),
+                "hello, and bytes the server never announced");
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(body_of(r.out), "got hello") << r.out << r.err;
 }
@@ -114,7 +127,8 @@ TEST(WsgiCgi, TerminalModeExplainsAndExits2)
 
 TEST(WsgiCgi, HttpoxyNeverReachesTheAppOrItsChildren)
 {
-    auto env = cgi_env("GET", "/environ", {{"HTTP_PROXY", "http://evil:1"}, {"HTTP_X_TEST", "yes"}});
+    auto env =
+        cgi_env("GET", "/environ", {{"HTTP_PROXY", "http://evil:1"}, {"HTTP_X_TEST", "yes"}});
     env.unset_env.clear();
     auto r = run_app(env);
     std::string body = body_of(r.out);
@@ -134,11 +148,12 @@ TEST(WsgiCgi, HttpoxyNeverReachesTheAppOrItsChildren)
 TEST(WsgiCgi, ShebangModeWithOptionsOnTheShebangLine)
 {
     TempDir dir;
-    write_file(dir / "app.cgi",
-               "#!" + wsgi_cgi() + " --max-body 100\n" + read_file(unit_app()), /*executable=*/true);
+    write_file(dir / "app.cgi", "#!" + wsgi_cgi() + " --max-body 100\n" + read_file(unit_app()),
+               /*executable=*/true);
     auto ok = run_command({(dir / "app.cgi").string()}, {}, cgi_env("GET", "/created"), 20s);
     EXPECT_EQ(ok.exit_code, 0) << ok.err;
-    EXPECT_TRUE(ok.out.starts_with("Status: 201 Created\r\nLocation: /items/5\r\n")) << ok.out << ok.err;
+    EXPECT_TRUE(ok.out.starts_with("Status: 201 Created\r\nLocation: /items/5\r\n"))
+        << ok.out << ok.err;
 
     auto big = run_command({(dir / "app.cgi").string()}, std::string(200, 'x'),
                            cgi_env("POST", "/post", {{"CONTENT_LENGTH", "200"}}), 20s);
@@ -172,17 +187,19 @@ TEST(WsgiCgi, PythonPathFromTheEnvironmentForShebangScripts)
     TempDir dir;
     write_file(dir / "lib/greeting.py", "TEXT = b'from the pythonpath\\n'\n");
     write_file(dir / "site/app.cgi",
-               "#!" + wsgi_cgi() + "\n"
-               "from greeting import TEXT\n"
-               "def application(environ, start_response):\n"
-               "    start_response('200 OK', [])\n"
-               "    return [TEXT]\n",
+               "#!" + wsgi_cgi() +
+                   "\n"
+                   "from greeting import TEXT\n"
+                   "def application(environ, start_response):\n"
+                   "    start_response('200 OK', [])\n"
+                   "    return [TEXT]\n",
                /*executable=*/true);
     auto without = run_command({(dir / "site/app.cgi").string()}, {}, cgi_env("GET", "/"), 20s);
     EXPECT_TRUE(without.out.starts_with("Status: 500 ")) << without.out;
-    auto with = run_command({(dir / "site/app.cgi").string()}, {},
-                            cgi_env("GET", "/", {{"WSGI_CGI_PYTHONPATH", "/nonexistent:" + (dir / "lib").string()}}),
-                            20s);
+    auto with = run_command(
+        {(dir / "site/app.cgi").string()}, {},
+        cgi_env("GET", "/", {{"WSGI_CGI_PYTHONPATH", "/nonexistent:" + (dir / "lib").string()}}),
+        20s);
     EXPECT_EQ(with.exit_code, 0) << with.err;
     EXPECT_EQ(body_of(with.out), "from the pythonpath\n") << with.out << with.err;
 }
