@@ -99,6 +99,39 @@ bool classify(std::string_view name, std::string_view value, const CgiOptions& o
     return passed_variable(name, options);
 }
 
+// The first pass: what the application will see, and how big it is.
+struct Scan
+{
+    std::vector<Entry> entries;
+    std::size_t env_bytes = 0;    // NAME=VALUE\0 of what is passed on
+    std::size_t bytes = 0;        // NAME=VALUE without separators
+    std::size_t header_count = 0; // HTTP_* variables
+    std::string_view redirect_auth;
+    bool has_authorization = false;
+};
+
+Scan scan_environment(char** env, const CgiOptions& options, const Logger& log)
+{
+    Scan scan;
+    scan.entries.reserve(64);
+    for (char** e = env; e && *e; ++e) {
+        std::string_view kv = *e;
+        auto eq = kv.find('=');
+        if (eq == std::string_view::npos) continue;
+        Entry entry;
+        if (!classify(kv.substr(0, eq), kv.substr(eq + 1), options, log, entry)) continue;
+        scan.env_bytes += kv.size() + 1;
+        scan.bytes += kv.size();
+        if (entry.kind == Kind::header) {
+            ++scan.header_count;
+            scan.has_authorization |= entry.name == "HTTP_AUTHORIZATION";
+        }
+        if (entry.name == "REDIRECT_HTTP_AUTHORIZATION") scan.redirect_auth = entry.value;
+        scan.entries.push_back(entry);
+    }
+    return scan;
+}
+
 // "HTTP_ACCEPT_LANGUAGE" -> "ACCEPT-LANGUAGE", written into `buf`.
 std::string_view append_header_name(std::string_view var, std::string& buf)
 {
@@ -144,26 +177,8 @@ void append_encoded_path(std::string_view raw, std::string& out)
 std::error_code EnvRequest::parse(char** env, const CgiOptions& options, const Logger& log)
 {
     const Limits& limits = options.limits;
-    std::vector<Entry> entries;
-    entries.reserve(64);
-    std::size_t env_bytes = 0, header_count = 0, needed = 0;
-    std::string_view redirect_auth;
-    bool has_authorization = false;
-    for (char** e = env; e && *e; ++e) {
-        std::string_view kv = *e;
-        auto eq = kv.find('=');
-        if (eq == std::string_view::npos) continue;
-        Entry entry;
-        if (!classify(kv.substr(0, eq), kv.substr(eq + 1), options, log, entry)) continue;
-        env_bytes += kv.size() + 1;
-        needed += kv.size();
-        if (entry.kind == Kind::header) {
-            ++header_count;
-            has_authorization |= entry.name == "HTTP_AUTHORIZATION";
-        }
-        if (entry.name == "REDIRECT_HTTP_AUTHORIZATION") redirect_auth = entry.value;
-        entries.push_back(entry);
-    }
+    Scan scan = scan_environment(env, options, log);
+    const std::size_t env_bytes = scan.env_bytes, header_count = scan.header_count;
     if (env_bytes > limits.max_header_bytes) {
         limit_option = "--max-header-bytes";
         error_detail =
@@ -177,9 +192,9 @@ std::error_code EnvRequest::parse(char** env, const CgiOptions& options, const L
     }
     // Room for a rebuilt REQUEST_URI (3 bytes per escaped byte) and the promoted header:
     // the buffer never reallocates, so the views stay valid.
-    buffer_.reserve(needed * 3 + redirect_auth.size() + 32);
+    buffer_.reserve(scan.bytes * 3 + scan.redirect_auth.size() + 32);
     request.headers.reserve(header_count + 3);
-    for (const Entry& entry : entries) {
+    for (const Entry& entry : scan.entries) {
         switch (entry.kind) {
         case Kind::field:
             request.*entry.field = append(entry.value, buffer_);
@@ -203,8 +218,9 @@ std::error_code EnvRequest::parse(char** env, const CgiOptions& options, const L
             break;
         }
     }
-    if (options.promote_redirect_authorization && !redirect_auth.empty() && !has_authorization)
-        request.headers.add("AUTHORIZATION", append(redirect_auth, buffer_));
+    if (options.promote_redirect_authorization && !scan.redirect_auth.empty() &&
+        !scan.has_authorization)
+        request.headers.add("AUTHORIZATION", append(scan.redirect_auth, buffer_));
     return finish();
 }
 
