@@ -190,9 +190,10 @@ std::error_code EnvRequest::parse(char** env, const CgiOptions& options, const L
         error_detail = concat(header_count, " HTTP_* variables exceed ", limits.max_header_count);
         return errc::too_many_headers;
     }
-    // Room for a rebuilt REQUEST_URI (3 bytes per escaped byte) and the promoted header:
-    // the buffer never reallocates, so the views stay valid.
-    buffer_.reserve(scan.bytes * 3 + scan.redirect_auth.size() + 32);
+    // The buffer never reallocates, so the views stay valid. Bound: the copies take at
+    // most scan.bytes, a rebuilt REQUEST_URI at most 3 bytes per byte of SCRIPT_NAME,
+    // PATH_INFO and QUERY_STRING (+ '/' and '?'), then the promoted Authorization.
+    buffer_.reserve(scan.bytes * 4 + scan.redirect_auth.size() + 2);
     request.headers.reserve(header_count + 3);
     for (const Entry& entry : scan.entries) {
         switch (entry.kind) {

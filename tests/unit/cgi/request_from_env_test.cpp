@@ -290,3 +290,15 @@ TEST(RequestFromEnv, HttpCopiesOfContentVariablesAreIgnored)
     EXPECT_EQ(types, 1u);
     EXPECT_EQ(lengths, 1u);
 }
+
+TEST(RequestFromEnv, RebuiltRequestUriOfEscapedBytesKeepsEveryViewValid)
+{
+    // The worst case for the one buffer: nothing but a path of bytes that all escape.
+    cgi::EnvRequest e;
+    const std::string path(3000, '\xff');
+    ASSERT_FALSE(parse(e, EnvBuilder().set("REQUEST_METHOD", "GET").set("PATH_INFO", path)));
+    EXPECT_EQ(e.request.path_info, path);
+    EXPECT_EQ(e.request.method, "GET");
+    EXPECT_EQ(e.request.target.size(), 3 * path.size());
+    EXPECT_TRUE(e.request.target.starts_with("%FF%FF"));
+}
