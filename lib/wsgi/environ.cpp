@@ -53,10 +53,10 @@ PyRef EnvironBuilder::build(const Request& req, PyObject* input, const Logger& l
     PyRef env = PyRef::steal(PyDict_Copy(template_.get()));
     if (!env) return env;
     bool ok = true;
-    auto put = [&](PyObject* key, PyRef owned_key, std::string_view value) {
+    auto put = [&](PyObject* key, PyRef owned_key, std::string_view value, bool common = false) {
         if (!ok) return;
         if (!key) key = owned_key.get();
-        PyObject* cached = keys_.common_value(value);
+        PyObject* cached = common || value.empty() ? keys_.common_value(value) : nullptr;
         PyRef owned_value = cached ? PyRef() : latin1(value);
         PyObject* v = cached ? cached : owned_value.get();
         ok = key && v && PyDict_SetItem(env.get(), key, v) == 0;
@@ -71,6 +71,12 @@ PyRef EnvironBuilder::build(const Request& req, PyObject* input, const Logger& l
         case CgiKey::content_length:
             if (value.empty()) return; // "" means absent (nginx sends it on GET)
             [[fallthrough]];
+        case CgiKey::request_method:
+        case CgiKey::server_protocol:
+        case CgiKey::server_name:
+        case CgiKey::server_port:
+        case CgiKey::remote_addr:
+        case CgiKey::path_info: return put(keys_.fixed(key), PyRef(), value, /*common=*/true);
         default: return put(keys_.fixed(key), PyRef(), value);
         }
     };

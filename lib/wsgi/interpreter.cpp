@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <string>
 
+#include "gil.hpp"
 #include "py_error.hpp"
 #include "py_ref.hpp"
 #include "wsgibridge/invoker.hpp"
@@ -122,13 +123,17 @@ Interpreter::Interpreter(const PythonOptions& options)
         interpreter_exists = false;
         throw;
     }
-    // From here on any thread takes the GIL with PyGILState_Ensure.
+    py::bump_interpreter_generation();
+    // From here on any thread takes the GIL (GilAcquire).
     saved_thread_ = PyEval_SaveThread();
 }
 
 Interpreter::~Interpreter()
 {
     PyEval_RestoreThread(static_cast<PyThreadState*>(saved_thread_));
+    // Thread states kept by other threads die with the interpreter: they must not be
+    // touched afterwards. Front ends join their threads before this.
+    py::bump_interpreter_generation();
     Py_FinalizeEx();
     interpreter_exists = false;
 }

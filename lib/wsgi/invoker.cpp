@@ -139,7 +139,8 @@ void WsgiApp::Impl::serve(RequestContext& ctx)
     if (input && start_response) env = environ->build(ctx.req, input.get(), log);
     if (!env) return fail(ctx, log_app_exception(ctx, "building the environ failed"));
 
-    PyRef result = PyRef::steal(PyObject_CallFunctionObjArgs(app.get(), env.get(), start_response.get(), nullptr));
+    PyObject* args[] = {env.get(), start_response.get()};
+    PyRef result = PyRef::steal(PyObject_Vectorcall(app.get(), args, 2, nullptr));
     ctx.app_running = false;
     if (!result) return fail(ctx, log_app_exception(ctx, "the application raised"));
     drive(ctx, result.get());
@@ -196,13 +197,17 @@ void WsgiApp::Impl::drive(RequestContext& ctx, PyObject* result)
             r.content_length = data.size();
             r.length_computed = true;
         }
-        if (py::write_body(ctx, data) != Sent::more) break;
+        // The only item of a list or tuple (no close() to call first): finish with it,
+        // unless it falls short of the app's Content-Length (finish_response aborts).
+        bool last = single && (!r.content_length || *r.content_length <= data.size());
+        if (py::write_body(ctx, data, last) != Sent::more) break;
     }
     it.reset();
     auto close_failure = close_result(ctx, result);
     if (!failure) failure = std::move(close_failure);
     if (failure) return fail(ctx, *failure);
     if (ctx.sink_error) return py::abandon_response(ctx);
+    if (r.finished) return;
     if (!r.head_ready) {
         return fail(ctx, app_misbehaved(ctx, "the application returned without calling start_response()"));
     }

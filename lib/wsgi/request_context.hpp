@@ -39,6 +39,7 @@ struct ResponseState {
     bool body_allowed = true;
     bool write_used = false;
     bool overrun_logged = false;
+    bool finished = false;     ///< sink.finish() was called
     std::uint64_t bytes_sent = 0;
 
     /// Drops the references (GIL held) and resets the flags, keeping the capacity.

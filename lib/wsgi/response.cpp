@@ -51,14 +51,14 @@ void ResponseState::reset() noexcept
     headers.clear();
     content_length.reset();
     length_computed = false;
-    start_called = head_ready = head_sent = write_used = overrun_logged = false;
+    start_called = head_ready = head_sent = write_used = overrun_logged = finished = false;
     body_allowed = true;
     bytes_sent = 0;
 }
 
 std::string RequestContext::label() const { return concat(req.method, " ", req.target); }
 
-Sent write_body(RequestContext& ctx, std::string_view data)
+Sent write_body(RequestContext& ctx, std::string_view data, bool and_finish)
 {
     auto& r = ctx.resp;
     if (ctx.sink_error) return Sent::failed;
@@ -82,12 +82,17 @@ Sent write_body(RequestContext& ctx, std::string_view data)
         GilRelease unlocked;
         if (first) ec = ctx.sink.start(head);
         if (!ec && r.body_allowed && !data.empty()) ec = ctx.sink.write({data.data(), data.size()});
+        if (!ec && and_finish) ec = ctx.sink.finish();
     }
     if (ec) {
         note_sink_error(ctx, ec, first ? "sending the response head" : "sending the body");
         return Sent::failed;
     }
     r.bytes_sent += data.size();
+    if (and_finish) {
+        r.finished = true;
+        return Sent::done;
+    }
     if (!r.body_allowed) return Sent::done;
     if (r.content_length && r.bytes_sent >= *r.content_length) return Sent::done;
     return Sent::more;

@@ -1,5 +1,7 @@
 #include "start_response.hpp"
 
+#include <structmember.h>
+
 #include "py_error.hpp"
 #include "response.hpp"
 #include "validate.hpp"
@@ -10,6 +12,7 @@ namespace {
 struct StartResponseObject {
     PyObject_HEAD
     RequestContext* ctx;
+    vectorcallfunc vectorcall; ///< called without building an argument tuple
 };
 
 RequestContext* context_of(PyObject* self, const char* what)
@@ -128,15 +131,42 @@ PyObject* write_fn(PyObject* self, PyObject* data)
 
 PyMethodDef write_def = {"write", write_fn, METH_O, "write(data: bytes): send data now (PEP 3333)"};
 
-PyObject* call(PyObject* self, PyObject* args, PyObject* kwargs)
+/// start_response(status, headers, exc_info=None), arguments by position or name.
+bool parse_args(PyObject* const* args, std::size_t nargs, PyObject* kwnames, PyObject* (&out)[3])
+{
+    static const char* names[] = {"status", "headers", "exc_info"};
+    out[0] = out[1] = nullptr;
+    out[2] = Py_None;
+    if (nargs > 3) {
+        PyErr_Format(PyExc_TypeError, "start_response() takes at most 3 arguments (%zu given)", nargs);
+        return false;
+    }
+    for (std::size_t i = 0; i < nargs; ++i) out[i] = args[i];
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    for (Py_ssize_t k = 0; k < nkw; ++k) {
+        PyObject* name = PyTuple_GET_ITEM(kwnames, k);
+        std::size_t i = 0;
+        while (i < 3 && PyUnicode_CompareWithASCIIString(name, names[i]) != 0) ++i;
+        if (i == 3 || (i < nargs)) {
+            PyErr_Format(PyExc_TypeError, "start_response() got an unexpected or repeated argument %R", name);
+            return false;
+        }
+        out[i] = args[nargs + static_cast<std::size_t>(k)];
+    }
+    if (out[0] == nullptr || out[1] == nullptr) {
+        PyErr_SetString(PyExc_TypeError, "start_response() needs status and headers");
+        return false;
+    }
+    return true;
+}
+
+PyObject* vectorcall(PyObject* self, PyObject* const* args, std::size_t nargsf, PyObject* kwnames)
 {
     RequestContext* ctx = context_of(self, "start_response()");
     if (ctx == nullptr) return nullptr;
-    static const char* names[] = {"status", "headers", "exc_info", nullptr};
-    PyObject *status, *headers, *exc_info = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO|O:start_response", const_cast<char**>(names),
-                                     &status, &headers, &exc_info))
-        return nullptr;
+    PyObject* parsed[3];
+    if (!parse_args(args, PyVectorcall_NARGS(nargsf), kwnames, parsed)) return nullptr;
+    PyObject *status = parsed[0], *headers = parsed[1], *exc_info = parsed[2];
     auto& r = ctx->resp;
     if (exc_info != Py_None) {
         if (r.head_sent) return reraise(exc_info);
@@ -171,14 +201,22 @@ void dealloc(PyObject* self)
     Py_DECREF(type); // instances of heap types own a reference to their type
 }
 
+PyMemberDef members[] = {
+    {const_cast<char*>("__vectorcalloffset__"), T_PYSSIZET, offsetof(StartResponseObject, vectorcall),
+     READONLY, nullptr},
+    {nullptr, 0, 0, 0, nullptr},
+};
+
 PyType_Slot slots[] = {
     {Py_tp_dealloc, reinterpret_cast<void*>(dealloc)},
-    {Py_tp_call, reinterpret_cast<void*>(call)},
+    {Py_tp_call, reinterpret_cast<void*>(PyVectorcall_Call)},
+    {Py_tp_members, members},
     {Py_tp_doc, const_cast<char*>("start_response(status, headers, exc_info=None) (PEP 3333)")},
     {0, nullptr},
 };
 
-PyType_Spec spec = {"wsgibridge.StartResponse", sizeof(StartResponseObject), 0, Py_TPFLAGS_DEFAULT, slots};
+PyType_Spec spec = {"wsgibridge.StartResponse", sizeof(StartResponseObject), 0,
+                    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL, slots};
 
 } // namespace
 
@@ -187,7 +225,10 @@ PyRef create_start_response_type() { return PyRef::steal(PyType_FromSpec(&spec))
 PyRef new_start_response(PyObject* type, RequestContext& ctx)
 {
     auto* obj = PyObject_New(StartResponseObject, reinterpret_cast<PyTypeObject*>(type));
-    if (obj != nullptr) obj->ctx = &ctx;
+    if (obj != nullptr) {
+        obj->ctx = &ctx;
+        obj->vectorcall = vectorcall;
+    }
     return PyRef::steal(reinterpret_cast<PyObject*>(obj));
 }
 

@@ -170,6 +170,17 @@ def route(environ, start_response):
         start_response("200 OK", [("X-A", "caf\u00e9"), ("X-Tab", "a\tb"),
                                   ("Content-Type", "text/plain")])
         return [b"ok"]
+    if path == "/start-kw":
+        start_response(status="202 Accepted", headers=[("X-Kw", "1")])
+        try:
+            start_response("200 OK", [], exc_info=None, bogus=1)
+        except TypeError as e:
+            msg = str(e)
+        try:
+            raise KeyError("k")
+        except KeyError:
+            start_response("203 Replaced", headers=[("X-Kw", "2")], exc_info=sys.exc_info())
+        return [msg.encode()]
     if path == "/second-start":
         start_response("200 OK", [])
         try:

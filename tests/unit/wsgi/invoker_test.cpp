@@ -183,6 +183,17 @@ TEST_F(InvokerTest, ContentLengthUnderrunAborts)
     EXPECT_EQ(closed("under"), 1);
 }
 
+TEST_F(InvokerTest, SingleItemUnderrunAborts)
+{
+    auto sink = get("/list?n=1&cl=10");
+    EXPECT_EQ(sink.body, "hello");
+    EXPECT_EQ(sink.finish_calls, 0);
+    EXPECT_EQ(sink.abort_calls, 1);
+    sink = get("/list?n=1&cl=3");
+    EXPECT_EQ(sink.body, "hel") << "overrun in a one-item list is clipped";
+    EXPECT_EQ(sink.finish_calls, 1);
+}
+
 TEST_F(InvokerTest, HeadKeepsLengthDropsBody)
 {
     auto sink = get("/closing?n=3&size=5&cl=15&name=head", "HEAD");

@@ -69,6 +69,14 @@ TEST_F(StartResponseTest, Latin1HeaderValuesAreSentAsLatin1Bytes)
     EXPECT_EQ(sink.header("X-Tab"), "a\tb");
 }
 
+TEST_F(StartResponseTest, KeywordArguments)
+{
+    auto sink = get("/start-kw");
+    EXPECT_EQ(sink.status, "203 Replaced") << "exc_info= by keyword replaces the head";
+    EXPECT_EQ(sink.header("X-Kw"), "2");
+    EXPECT_NE(sink.body.find("unexpected or repeated argument 'bogus'"), std::string::npos) << sink.body;
+}
+
 TEST_F(StartResponseTest, SecondCallWithoutExcInfo)
 {
     auto sink = get("/second-start");
