@@ -35,13 +35,10 @@ bool write_text(ErrorsObject* self, PyObject* text)
     std::string_view bytes(PyBytes_AS_STRING(utf8.get()), static_cast<std::size_t>(PyBytes_GET_SIZE(utf8.get())));
     if (bytes.empty()) return true;
     RequestContext* ctx = current_request;
+    // The text is in `utf8` (kept alive here): no Python needed while it is written.
+    GilRelease unlocked;
     if (ctx != nullptr) {
-        bool taken;
-        {
-            GilRelease unlocked;
-            taken = ctx->sink.write_error(bytes);
-        }
-        if (!taken) log_lines(*self->log, ctx->label() + ": ", bytes);
+        if (!ctx->sink.write_error(bytes)) log_lines(*self->log, ctx->label() + ": ", bytes);
     } else {
         log_lines(*self->log, "", bytes);
     }

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <filesystem>
 #include <string>
 
@@ -126,6 +127,20 @@ Interpreter::Interpreter(const PythonOptions& options)
     py::bump_interpreter_generation();
     // From here on any thread takes the GIL (GilAcquire).
     saved_thread_ = PyEval_SaveThread();
+}
+
+int Interpreter::fork()
+{
+    py::GilAcquire gil;
+    PyOS_BeforeFork();
+    int pid = ::fork();
+    int saved_errno = errno;
+    if (pid == 0)
+        PyOS_AfterFork_Child();
+    else
+        PyOS_AfterFork_Parent();
+    errno = saved_errno;
+    return pid;
 }
 
 Interpreter::~Interpreter()

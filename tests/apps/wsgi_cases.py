@@ -294,6 +294,21 @@ def route(environ, start_response):
         except TypeError as e:
             return [("TypeError: %s" % e).encode()]
         return [b"accepted"]
+    if path == "/input-save":
+        _saved_write[:] = [inp]
+        return _text(start_response, "saved")
+    if path == "/input-stale":
+        try:
+            _saved_write[0].read(1)
+        except Exception as e:
+            return _text(start_response, "%s: %s" % (type(e).__name__, e))
+        return _text(start_response, "accepted")
+    if path == "/thread-check":
+        out = []
+        t = threading.Thread(target=lambda: out.append(os.getpid()))
+        t.start()
+        t.join()
+        return _text(start_response, "thread ran in %d" % out[0])
     if path == "/write-save":
         _saved_write[:] = [start_response("200 OK", [])]
         return [b"saved"]

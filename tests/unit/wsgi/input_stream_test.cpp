@@ -137,6 +137,13 @@ TEST_F(InputTest, BodyErrorSwallowedByApp)
     EXPECT_NE(sink.body.find("timed out"), std::string::npos);
 }
 
+TEST_F(InputTest, UseAfterTheRequestRaises)
+{
+    get("/input-save");
+    auto sink = get("/input-stale");
+    EXPECT_EQ(sink.body, "ValueError: wsgi.input used after the request ended");
+}
+
 TEST_F(InputTest, EchoLargeBody)
 {
     std::string body;
