@@ -43,6 +43,12 @@ protected:
             << read_file(site.dir() / "server-stderr.log") << site.error_log();
     }
 
+    void stop()
+    {
+        server.stop();
+        EXPECT_EQ(site.sanitizer_errors(), "");
+    }
+
     CgiSite site;
     unsigned short port = 0;
     ChildProcess server;
@@ -53,6 +59,7 @@ class ApacheCgi : public ApacheServer, public ::testing::TestWithParam<Variant>
 {
 protected:
     void SetUp() override { start(GetParam()); }
+    void TearDown() override { stop(); }
 };
 
 // mod_cgid only.
@@ -60,6 +67,7 @@ class ApacheCgid : public ApacheServer, public ::testing::Test
 {
 protected:
     void SetUp() override { start({"event", "cgid"}); }
+    void TearDown() override { stop(); }
 };
 
 } // namespace

@@ -33,6 +33,12 @@ protected:
             << read_file(site.dir() / "server-stderr.log") << site.error_log();
     }
 
+    void TearDown() override
+    {
+        server.stop();
+        EXPECT_EQ(site.sanitizer_errors(), "");
+    }
+
     CgiSite site;
     unsigned short port = 0;
     ChildProcess server;

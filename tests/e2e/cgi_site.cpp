@@ -99,6 +99,22 @@ void CgiSite::add_script(const std::string& name, const std::string& python) con
     write_file(htdocs() / name, "#!" + wsgi_cgi().string() + "\n" + python, /*executable=*/true);
 }
 
+std::string CgiSite::sanitizer_errors() const
+{
+    std::string log = error_log(), found;
+    std::size_t pos = 0;
+    while (pos < log.size()) {
+        auto end = log.find('\n', pos);
+        if (end == std::string::npos) end = log.size();
+        std::string_view line = std::string_view(log).substr(pos, end - pos);
+        if (line.find("ERROR: AddressSanitizer") != line.npos ||
+            line.find("runtime error:") != line.npos)
+            (found += line) += '\n';
+        pos = end + 1;
+    }
+    return found;
+}
+
 HttpAnswer CgiSite::request(unsigned short port, const std::string& path,
                             const std::vector<std::string>& curl_args) const
 {

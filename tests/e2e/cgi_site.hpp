@@ -47,6 +47,11 @@ public:
         return read_file(dir_ / "error.log") + read_file(dir_ / "server-stderr.log");
     }
 
+    /// AddressSanitizer and UBSan reports of the scripts (sanitizer builds), or "".
+    /// Leak reports are left to tests/lsan.supp and the unit tests: CGI children run
+    /// with the server's environment.
+    std::string sanitizer_errors() const;
+
     HttpAnswer request(unsigned short port, const std::string& path,
                        const std::vector<std::string>& curl_args = {}) const;
 
