@@ -33,6 +33,15 @@ def application(environ, start_response):
         out = subprocess.run(["/usr/bin/env"], capture_output=True, check=True).stdout
         return _text(start_response, b"child sees HTTP_PROXY" if b"HTTP_PROXY=" in out
                      else b"child is clean")
+    if path == "/stream":
+        import time
+        start_response("200 OK", [("Content-Type", "text/plain")])
+
+        def chunks():
+            yield b"one\n"
+            time.sleep(1.0)
+            yield b"two\n"
+        return chunks()
     if path == "/created":
         start_response("201 Created", [("Location", "/items/5")])
         return [b"created\n"]

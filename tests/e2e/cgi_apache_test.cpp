@@ -140,6 +140,16 @@ TEST_F(ApacheCgid, RewrittenAuthorizationIsPromotedOnRequest)
     }
 }
 
+TEST_F(ApacheCgid, TheShippedExampleWorksAsIs)
+{
+    // examples/cgi/app.cgi with only its #! line pointed at the built wsgi-cgi.
+    auto example = read_file(source_root() / "examples/cgi/app.cgi");
+    site.add_script("example.cgi", example.substr(example.find('\n') + 1));
+    auto r = site.request(port, "/example.cgi/caf%C3%A9");
+    ASSERT_EQ(r.status, 200) << r.head << r.body << site.error_log();
+    EXPECT_EQ(r.body, "Hello from /example.cgi/caf\xC3\xA9\n");
+}
+
 INSTANTIATE_TEST_SUITE_P(Servers, ApacheCgi,
                          ::testing::Values(Variant{"prefork", "cgi"}, Variant{"event", "cgid"}),
                          [](const auto& info) { return std::string(info.param.cgi_module); });

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <string>
+#include <thread>
 
 using namespace wsgibridge::test;
 using namespace std::chrono_literals;
@@ -202,4 +203,25 @@ TEST(WsgiCgi, PythonPathFromTheEnvironmentForShebangScripts)
         20s);
     EXPECT_EQ(with.exit_code, 0) << with.err;
     EXPECT_EQ(body_of(with.out), "from the pythonpath\n") << with.out << with.err;
+}
+
+TEST(WsgiCgi, ChunksLeaveAsTheAppYieldsThem)
+{
+    // The app yields "one", sleeps a second, yields "two": "one" must be on stdout while
+    // the process is still in its sleep (no buffering of the response).
+    TempDir dir;
+    auto o = cgi_env("GET", "/stream");
+    o.stdout_file = dir / "out";
+    ChildProcess child({wsgi_cgi(), unit_app()}, o);
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    std::string seen;
+    while (std::chrono::steady_clock::now() < deadline) {
+        seen = read_file(dir / "out");
+        if (seen.find("one\n") != std::string::npos) break;
+        std::this_thread::sleep_for(10ms);
+    }
+    EXPECT_TRUE(seen.ends_with("\r\n\r\none\n")) << seen;
+    EXPECT_TRUE(child.running());
+    EXPECT_EQ(child.wait(10s), 0);
+    EXPECT_TRUE(read_file(dir / "out").ends_with("one\ntwo\n"));
 }
