@@ -95,6 +95,16 @@ bool Connection::on_begin_request(const Record& rec)
     std::memcpy(&body, rec.content.data(), sizeof body);
     auto role = static_cast<Role>(body.role.value());
     bool keep_conn = (body.flags & flag_keep_conn) != 0;
+    if (auto it = requests_.find(rec.request_id); it != requests_.end()) {
+        // The worker wrote END_REQUEST but its "done" has not reached this thread yet:
+        // the web server may rightly reuse the id already (nginx does, at once).
+        bool ended;
+        {
+            std::lock_guard lock(write_mutex_);
+            ended = it->second->ended;
+        }
+        if (ended) requests_.erase(it);
+    }
     if (requests_.contains(rec.request_id)) {
         context_.log.warning(concat("FastCGI: BEGIN_REQUEST for request id ", rec.request_id,
                                     " which is already in flight; ignored"));

@@ -43,6 +43,7 @@ struct FastcgiServer::Impl {
     boost::asio::steady_timer grace_timer{io};
     std::vector<std::weak_ptr<fastcgi::Connection>> connections;
     std::uint64_t requests_done = 0;
+    std::uint64_t connections_accepted = 0;
     bool stopping = false;
 
     Impl(const FastcgiServerOptions& o, RequestHandler& handler, const Logger& l, const AccessLog& access)
@@ -112,6 +113,9 @@ struct FastcgiServer::Impl {
             int one = 1;
             ::setsockopt(s.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         }
+        ++connections_accepted;
+        if (log.enabled(LogLevel::debug))
+            log.debug(concat("FastCGI: connection ", connections_accepted, " accepted"));
         auto conn = std::make_shared<fastcgi::Connection>(std::move(s), context);
         connections.push_back(conn);
         conn->start();
