@@ -26,10 +26,9 @@ TEST(FcgiApacheFcgid, WrapperScriptOnFdZero)
                substitute(read_file(source_root() / "tests/e2e/conf/fcgi_apache_fcgid.conf.in"),
                           {{"DIR", dir.path().string()}, {"PORT", std::to_string(port)},
                            {"USER", user}, {"GROUP", group}}));
-    write_file(dir / "htdocs/app.fcgi",
-               substitute(read_file(source_root() / "tests/e2e/conf/fcgi_app.fcgi.in"),
-                          {{"WSGI_FCGI", wsgi_fcgi_path()}, {"APP", fcgi_test_app()}, {"LOG", log.string()}}),
-               true);
+    write_file(dir / "wsgi-app.conf",
+               example_with("apache-fcgid/wsgi-app.conf", {{"\"/srv/app/htdocs\"", "\"" + (dir / "htdocs").string() + "\""}}));
+    write_file(dir / "htdocs/app.fcgi", example_fcgi_wrapper(log), true);
     ChildProcess server({apache, "-d", dir.path().string(), "-f", (dir / "httpd.conf").string(), "-DFOREGROUND"},
                         SpawnOptions{.env = {}, .unset_env = {}, .cwd = {}, .stdout_file = dir / "stdout.log",
                                      .stderr_file = dir / "stderr.log", .stdin_fd = -1});

@@ -19,6 +19,8 @@ TEST(FcgiApacheProxy, ProxyPassWithMount)
     std::string user = ::geteuid() == 0 ? "www-data" : ::getpwuid(::geteuid())->pw_name;
     std::string group = ::geteuid() == 0 ? "www-data" : "#" + std::to_string(::getegid());
     auto port = free_tcp_port();
+    write_file(dir / "wsgi-app.conf", example_with("apache-proxy-fcgi/wsgi-app.conf",
+                                                   {{"fcgi://127.0.0.1:9000/", "fcgi://127.0.0.1:" + std::to_string(fcgi_port) + "/"}}));
     write_file(dir / "httpd.conf",
                substitute(read_file(source_root() / "tests/e2e/conf/fcgi_apache_proxy.conf.in"),
                           {{"DIR", dir.path().string()}, {"PORT", std::to_string(port)},

@@ -76,10 +76,7 @@ TEST(FcgiCgiFcgi, StartSpawnsOnFdZeroAndSigtermEndsIt)
     if (cgi_fcgi.empty() || wsgi_fcgi_path().empty()) GTEST_SKIP() << "cgi-fcgi or wsgi-fcgi missing";
     TempDir dir;
     auto log = dir / "fd0.log";
-    write_file(dir / "app.fcgi",
-               substitute(read_file(source_root() / "tests/e2e/conf/fcgi_app.fcgi.in"),
-                          {{"WSGI_FCGI", wsgi_fcgi_path()}, {"APP", fcgi_test_app()}, {"LOG", log.string()}}),
-               true);
+    write_file(dir / "app.fcgi", example_fcgi_wrapper(log), true);
     auto sock = dir / "fd0.sock";
     auto started = run_command({cgi_fcgi, "-start", "-connect", sock.string(), (dir / "app.fcgi").string()});
     ASSERT_EQ(started.exit_code, 0) << started.err;

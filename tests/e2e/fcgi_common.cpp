@@ -92,6 +92,24 @@ void check_http_front(unsigned short port, const std::string& prefix)
     EXPECT_NE(k.err.find("Re-using existing connection"), std::string::npos) << k.err;
 }
 
+std::string example_with(const std::string& name, const std::vector<std::pair<std::string, std::string>>& edits)
+{
+    std::string text = read_file(source_root() / "examples" / name);
+    for (const auto& [from, to] : edits) {
+        auto pos = text.find(from);
+        EXPECT_NE(pos, std::string::npos) << "examples/" << name << " no longer contains '" << from << "'";
+        if (pos != std::string::npos) text.replace(pos, from.size(), to);
+    }
+    return text;
+}
+
+std::string example_fcgi_wrapper(const std::filesystem::path& log)
+{
+    return example_with("apache-fcgid/app.fcgi",
+                        {{"/usr/local/bin/wsgi-fcgi", wsgi_fcgi_path()},
+                         {"--app /srv/app/app.py", "--app " + fcgi_test_app() + " --log-level debug --log-file " + log.string()}});
+}
+
 int connections_accepted(const std::filesystem::path& log)
 {
     auto text = read_file(log);

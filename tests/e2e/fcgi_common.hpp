@@ -26,6 +26,14 @@ ChildProcess start_wsgi_fcgi(const std::string& bind, const std::filesystem::pat
 /// Runs the common checks against http://127.0.0.1:port + prefix (prefix like "/app").
 void check_http_front(unsigned short port, const std::string& prefix);
 
+/// The text of examples/`name` with each `from` replaced by `to`; a `from` that is not
+/// in the file fails the test (the example and its test must not drift apart).
+std::string example_with(const std::string& name, const std::vector<std::pair<std::string, std::string>>& edits);
+
+/// The mod_fcgid wrapper examples/apache-fcgid/app.fcgi, pointed at the built
+/// wsgi-fcgi and the test app, logging at debug level to `log`.
+std::string example_fcgi_wrapper(const std::filesystem::path& log);
+
 /// How many FastCGI connections the wsgi-fcgi that wrote `log` accepted.
 int connections_accepted(const std::filesystem::path& log);
 
