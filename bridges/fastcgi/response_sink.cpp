@@ -28,6 +28,7 @@ std::error_code FcgiResponseSink::start(const ResponseHead& head)
 {
     if (phase_ != Phase::idle) return errc::app_error;
     status_ = head.status_code;
+    content_length_ = head.body_allowed ? head.content_length : std::optional<std::uint64_t>{};
     head_.clear();
     head_.append("Status: ").append(head.status).append("\r\n");
     for (const auto& h : head.headers) head_.append(h.name).append(": ").append(h.value).append("\r\n");
@@ -59,7 +60,23 @@ std::error_code FcgiResponseSink::write(std::span<const char> data)
     if (phase_ != Phase::started) return errc::app_error;
     // An empty chunk (yield b"") sends nothing: an empty STDOUT record would end the stream.
     if (data.empty()) return {};
-    return flush(data);
+    bool last = content_length_ && body_bytes_ + data.size() >= *content_length_;
+    if (!last || !state_.body->complete()) return flush(data);
+    // The chunk completing Content-Length: nginx considers the response done when it
+    // has that many bytes and closes a kept connection on which END_REQUEST has not
+    // arrived yet, so the end of the request travels in the same writev.
+    writer_.reset(state_.id);
+    if (head_pending_) writer_.append(RecordType::stdout_stream, head_);
+    writer_.append(RecordType::stdout_stream, data);
+    writer_.end_stream(RecordType::stdout_stream);
+    writer_.end_request(0, ProtocolStatus::request_complete);
+    auto ec = conn_.write(state_, writer_.iov(), true);
+    if (ec) return ec;
+    head_pending_ = false;
+    sent_anything_ = true;
+    body_bytes_ += data.size();
+    ended_early_ = true;
+    return {};
 }
 
 std::error_code FcgiResponseSink::send_file(int fd, std::uint64_t offset, std::uint64_t count)
@@ -78,6 +95,7 @@ std::error_code FcgiResponseSink::finish()
 {
     if (phase_ != Phase::started) return errc::app_error;
     phase_ = Phase::done;
+    if (ended_early_) return {};
     writer_.reset(state_.id);
     if (head_pending_) writer_.append(RecordType::stdout_stream, head_);
     writer_.end_stream(RecordType::stdout_stream);
@@ -100,6 +118,11 @@ std::error_code FcgiResponseSink::finish()
 void FcgiResponseSink::abort(std::string_view reason)
 {
     if (done()) return;
+    if (ended_early_) {
+        // Everything the head announced went out with END_REQUEST: nothing to break.
+        phase_ = Phase::aborted;
+        return;
+    }
     phase_ = Phase::aborted;
     if (state_.aborted) return; // ABORT_REQUEST: END_REQUEST already went out
     conn_.log().info(concat("FastCGI request ", state_.id, " aborted: ", reason));

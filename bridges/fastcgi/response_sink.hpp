@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "record_writer.hpp"
@@ -47,6 +48,8 @@ private:
     std::string head_;
     bool head_pending_ = false;
     bool sent_anything_ = false;
+    bool ended_early_ = false; ///< END_REQUEST went with the chunk completing Content-Length
+    std::optional<std::uint64_t> content_length_;
     Phase phase_ = Phase::idle;
     int status_ = 0;
     std::uint64_t body_bytes_ = 0;

@@ -40,10 +40,11 @@ TEST(FcgiNginx, UnixAndTcpWithStockParamsAndKeepConn)
     EXPECT_NE(r.out.find("wsgi.multithread=True"), std::string::npos);
     EXPECT_NE(r.out.find("wsgi.multiprocess=False"), std::string::npos);
 
-    // fastcgi_keep_conn: far fewer FastCGI connections than requests
+    // fastcgi_keep_conn: fewer FastCGI connections than the 10 requests of each check
+    // (at most the upstream keepalive pool size, plus one for an overlap)
     EXPECT_GE(connections_accepted(dir / "tcp.log"), 1);
-    EXPECT_LE(connections_accepted(dir / "tcp.log"), 4) << read_file(dir / "tcp.log");
-    EXPECT_LE(connections_accepted(dir / "unix.log"), 4);
+    EXPECT_LE(connections_accepted(dir / "tcp.log"), 5) << read_file(dir / "tcp.log");
+    EXPECT_LE(connections_accepted(dir / "unix.log"), 5) << read_file(dir / "unix.log");
 
     // stopping wsgi-fcgi by SIGTERM exits 0
     int status = tcp_app.stop(15, 5s);
