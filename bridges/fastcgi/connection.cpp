@@ -5,6 +5,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include <cerrno>
 #include <cstring>
 
 #include "params_codec.hpp"
@@ -63,7 +64,62 @@ void Connection::on_read(const boost::system::error_code& ec, std::size_t n)
         }
         if (!handle_record(*rec)) return close_now();
     }
+    start_pending();
     read_more();
+}
+
+bool Connection::can_run_inline(const RequestState& st) const
+{
+    // With one worker thread requests are serialized anyway; running one whose body
+    // is all here on the io thread saves two thread hand-offs per request. Never while
+    // the worker runs another (wsgi.multithread is false), never with a body still to
+    // come (the io thread is the one that would read it).
+    return context_.options.threads == 1 && context_.pool_busy == 0 && st.body->complete();
+}
+
+void Connection::start_pending()
+{
+    // Started once the whole read was parsed, so a GET's empty STDIN, usually in the
+    // same read as its PARAMS, is known before choosing where it runs.
+    while (!pending_.empty()) {
+        auto st = pending_.front();
+        pending_.erase(pending_.begin());
+        if (st->aborted) continue; // ABORT_REQUEST came in the same read: END_REQUEST is out
+        ++context_.requests_in_flight;
+        if (!closed_ && can_run_inline(*st)) {
+            inline_running_ = true;
+            run_request(st);
+            inline_running_ = false;
+            on_request_done(st);
+            continue;
+        }
+        ++context_.pool_busy;
+        boost::asio::post(context_.workers, [self = shared_from_this(), st] {
+            self->run_request(st);
+            --self->context_.pool_busy;
+            boost::asio::post(self->context_.io, [self, st] { self->on_request_done(st); });
+        });
+    }
+}
+
+void Connection::poll_while_inline()
+{
+    // A request running inline holds the io thread: between its writes, take in what
+    // the web server sent meanwhile (ABORT_REQUEST, a hang-up, other requests' records).
+    if (!inline_running_ || closed_ || draining_ || paused_) return;
+    for (;;) {
+        ssize_t n = ::recv(fd_, buffer_.data(), buffer_.size(), MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+        if (n <= 0) return on_peer_closed();
+        std::span<const char> in(buffer_.data(), static_cast<std::size_t>(n));
+        while (!closed_ && !draining_) {
+            auto rec = parser_.next(in);
+            if (!rec && rec.error() == errc::need_more) break;
+            if (!rec || !handle_record(*rec)) return break_connection();
+        }
+        if (static_cast<std::size_t>(n) < buffer_.size() || closed_ || draining_ || paused_) return;
+    }
 }
 
 bool Connection::handle_record(const Record& rec)
@@ -209,8 +265,7 @@ void Connection::dispatch(const std::shared_ptr<RequestState>& st)
         });
     });
     st->dispatched = true;
-    ++context_.requests_in_flight;
-    boost::asio::post(context_.workers, [self = shared_from_this(), st] { self->run_request(st); });
+    pending_.push_back(st);
 }
 
 void Connection::resume_reading()
@@ -309,6 +364,7 @@ void Connection::close_now()
 {
     if (closed_) return;
     closed_ = true;
+    pending_.clear();
     drain_timer_.cancel();
     boost::system::error_code ignored;
     // cancel, not close: workers may still hold this connection and write to the fd;

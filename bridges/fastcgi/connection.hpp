@@ -41,6 +41,9 @@ public:
     /// sendfile(2) of `count` bytes re-framed into STDOUT records; returns bytes sent.
     Result<std::uint64_t> send_file(RequestState& state, int fd, std::uint64_t offset,
                                     std::uint64_t count);
+    /// Only on the io thread while a request runs there (one worker thread): reads and
+    /// handles records that arrived meanwhile, without blocking.
+    void poll_while_inline();
     /// Shuts the socket down: writes fail from now on, the web server sees a close.
     void break_connection() noexcept;
     bool broken() const noexcept { return broken_; }
@@ -59,12 +62,14 @@ private:
     void on_peer_closed();
     void reject(RequestState& st, std::error_code why, std::string_view detail);
     void dispatch(const std::shared_ptr<RequestState>& st);
+    void start_pending();
+    bool can_run_inline(const RequestState& st) const;
     void resume_reading();
     void close_after_drain();
     void close_now();
     void end_request_from_reader(std::uint16_t id, ProtocolStatus status);
 
-    // worker side, connection_io.cpp
+    // worker side (or the io thread, inline), connection_io.cpp
     void run_request(const std::shared_ptr<RequestState>& st) noexcept;
     void on_request_done(const std::shared_ptr<RequestState>& st);
     std::error_code write_locked(std::span<iovec> iov);
@@ -76,6 +81,7 @@ private:
     RecordParser parser_;
     std::vector<char> buffer_;
     std::map<std::uint16_t, std::shared_ptr<RequestState>> requests_;
+    std::vector<std::shared_ptr<RequestState>> pending_; ///< ready, to start after this read
     boost::asio::steady_timer drain_timer_;
     bool reading_ = false;
     bool paused_ = false;
@@ -83,6 +89,7 @@ private:
     bool stopping_ = false;
     bool closed_ = false;
     bool peer_closed_ = false;
+    bool inline_running_ = false; ///< a request runs on the io thread right now
     std::uint64_t drained_ = 0;
 
     std::mutex write_mutex_;

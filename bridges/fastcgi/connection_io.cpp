@@ -125,7 +125,6 @@ void Connection::run_request(const std::shared_ptr<RequestState>& st) noexcept
         log().info(concat("FastCGI request ", st->id, ": no response head was sent"));
     if (context_.access_log.enabled())
         context_.access_log.log(st->request, sink.status(), sink.body_bytes());
-    boost::asio::post(context_.io, [self = shared_from_this(), st] { self->on_request_done(st); });
 }
 
 void Connection::on_request_done(const std::shared_ptr<RequestState>& st)

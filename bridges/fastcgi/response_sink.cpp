@@ -60,6 +60,7 @@ std::error_code FcgiResponseSink::write(std::span<const char> data)
     if (phase_ != Phase::started) return errc::app_error;
     // An empty chunk (yield b"") sends nothing: an empty STDOUT record would end the stream.
     if (data.empty()) return {};
+    conn_.poll_while_inline();
     bool last = content_length_ && body_bytes_ + data.size() >= *content_length_;
     if (!last || !state_.body->complete()) return flush(data);
     // The chunk completing Content-Length: nginx considers the response done when it
@@ -82,6 +83,7 @@ std::error_code FcgiResponseSink::write(std::span<const char> data)
 std::error_code FcgiResponseSink::send_file(int fd, std::uint64_t offset, std::uint64_t count)
 {
     if (phase_ != Phase::started) return errc::app_error;
+    conn_.poll_while_inline();
     if (head_pending_)
         if (auto ec = flush({})) return ec;
     auto sent = conn_.send_file(state_, fd, offset, count);

@@ -48,7 +48,7 @@ struct FastcgiServer::Impl {
 
     Impl(const FastcgiServerOptions& o, RequestHandler& handler, const Logger& l, const AccessLog& access)
         : options(o), log(l), workers(std::max(1u, o.threads)),
-          context{options, handler, l, access, io, workers, {}, {}, {}}, peers(o.web_server_addrs)
+          context{options, handler, l, access, io, workers, {}, {}, {}, {}}, peers(o.web_server_addrs)
     {
         context.figures = {options.max_connections, options.max_requests_in_flight, true};
         context.on_request_done = [this] { count_request(); };

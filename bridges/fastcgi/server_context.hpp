@@ -23,6 +23,8 @@ struct ServerContext {
     ServerFigures figures;
     /// Requests accepted and not yet ended, all connections together (FCGI_MAX_REQS).
     std::atomic<unsigned> requests_in_flight{0};
+    /// Requests handed to the worker pool and not finished there.
+    std::atomic<unsigned> pool_busy{0};
     /// Called on the io thread after each request ends (counts for --max-requests).
     std::function<void()> on_request_done;
 };

@@ -24,7 +24,8 @@ struct FastcgiServerOptions {
     int listen_fd = -1;
     /// Permissions of a unix socket created for `bind` (e.g. 0660); 0 leaves the umask's.
     unsigned socket_mode = 0;
-    /// Worker threads running requests.
+    /// Worker threads running requests. With 1, a request whose body has already
+    /// arrived runs on the io thread itself (no hand-off), one request at a time.
     unsigned threads = 4;
     /// SCRIPT_NAME the application is mounted at, for web servers that send the whole
     /// path as SCRIPT_NAME (nginx's stock fastcgi_params, mod_proxy_fcgi): "" = trust

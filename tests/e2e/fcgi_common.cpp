@@ -22,7 +22,7 @@ ChildProcess start_wsgi_fcgi(const std::string& bind, const std::filesystem::pat
                              const std::vector<std::string>& extra)
 {
     std::vector<std::string> argv{wsgi_fcgi_path(), "--app", fcgi_test_app(), "--bind", bind,
-                                  "--log-level", "debug", "--log-file", log.string(), "--threads", "4"};
+                                  "--log-level", "debug", "--log-file", log.string()};
     argv.insert(argv.end(), extra.begin(), extra.end());
     SpawnOptions o;
     o.stderr_file = log;

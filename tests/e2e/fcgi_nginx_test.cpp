@@ -12,8 +12,10 @@ TEST(FcgiNginx, UnixAndTcpWithStockParamsAndKeepConn)
     TempDir dir;
     auto sock = dir / "app.sock";
     auto fcgi_port = free_tcp_port();
+    // unix: the default single thread (requests run on the io thread); tcp: 4 workers
     auto unix_app = start_wsgi_fcgi("unix:" + sock.string(), dir / "unix.log", {"--mount", "/app"});
-    auto tcp_app = start_wsgi_fcgi("127.0.0.1:" + std::to_string(fcgi_port), dir / "tcp.log", {"--mount", "/tcp"});
+    auto tcp_app = start_wsgi_fcgi("127.0.0.1:" + std::to_string(fcgi_port), dir / "tcp.log",
+                                   {"--mount", "/tcp", "--threads", "4"});
 
     auto port = free_tcp_port(), tcp_port = free_tcp_port();
     write_file(dir / "site.conf", example_with("nginx/wsgi-app.conf",

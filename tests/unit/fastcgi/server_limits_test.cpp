@@ -216,3 +216,43 @@ TEST_F(FcgiServerTest, MaxRequestsStopsTheServer)
     runner.join(); // returns by itself
     server.reset();
 }
+
+TEST_F(FcgiServerTest, OneThreadInlineAndPooledRequestsOnOneConnection)
+{
+    FastcgiServerOptions o;
+    o.threads = 1;
+    start(o);
+    RawFcgiClient c(port());
+    for (int i = 0; i < 3; ++i) {
+        // whole request in one write: runs inline on the io thread
+        ASSERT_TRUE(c.send(wire::request(1, wire::cgi_params("GET", "/hello"), "", true)));
+        EXPECT_EQ(c.read_reply(1).body(), "hello");
+        // body still coming when the params end: runs on the worker, reads as it arrives
+        auto params = wire::cgi_params("POST", "/echo");
+        params.emplace_back("CONTENT_LENGTH", "4");
+        ASSERT_TRUE(c.send(wire::begin(1, 1, true) + wire::params(1, params) + wire::record(wire::stdin_stream, 1, "ab")));
+        std::this_thread::sleep_for(50ms);
+        ASSERT_TRUE(c.send(wire::stdin_body(1, "cd")));
+        EXPECT_EQ(c.read_reply(1).body(), "abcd");
+    }
+    // an abort of a pooled request still works with one thread
+    ASSERT_TRUE(c.send(wire::request(1, wire::cgi_params("GET", "/slow"), "", true)));
+    ASSERT_EQ(c.read_record(2s).type, wire::stdout_stream);
+    auto t0 = std::chrono::steady_clock::now();
+    ASSERT_TRUE(c.send(wire::record(wire::abort_request, 1, "")));
+    EXPECT_TRUE(c.read_reply(1, 2s).ended);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 500ms); // seen at the app's next write
+    ASSERT_TRUE(c.send(wire::request(1, wire::cgi_params("GET", "/hello"), "", true)));
+    EXPECT_EQ(c.read_reply(1).body(), "hello");
+    // the web server hanging up in the middle of an inline response
+    {
+        RawFcgiClient gone(port());
+        ASSERT_TRUE(gone.send(wire::request(1, wire::cgi_params("GET", "/slow"))));
+        ASSERT_EQ(gone.read_record(2s).type, wire::stdout_stream);
+    }
+    for (int i = 0; i < 100 && handler.saw_client_gone + handler.write_failures < 2; ++i)
+        std::this_thread::sleep_for(20ms);
+    EXPECT_EQ(handler.saw_client_gone + handler.write_failures, 2);
+    ASSERT_TRUE(c.send(wire::request(1, wire::cgi_params("GET", "/hello"), "", true)));
+    EXPECT_EQ(c.read_reply(1).body(), "hello");
+}
