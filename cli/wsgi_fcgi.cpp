@@ -170,8 +170,13 @@ int serve_fastcgi(Settings& s, const Logger& log)
     // against FcgidIOTimeout otherwise).
     WsgiApp app(interpreter, *spec, w, log);
     AccessLog access = s.common.access_log.empty() ? AccessLog() : AccessLog::open_file(s.common.access_log);
-    FastcgiServer server(s.server, app, log, access);
-    server.run();
+    std::optional<FastcgiServer> server;
+    try {
+        server.emplace(s.server, app, log, access);
+    } catch (const std::invalid_argument& e) {
+        throw cli::UsageError(e.what()); // a bad --bind or FCGI_WEB_SERVER_ADDRS
+    }
+    server->run();
     log.info("wsgi-fcgi: stopped");
     return 0;
 }
