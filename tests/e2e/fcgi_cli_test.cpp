@@ -59,3 +59,18 @@ TEST(FcgiCli, GetValuesSigusr1AndWebServerAddrs)
     EXPECT_TRUE(c.closed_by_peer());
     EXPECT_NE(read_file(dir / "b.log").find("not in FCGI_WEB_SERVER_ADDRS"), std::string::npos);
 }
+
+TEST(FcgiCli, StartedAsACgiScriptServesOneRequest)
+{
+    if (wsgi_fcgi_path().empty()) GTEST_SKIP();
+    SpawnOptions o;
+    o.env = {{"REQUEST_METHOD", "POST"}, {"CONTENT_LENGTH", "10"}, {"CONTENT_TYPE", "text/plain"},
+             {"SCRIPT_NAME", "/app.fcgi"}, {"PATH_INFO", "/echo"}, {"SERVER_NAME", "localhost"},
+             {"SERVER_PORT", "80"}, {"SERVER_PROTOCOL", "HTTP/1.1"}, {"REQUEST_URI", "/app.fcgi/echo"}};
+    auto r = run_command({wsgi_fcgi_path(), "--app", fcgi_test_app()}, "hello body", o);
+    if (r.err.find("no CGI front end") != std::string::npos)
+        GTEST_SKIP() << "built without the CGI front end (bridges/cgi)";
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(r.out.starts_with("Status: 200 OK\r\n")) << r.out;
+    EXPECT_TRUE(r.out.ends_with("\r\n\r\nhello body")) << r.out;
+}
