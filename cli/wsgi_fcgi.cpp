@@ -89,6 +89,12 @@ void add_options(cli::ArgParser& p, Settings& s)
              [&s](std::string_view v) { s.max_requests = cli::parse_count("--max-requests", v); });
     p.option("--max-connections", "N", "connections served at once (FCGI_MAX_CONNS, default 1024)",
              [&s](std::string_view v) { s.server.max_connections = cli::parse_count("--max-connections", v); });
+    p.option("--max-requests-in-flight", "N",
+             "requests accepted at once, all connections (FCGI_MAX_REQS, default 1024); more get "
+             "FCGI_OVERLOADED",
+             [&s](std::string_view v) {
+                 s.server.max_requests_in_flight = cli::parse_count("--max-requests-in-flight", v);
+             });
     p.option("--mount", "PREFIX",
              "SCRIPT_NAME of the application: re-splits SCRIPT_NAME/PATH_INFO for web servers that "
              "send the whole path as SCRIPT_NAME (nginx fastcgi_params, mod_proxy_fcgi)",
