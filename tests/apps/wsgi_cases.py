@@ -368,6 +368,20 @@ def route(environ, start_response):
             headers.append(("Content-Length", q["cl"]))
         start_response(q.get("status", "200 OK"), headers)
         return environ["wsgi.file_wrapper"](f, int(q.get("bs", 8192)))
+    if path == "/file-rewrapped":
+        # Middleware-style: the wrapper is iterated by a generator, so the gateway only
+        # sees a generator and must iterate it (trap 51f), still closing the file.
+        f = CountingReader("file-rewrapped", FILE_PATH)
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        wrapper = environ["wsgi.file_wrapper"](f, 4096)
+
+        def gen():
+            try:
+                for block in wrapper:
+                    yield block
+            finally:
+                wrapper.close()
+        return gen()
     if path == "/file-bytesio":
         f = io.BytesIO(FILE_DATA)
         f.read(int(q.get("skip", 0)))
