@@ -5,6 +5,7 @@ iterable's close() ran, so the C++ tests can check "close() exactly once" (trap 
 `validated` is the same app behind wsgiref.validate.validator (trap 54), with its
 warnings turned into errors so any violation becomes a 500 the test sees.
 """
+import atexit
 import io
 import json
 import os
@@ -33,6 +34,7 @@ FILE_DATA = bytes(range(256)) * 40  # 10240 bytes
 _fd, FILE_PATH = tempfile.mkstemp(prefix="wsgibridge-cases-")
 os.write(_fd, FILE_DATA)
 os.close(_fd)
+atexit.register(os.unlink, FILE_PATH)  # runs at Py_FinalizeEx
 
 
 def _count(name):
