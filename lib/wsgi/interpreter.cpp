@@ -125,6 +125,17 @@ Interpreter::Interpreter(const PythonOptions& options)
     if (interpreter_exists.exchange(true))
         throw std::runtime_error("only one Python interpreter per process");
     try {
+        // UTF-8 mode: an isolated pre-configuration neither coerces the C locale nor
+        // reads LANG, which left open() and the file system encoding at ASCII (a UTF-8
+        // template raised UnicodeDecodeError where `python3` reads it). Servers often run
+        // with LANG unset, so UTF-8 is the only encoding that does not depend on who
+        // started us (PEP 540; what Python 3.15 makes the default).
+        PyPreConfig preconfig;
+        PyPreConfig_InitIsolatedConfig(&preconfig);
+        preconfig.utf8_mode = 1;
+        if (PyStatus status = Py_PreInitialize(&preconfig); PyStatus_Exception(status))
+            throw std::runtime_error(std::string("Python pre-initialisation failed: ") +
+                                     (status.err_msg ? status.err_msg : "unknown error"));
         PyConfig config;
         // Isolated: PYTHON* environment variables, the user site directory and the
         // script directory are ignored, and Python installs no signal handlers (ours).
