@@ -66,9 +66,12 @@ void setup_sys_path(const PythonOptions& options)
     if (sys_path == nullptr || !PyList_Check(sys_path))
         throw std::runtime_error("cannot initialise Python: sys.path is not a list");
     Py_ssize_t at = 0;
-    for (const auto& dir : options.python_path)
-        insert_path(sys_path, at++, dir);
+    // Absolute, so an application that changes directory still imports from them.
     std::error_code ec;
+    for (const auto& dir : options.python_path) {
+        auto abs = std::filesystem::absolute(dir, ec);
+        insert_path(sys_path, at++, ec ? dir : abs.lexically_normal().string());
+    }
     auto cwd = std::filesystem::current_path(ec);
     if (!ec) insert_path(sys_path, at++, cwd.string());
 

@@ -128,7 +128,8 @@ int main(int argc, char** argv)
 
     TempDir tmp;
     wsgibridge::PythonOptions options;
-    options.python_path.push_back(apps().string());
+    // Relative on purpose: it becomes absolute on sys.path.
+    options.python_path.push_back(std::filesystem::relative(apps()).string());
     if (mode == "nosite") {
         options.import_site = false;
         options.write_bytecode = false;
