@@ -1,0 +1,152 @@
+// WsgiApp: environ -> app(environ, start_response) -> iterate -> sink -> close().
+// Failures before the head was sent become a 500 (or the status of a failed body read,
+// e.g. 413) and a log line with the traceback; after it, a log line and sink.abort().
+#include <Python.h>
+
+#include <optional>
+
+#include "app_loader.hpp"
+#include "drive.hpp"
+#include "file_wrapper.hpp"
+#include "response.hpp"
+#include "environ.hpp"
+#include "error_stream.hpp"
+#include "gil.hpp"
+#include "input_stream.hpp"
+#include "py_error.hpp"
+#include "start_response.hpp"
+#include "wsgibridge/invoker.hpp"
+
+namespace wsgibridge {
+
+using py::PyRef;
+using py::RequestContext;
+
+struct WsgiApp::Impl
+{
+    Impl(const Logger& l, const WsgiOptions& o) : log(l), options(o) {}
+
+    const Logger& log;
+    WsgiOptions options;
+    std::optional<py::Keys> keys;
+    PyRef input_type, start_response_type, errors_type, file_wrapper_type, errors, app;
+    std::optional<py::EnvironBuilder> environ;
+
+    void init(const AppSpec& spec);
+    void serve(RequestContext& ctx);
+
+    /// GIL held: drops every Python reference (before the interpreter can go).
+    void clear() noexcept
+    {
+        app.reset();
+        if (environ) environ->clear();
+        environ.reset();
+        errors.reset();
+        input_type.reset();
+        start_response_type.reset();
+        errors_type.reset();
+        file_wrapper_type.reset();
+        keys.reset();
+    }
+};
+
+namespace {
+
+PyRef checked(PyRef obj, const char* what)
+{
+    if (!obj) {
+        auto err = py::fetch_error();
+        throw std::runtime_error(concat("cannot create ", what, ": ", err.summary));
+    }
+    return obj;
+}
+
+/// Detaches the per-request objects on every path out of serve().
+struct Detach
+{
+    PyObject* input;
+    PyObject* start_response;
+    ~Detach()
+    {
+        if (input) py::detach_input(input);
+        if (start_response) py::detach_start_response(start_response);
+    }
+};
+
+} // namespace
+
+void WsgiApp::Impl::init(const AppSpec& spec)
+{
+    if (options.redirect_stdout) {
+        // CGI: fd 1 carries the response, so a stray print() must go to stderr.
+        PyObject* err = PySys_GetObject("stderr");
+        if (err == nullptr || PySys_SetObject("stdout", err) != 0)
+            throw std::runtime_error("cannot redirect sys.stdout to sys.stderr");
+    }
+    keys.emplace();
+    input_type = checked(py::create_input_type(), "the wsgi.input type");
+    start_response_type = checked(py::create_start_response_type(), "the start_response type");
+    errors_type = checked(py::create_errors_type(), "the wsgi.errors type");
+    file_wrapper_type = checked(py::create_file_wrapper_type(), "the wsgi.file_wrapper type");
+    errors = checked(py::new_errors(errors_type.get(), log), "wsgi.errors");
+    environ.emplace(*keys, options, errors.get(), file_wrapper_type.get());
+    app = py::load_app(spec, log);
+}
+
+void WsgiApp::Impl::serve(RequestContext& ctx)
+{
+    py::CurrentRequestScope current(ctx);
+    PyRef input = py::new_input(input_type.get(), ctx);
+    PyRef start_response = py::new_start_response(start_response_type.get(), ctx);
+    Detach detach{input.get(), start_response.get()};
+    PyRef env;
+    if (input && start_response) env = environ->build(ctx.req, input.get(), log);
+    if (!env) return py::fail(ctx, py::log_app_exception(ctx, "building the environ failed"));
+
+    PyObject* args[] = {env.get(), start_response.get()};
+    PyRef result = PyRef::steal(PyObject_Vectorcall(app.get(), args, 2, nullptr));
+    ctx.app_running = false;
+    if (!result) return py::fail(ctx, py::log_app_exception(ctx, "the application raised"));
+    py::drive_result(ctx, result.get(), file_wrapper_type.get());
+}
+
+WsgiApp::WsgiApp(Interpreter&, const AppSpec& spec, const WsgiOptions& options, const Logger& log)
+    : impl_(std::make_unique<Impl>(log, options))
+{
+    py::GilAcquire gil;
+    try {
+        impl_->init(spec);
+    } catch (...) {
+        impl_->clear();
+        throw;
+    }
+}
+
+WsgiApp::~WsgiApp()
+{
+    py::GilAcquire gil;
+    impl_->clear();
+}
+
+void WsgiApp::handle(const Request& req, BodySource& body, ResponseSink& sink) noexcept
+{
+    py::GilAcquire gil;
+    // Reused by this thread's requests: the header vectors keep their capacity.
+    static thread_local py::ResponseState resp;
+    resp.reset();
+    RequestContext ctx{req,  body, sink, impl_->log, *impl_->keys, resp, req.method == "HEAD",
+                       true, {},   {},   false};
+    try {
+        impl_->serve(ctx);
+    } catch (const std::exception& e) {
+        PyErr_Clear();
+        impl_->log.error(concat(req.method, " ", req.target, ": internal error: ", e.what()));
+        py::fail_response(ctx, 500, "internal error");
+    } catch (...) {
+        PyErr_Clear();
+        py::fail_response(ctx, 500, "internal error");
+    }
+    resp.reset();
+}
+
+} // namespace wsgibridge
