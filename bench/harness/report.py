@@ -66,22 +66,24 @@ def markdown(results):
              f"{meta['cpus']} CPUs ({meta['cpu_model']}). {meta['pinning']}. "
              f"Our build: {meta['build']}. Load average before/after the run: "
              f"{meta['loadavg_start']} / {meta.get('loadavg_end', '?')}.", "",
-             "| Scenario | Server | procs x threads | req/s | p50 ms | p99 ms "
-             "| peak RSS/worker MiB | ours/peer |", "|---|---|---|---:|---:|---:|---:|---:|"]
+             "| Scenario | Server | procs x threads | req/s | each round | p50 ms | p99 ms "
+             "| peak RSS/worker MiB | ours/peer |", "|---|---|---|---:|---:|---:|---:|---:|---:|"]
     rows = results.get("load", [])
     for r in rows:
         name = f"**{r['server']}**" if r["ours"] else r["server"]
         if r["status"] != "ok":
             why = r["reason"].splitlines()[0][:120] if r["reason"] else ""
             lines.append(f"| {r['scenario']} | {name} | {r['shape']} | {r['status']}: {why} "
-                         "| | | | |")
+                         "| | | | | |")
             continue
         rss = r.get("peak_rss_kib")
-        lines.append(f"| {r['scenario']} | {name} | {r['shape']} | {r['rps']:,.0f} "
+        each = " / ".join(f"{x['rps']:,.0f}" for x in r["rounds"])
+        lines.append(f"| {r['scenario']} | {name} | {r['shape']} | {r['rps']:,.0f} | {each} "
                      f"| {r['p50_ms']:.2f} | {r['p99_ms']:.2f} "
                      f"| {_f(rss / 1024 if rss else None, '.1f')} | {_ratio_col(rows, r)} |")
-    lines += ["", "ours/peer: req/s of the first of ours in the scenario (bold) over the peer's.",
-              ""]
+    lines += ["", "req/s is the mean of the rounds; \"each round\" shows how far apart they "
+              "were (other work on the machine moves them). ours/peer: req/s of the first of "
+              "ours in the scenario (bold) over the peer's.", ""]
     lines += _targets_md(results) + _starvation_md(results) + _cgi_md(results)
     lines += _cost_md(results)
     return "\n".join(lines) + "\n"
