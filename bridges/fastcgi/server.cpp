@@ -147,6 +147,14 @@ struct FastcgiServer::Impl {
             for (auto& w : connections)
                 if (auto c = w.lock()) c->force_close(), any = true;
             if (any) log.warning("FastCGI: requests still running after the grace period were failed");
+            // Whatever still holds the io thread now (a connection that will not go
+            // away) must not keep the process from exiting.
+            grace_timer.expires_after(std::chrono::seconds(1));
+            grace_timer.async_wait([this](const boost::system::error_code& e) {
+                if (e) return;
+                log.warning("FastCGI: connections still open 1 s after the grace period; stopping anyway");
+                io.stop();
+            });
         });
         // The timer must not keep run() alive once every connection is gone.
         watch_drained();
@@ -155,7 +163,9 @@ struct FastcgiServer::Impl {
     void watch_drained()
     {
         std::erase_if(connections, [](const auto& w) { return w.expired(); });
-        if (connections.empty() && context.requests_in_flight == 0) {
+        // A request in flight holds its connection until it is done, so no connection
+        // left means no request left.
+        if (connections.empty()) {
             grace_timer.cancel();
             return;
         }
