@@ -5,6 +5,7 @@ iterable's close() ran, so the C++ tests can check "close() exactly once" (trap 
 `validated` is the same app behind wsgiref.validate.validator (trap 54), with its
 warnings turned into errors so any violation becomes a 500 the test sees.
 """
+import atexit
 import io
 import json
 import os
@@ -18,12 +19,22 @@ from wsgiref.validate import validator, WSGIWarning
 
 closed = {}
 _lock = threading.Lock()
+
+
+def _unraisable(u):
+    # e.g. wsgiref.validate's "Iterator garbage collected without being closed"
+    _count("@unraisable")
+    sys.__stderr__.write("unraisable: %r\n" % (u.exc_value,))
+
+
+sys.unraisablehook = _unraisable
 _saved_write = []
 
 FILE_DATA = bytes(range(256)) * 40  # 10240 bytes
 _fd, FILE_PATH = tempfile.mkstemp(prefix="wsgibridge-cases-")
 os.write(_fd, FILE_DATA)
 os.close(_fd)
+atexit.register(os.unlink, FILE_PATH)  # runs at Py_FinalizeEx
 
 
 def _count(name):
@@ -161,6 +172,17 @@ def route(environ, start_response):
         start_response("200 OK", [("X-A", "caf\u00e9"), ("X-Tab", "a\tb"),
                                   ("Content-Type", "text/plain")])
         return [b"ok"]
+    if path == "/start-kw":
+        start_response(status="202 Accepted", headers=[("X-Kw", "1")])
+        try:
+            start_response("200 OK", [], exc_info=None, bogus=1)
+        except TypeError as e:
+            msg = str(e)
+        try:
+            raise KeyError("k")
+        except KeyError:
+            start_response("203 Replaced", headers=[("X-Kw", "2")], exc_info=sys.exc_info())
+        return [msg.encode()]
     if path == "/second-start":
         start_response("200 OK", [])
         try:
@@ -184,6 +206,23 @@ def route(environ, start_response):
             raise ValueError("replaced")
         except ValueError:
             return _text(start_response, "error page", "500 Oops", sys.exc_info())
+    if path == "/exc-none-tuple":
+        # sys.exc_info() with no exception is (None, None, None): a second call with it
+        # is a second call without exc_info.
+        start_response("200 OK", [])
+        try:
+            start_response("500 Oops", [], sys.exc_info())
+        except RuntimeError as e:
+            return [("RuntimeError: %s" % e).encode()]
+        return [b"accepted"]
+    if path == "/exc-not-exception":
+        write = start_response("200 OK", [])
+        write(b"sent")
+        try:
+            start_response("500 Oops", [], ("a", "b", "c"))
+        except TypeError as e:
+            return [("TypeError: %s" % e).encode()]
+        return [b"accepted"]
     if path == "/exc-after-sent":
         write = start_response("200 OK", [("Content-Type", "text/plain")])
         write(b"partial")
@@ -274,6 +313,21 @@ def route(environ, start_response):
         except TypeError as e:
             return [("TypeError: %s" % e).encode()]
         return [b"accepted"]
+    if path == "/input-save":
+        _saved_write[:] = [inp]
+        return _text(start_response, "saved")
+    if path == "/input-stale":
+        try:
+            _saved_write[0].read(1)
+        except Exception as e:
+            return _text(start_response, "%s: %s" % (type(e).__name__, e))
+        return _text(start_response, "accepted")
+    if path == "/thread-check":
+        out = []
+        t = threading.Thread(target=lambda: out.append(os.getpid()))
+        t.start()
+        t.join()
+        return _text(start_response, "thread ran in %d" % out[0])
     if path == "/write-save":
         _saved_write[:] = [start_response("200 OK", [])]
         return [b"saved"]
@@ -316,10 +370,24 @@ def route(environ, start_response):
             headers.append(("Content-Length", q["cl"]))
         start_response(q.get("status", "200 OK"), headers)
         return environ["wsgi.file_wrapper"](f, int(q.get("bs", 8192)))
+    if path == "/file-rewrapped":
+        # Middleware-style: the wrapper is iterated by a generator, so the gateway only
+        # sees a generator and must iterate it (trap 51f), still closing the file.
+        f = CountingReader("file-rewrapped", FILE_PATH)
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        wrapper = environ["wsgi.file_wrapper"](f, 4096)
+
+        def gen():
+            try:
+                for block in wrapper:
+                    yield block
+            finally:
+                wrapper.close()
+        return gen()
     if path == "/file-bytesio":
         f = io.BytesIO(FILE_DATA)
         f.read(int(q.get("skip", 0)))
-        start_response("200 OK", [])
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
         return environ["wsgi.file_wrapper"](f, 1000)
     if path == "/file-attrs":
         f = io.BytesIO(b"0123456789")
