@@ -15,6 +15,7 @@
 #include "options.hpp"
 #include "wsgibridge/fastcgi_server.hpp"
 #include "wsgibridge/invoker.hpp"
+#include "wsgibridge/workers.hpp"
 #if WSGIBRIDGE_HAVE_CGI
 #include "wsgibridge/cgi_gateway.hpp"
 #endif
@@ -30,6 +31,7 @@ struct Settings {
     FastcgiServerOptions server;
     std::optional<unsigned> threads;
     std::optional<std::uint64_t> max_requests;
+    unsigned workers = 1;
     Mode mode = Mode::automatic;
 };
 
@@ -85,6 +87,13 @@ void add_options(cli::ArgParser& p, Settings& s)
                  s.threads = cli::parse_count("--threads", v);
                  if (*s.threads == 0) throw cli::UsageError("--threads must be at least 1");
              });
+    p.option("--workers", "N",
+             "processes serving the socket, forked after the application is imported "
+             "(standalone only; default 1)",
+             [&s](std::string_view v) {
+                 s.workers = cli::parse_count("--workers", v);
+                 if (s.workers == 0) throw cli::UsageError("--workers must be at least 1");
+             });
     p.option("--max-requests", "N", "exit after N requests, standalone only (default: never)",
              [&s](std::string_view v) { s.max_requests = cli::parse_count("--max-requests", v); });
     p.option("--max-connections", "N", "connections served at once (FCGI_MAX_CONNS, default 1024)",
@@ -139,6 +148,27 @@ int serve_cgi(Settings& s, [[maybe_unused]] const Logger& log)
 #endif
 }
 
+/// --workers N: the parent binds once and supervises; each forked worker serves the
+/// inherited socket with its own io thread and worker threads.
+void serve_workers(Settings& s, Interpreter& interpreter, WsgiApp& app, const Logger& log,
+                   const AccessLog& access)
+{
+    FastcgiServerOptions worker = s.server;
+    worker.listen_fd = open_fastcgi_listener(s.server);
+    worker.bind.clear();
+    WorkerOptions wo;
+    wo.workers = s.workers;
+    wo.graceful_timeout = s.server.shutdown_grace + std::chrono::seconds(1);
+    log.info(concat("FastCGI: serving ", s.server.bind, " with ", s.workers, " workers"));
+    run_workers(interpreter, wo, [&]() -> int {
+        FastcgiServer server(worker, app, log, access);
+        server.run();
+        return 0;
+    }, log);
+    ::close(worker.listen_fd);
+    if (s.server.bind.starts_with("unix:")) ::unlink(s.server.bind.substr(5).c_str());
+}
+
 int serve_fastcgi(Settings& s, const Logger& log)
 {
     bool inherited = s.server.bind.empty();
@@ -151,6 +181,10 @@ int serve_fastcgi(Settings& s, const Logger& log)
         if (s.max_requests)
             log.warning("--max-requests is ignored when serving an inherited socket: let the process "
                         "manager recycle (mod_fcgid: FcgidMaxRequestsPerProcess)");
+        if (s.workers > 1)
+            log.warning("--workers is ignored when serving an inherited socket: the process manager "
+                        "runs the processes (mod_fcgid, spawn-fcgi -F)");
+        s.workers = 1;
         if (const char* children = std::getenv("PHP_FCGI_CHILDREN"))
             log.info(concat("PHP_FCGI_CHILDREN=", children, " ignored: one process serves with --threads (",
                             s.server.threads, "); use spawn-fcgi -F N for N processes"));
@@ -168,7 +202,7 @@ int serve_fastcgi(Settings& s, const Logger& log)
     py.program_name = "wsgi-fcgi";
     WsgiOptions w;
     w.multithread = s.server.threads > 1;
-    w.multiprocess = inherited;
+    w.multiprocess = inherited || s.workers > 1;
     Interpreter interpreter(py);
     auto spec = AppSpec::parse(s.common.app);
     if (!spec) throw cli::UsageError("--app: " + spec.error().message());
@@ -176,13 +210,16 @@ int serve_fastcgi(Settings& s, const Logger& log)
     // against FcgidIOTimeout otherwise).
     WsgiApp app(interpreter, *spec, w, log);
     AccessLog access = s.common.access_log.empty() ? AccessLog() : AccessLog::open_file(s.common.access_log);
-    std::optional<FastcgiServer> server;
     try {
-        server.emplace(s.server, app, log, access);
+        if (s.workers <= 1) {
+            FastcgiServer server(s.server, app, log, access);
+            server.run();
+        } else {
+            serve_workers(s, interpreter, app, log, access);
+        }
     } catch (const std::invalid_argument& e) {
         throw cli::UsageError(e.what()); // a bad --bind or FCGI_WEB_SERVER_ADDRS
     }
-    server->run();
     log.info("wsgi-fcgi: stopped");
     return 0;
 }

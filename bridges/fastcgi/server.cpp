@@ -174,6 +174,11 @@ struct FastcgiServer::Impl {
     }
 };
 
+int open_fastcgi_listener(const FastcgiServerOptions& options)
+{
+    return fastcgi::open_listener(options.bind, options.socket_mode);
+}
+
 FastcgiServer::FastcgiServer(const FastcgiServerOptions& options, RequestHandler& handler,
                              const Logger& log, const AccessLog& access_log)
     : impl_(std::make_unique<Impl>(options, handler, log, access_log))

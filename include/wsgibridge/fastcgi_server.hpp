@@ -73,4 +73,10 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
+/// Creates the listening socket `options.bind` names (as the constructor does), for a
+/// parent that forks workers: each builds its FastcgiServer on it with `listen_fd`.
+/// The caller owns the fd (and removes a unix socket file when done). Throws like the
+/// constructor.
+int open_fastcgi_listener(const FastcgiServerOptions& options);
+
 } // namespace wsgibridge

@@ -5,6 +5,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <set>
+
 #include "fcgi_common.hpp"
 #include "raw_fcgi_client.hpp"
 
@@ -73,4 +75,27 @@ TEST(FcgiCli, StartedAsACgiScriptServesOneRequest)
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_TRUE(r.out.starts_with("Status: 200 OK\r\n")) << r.out;
     EXPECT_TRUE(r.out.ends_with("\r\n\r\nhello body")) << r.out;
+}
+
+TEST(FcgiCli, WorkersServeTheSameSocket)
+{
+    if (wsgi_fcgi_path().empty()) GTEST_SKIP();
+    TempDir dir;
+    auto port = free_tcp_port();
+    auto app = start_wsgi_fcgi("127.0.0.1:" + std::to_string(port), dir / "w.log", {"--workers", "2"});
+    std::set<std::string> pids;
+    for (int i = 0; i < 20; ++i) {
+        RawFcgiClient c(port);
+        ASSERT_TRUE(c.send(wire::request(1, wire::cgi_params("GET", "/env"))));
+        auto body = c.read_reply(1).body();
+        EXPECT_NE(body.find("wsgi.multiprocess=True"), std::string::npos) << body;
+        auto at = body.find("pid=");
+        ASSERT_NE(at, std::string::npos);
+        pids.insert(body.substr(at + 4, body.find('\n', at) - at - 4));
+    }
+    EXPECT_FALSE(pids.contains(std::to_string(app.pid()))); // served by forked workers
+    EXPECT_LE(pids.size(), 2u);
+    EXPECT_NE(read_file(dir / "w.log").find("started 2 workers"), std::string::npos);
+    int status = app.stop(SIGTERM, 5s);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }
