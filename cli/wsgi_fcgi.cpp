@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <optional>
 #include <string>
+#include <system_error>
 
 #include "options.hpp"
 #include "wsgibridge/fastcgi_server.hpp"
@@ -121,26 +122,33 @@ void add_options(cli::ArgParser& p, Settings& s)
 int serve_cgi(Settings& s, [[maybe_unused]] const Logger& log)
 {
 #if WSGIBRIDGE_HAVE_CGI
-    scrub_cgi_environment();
     CgiOptions cgi;
     cgi.limits = s.common.limits;
-    PythonOptions py = cli::prepare_python(s.common);
-    WsgiOptions w;
-    w.run_once = true;
-    w.multiprocess = true;
-    w.redirect_stdout = true;
-    int out = ::dup(1);
-    ::dup2(2, 1); // a stray print() must not corrupt the response
-    cgi.output_fd = out;
-    Interpreter interpreter(py);
+    // httpoxy scrubbed, the request's stdin/stdout moved away from fds 0 and 1 so a
+    // stray print() or a child process cannot touch them (the CGI front end's rules).
+    if (auto ec = prepare_cgi_process(cgi)) throw std::system_error(ec, "cannot set up stdin/stdout");
+    auto spec = AppSpec::parse(s.common.app);
+    std::optional<Interpreter> interpreter;
     std::optional<WsgiApp> app;
     try {
-        app.emplace(interpreter, *AppSpec::parse(s.common.app), w, log);
-    } catch (const AppLoadError& e) {
+        if (!spec) throw AppLoadError("bad --app: " + spec.error().message());
+        PythonOptions py = cli::prepare_python(s.common);
+        py.program_name = "wsgi-fcgi";
+        WsgiOptions w;
+        w.run_once = true;
+        w.multiprocess = true;
+        w.redirect_stdout = true;
+        interpreter.emplace(py);
+        app.emplace(*interpreter, *spec, w, log);
+    } catch (const std::exception& e) {
         log.error(concat("cannot load the application: ", e.what()));
-        return answer_cgi_error(cgi, 500, log);
+        int rc = answer_cgi_error(cgi, 500, log);
+        ::close(cgi.output_fd);
+        return rc == 0 ? 3 : 1;
     }
-    return run_cgi(cgi, *app, log);
+    int rc = run_cgi(cgi, *app, log);
+    ::close(cgi.output_fd); // the response ends here, not when the interpreter is finalised
+    return rc;
 #else
     // TODO(lead): CGI mode needs the CGI front end (feat/cgi, cgi_gateway.hpp).
     (void)s;

@@ -75,6 +75,10 @@ TEST(FcgiCli, StartedAsACgiScriptServesOneRequest)
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_TRUE(r.out.starts_with("Status: 200 OK\r\n")) << r.out;
     EXPECT_TRUE(r.out.ends_with("\r\n\r\nhello body")) << r.out;
+    // an application that cannot be imported: a 500 for the client, the reason in the log
+    r = run_command({wsgi_fcgi_path(), "--app", "/nonexistent/app.py"}, "hello body", o);
+    EXPECT_TRUE(r.out.starts_with("Status: 500")) << r.out;
+    EXPECT_NE(r.err.find("cannot load the application"), std::string::npos) << r.err;
 }
 
 TEST(FcgiCli, WorkersServeTheSameSocket)
