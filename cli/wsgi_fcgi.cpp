@@ -4,19 +4,18 @@
 //   - standalone: --bind unix:/run/app.sock or --bind 127.0.0.1:9000;
 //   - as a plain CGI script (fd 0 is not a socket and REQUEST_METHOD is set): serves
 //     the one request through the CGI front end, so one script works under both.
-#include <sys/socket.h>
-#include <unistd.h>
+#include "options.hpp"
+#include "wsgibridge/fastcgi_server.hpp"
+#include "wsgibridge/invoker.hpp"
+#include "wsgibridge/workers.hpp"
 
 #include <cerrno>
 #include <cstdlib>
 #include <optional>
 #include <string>
+#include <sys/socket.h>
 #include <system_error>
-
-#include "options.hpp"
-#include "wsgibridge/fastcgi_server.hpp"
-#include "wsgibridge/invoker.hpp"
-#include "wsgibridge/workers.hpp"
+#include <unistd.h>
 #if WSGIBRIDGE_HAVE_CGI
 #include "wsgibridge/cgi_gateway.hpp"
 #endif
@@ -27,7 +26,8 @@ namespace {
 
 enum class Mode { automatic, fastcgi, cgi };
 
-struct Settings {
+struct Settings
+{
     cli::CommonOptions common;
     FastcgiServerOptions server;
     std::optional<unsigned> threads;
@@ -52,7 +52,8 @@ int systemd_listen_fd() noexcept
 {
     const char* pid = std::getenv("LISTEN_PID");
     const char* fds = std::getenv("LISTEN_FDS");
-    if (!pid || !fds || std::atol(pid) != static_cast<long>(::getpid()) || std::atoi(fds) < 1) return -1;
+    if (!pid || !fds || std::atol(pid) != static_cast<long>(::getpid()) || std::atoi(fds) < 1)
+        return -1;
     // Children (subprocesses of the app) must not believe the sockets are theirs.
     ::unsetenv("LISTEN_PID");
     ::unsetenv("LISTEN_FDS");
@@ -78,7 +79,8 @@ void add_options(cli::ArgParser& p, Settings& s)
                  std::string text(v);
                  unsigned long mode = std::strtoul(text.c_str(), &end, 8);
                  if (text.empty() || *end || mode > 07777)
-                     throw cli::UsageError("--socket-mode: expected an octal mode like 0660, got '" + text + "'");
+                     throw cli::UsageError(
+                         "--socket-mode: expected an octal mode like 0660, got '" + text + "'");
                  s.server.socket_mode = static_cast<unsigned>(mode);
              });
     p.option("--threads", "N",
@@ -98,7 +100,9 @@ void add_options(cli::ArgParser& p, Settings& s)
     p.option("--max-requests", "N", "exit after N requests, standalone only (default: never)",
              [&s](std::string_view v) { s.max_requests = cli::parse_count("--max-requests", v); });
     p.option("--max-connections", "N", "connections served at once (FCGI_MAX_CONNS, default 1024)",
-             [&s](std::string_view v) { s.server.max_connections = cli::parse_count("--max-connections", v); });
+             [&s](std::string_view v) {
+                 s.server.max_connections = cli::parse_count("--max-connections", v);
+             });
     p.option("--max-requests-in-flight", "N",
              "requests accepted at once, all connections (FCGI_MAX_REQS, default 1024); more get "
              "FCGI_OVERLOADED",
@@ -111,10 +115,14 @@ void add_options(cli::ArgParser& p, Settings& s)
              [&s](std::string_view v) { s.server.mount = v; });
     p.option("--mode", "MODE", "auto (default), fastcgi or cgi: override the fd 0 detection",
              [&s](std::string_view v) {
-                 if (v == "auto") s.mode = Mode::automatic;
-                 else if (v == "fastcgi") s.mode = Mode::fastcgi;
-                 else if (v == "cgi") s.mode = Mode::cgi;
-                 else throw cli::UsageError("--mode: expected auto, fastcgi or cgi");
+                 if (v == "auto")
+                     s.mode = Mode::automatic;
+                 else if (v == "fastcgi")
+                     s.mode = Mode::fastcgi;
+                 else if (v == "cgi")
+                     s.mode = Mode::cgi;
+                 else
+                     throw cli::UsageError("--mode: expected auto, fastcgi or cgi");
              });
     cli::add_limit_options(p, s.common.limits);
 }
@@ -126,7 +134,8 @@ int serve_cgi(Settings& s, [[maybe_unused]] const Logger& log)
     cgi.limits = s.common.limits;
     // httpoxy scrubbed, the request's stdin/stdout moved away from fds 0 and 1 so a
     // stray print() or a child process cannot touch them (the CGI front end's rules).
-    if (auto ec = prepare_cgi_process(cgi)) throw std::system_error(ec, "cannot set up stdin/stdout");
+    if (auto ec = prepare_cgi_process(cgi))
+        throw std::system_error(ec, "cannot set up stdin/stdout");
     auto spec = AppSpec::parse(s.common.app);
     std::optional<Interpreter> interpreter;
     std::optional<WsgiApp> app;
@@ -168,11 +177,14 @@ void serve_workers(Settings& s, Interpreter& interpreter, WsgiApp& app, const Lo
     wo.workers = s.workers;
     wo.graceful_timeout = s.server.shutdown_grace + std::chrono::seconds(1);
     log.info(concat("FastCGI: serving ", s.server.bind, " with ", s.workers, " workers"));
-    run_workers(interpreter, wo, [&]() -> int {
-        FastcgiServer server(worker, app, log, access);
-        server.run();
-        return 0;
-    }, log);
+    run_workers(
+        interpreter, wo,
+        [&]() -> int {
+            FastcgiServer server(worker, app, log, access);
+            server.run();
+            return 0;
+        },
+        log);
     ::close(worker.listen_fd);
     if (s.server.bind.starts_with("unix:")) ::unlink(s.server.bind.substr(5).c_str());
 }
@@ -187,15 +199,18 @@ int serve_fastcgi(Settings& s, const Logger& log)
         // one request at a time, and a self-imposed limit would race its queued connection.
         s.server.threads = s.threads.value_or(1);
         if (s.max_requests)
-            log.warning("--max-requests is ignored when serving an inherited socket: let the process "
-                        "manager recycle (mod_fcgid: FcgidMaxRequestsPerProcess)");
+            log.warning(
+                "--max-requests is ignored when serving an inherited socket: let the process "
+                "manager recycle (mod_fcgid: FcgidMaxRequestsPerProcess)");
         if (s.workers > 1)
-            log.warning("--workers is ignored when serving an inherited socket: the process manager "
-                        "runs the processes (mod_fcgid, spawn-fcgi -F)");
+            log.warning(
+                "--workers is ignored when serving an inherited socket: the process manager "
+                "runs the processes (mod_fcgid, spawn-fcgi -F)");
         s.workers = 1;
         if (const char* children = std::getenv("PHP_FCGI_CHILDREN"))
-            log.info(concat("PHP_FCGI_CHILDREN=", children, " ignored: one process serves with --threads (",
-                            s.server.threads, "); use spawn-fcgi -F N for N processes"));
+            log.info(concat("PHP_FCGI_CHILDREN=", children,
+                            " ignored: one process serves with --threads (", s.server.threads,
+                            "); use spawn-fcgi -F N for N processes"));
     } else {
         // One thread: with the GIL, more threads only pay off for applications that
         // wait on I/O, and cost 2x the CPU per request in hand-offs (hello world,
@@ -217,7 +232,8 @@ int serve_fastcgi(Settings& s, const Logger& log)
     // The application is imported before the first accept (mod_fcgid counts start-up
     // against FcgidIOTimeout otherwise).
     WsgiApp app(interpreter, *spec, w, log);
-    AccessLog access = s.common.access_log.empty() ? AccessLog() : AccessLog::open_file(s.common.access_log);
+    AccessLog access =
+        s.common.access_log.empty() ? AccessLog() : AccessLog::open_file(s.common.access_log);
     try {
         if (s.workers <= 1) {
             FastcgiServer server(s.server, app, log, access);
@@ -237,22 +253,27 @@ int serve_fastcgi(Settings& s, const Logger& log)
 int main(int argc, char** argv)
 {
     Settings s;
-    cli::ArgParser parser("wsgi-fcgi", "Serve a WSGI application over FastCGI (or CGI when started as one).");
+    cli::ArgParser parser("wsgi-fcgi",
+                          "Serve a WSGI application over FastCGI (or CGI when started as one).");
     add_options(parser, s);
     return cli::run_main(parser, [&]() -> int {
         if (!parser.parse(argc, argv)) return 0;
-        if (s.common.app.empty() && parser.positionals().size() == 1) s.common.app = parser.positionals()[0];
-        else if (!parser.positionals().empty()) throw cli::UsageError("unexpected argument " + parser.positionals()[0]);
+        if (s.common.app.empty() && parser.positionals().size() == 1)
+            s.common.app = parser.positionals()[0];
+        else if (!parser.positionals().empty())
+            throw cli::UsageError("unexpected argument " + parser.positionals()[0]);
         Mode mode = s.mode;
         if (mode == Mode::automatic) {
-            bool have_socket = !s.server.bind.empty() || fd0_is_listening_socket() || systemd_listen_fd_present();
+            bool have_socket =
+                !s.server.bind.empty() || fd0_is_listening_socket() || systemd_listen_fd_present();
             mode = have_socket ? Mode::fastcgi : Mode::cgi;
 #if WSGIBRIDGE_HAVE_CGI
             if (mode == Mode::cgi && !cgi_request_present())
 #else
             if (mode == Mode::cgi && !std::getenv("REQUEST_METHOD"))
 #endif
-                throw cli::UsageError("no --bind, fd 0 is not a listening socket and there is no CGI request");
+                throw cli::UsageError(
+                    "no --bind, fd 0 is not a listening socket and there is no CGI request");
         }
         if (s.common.app.empty()) throw cli::UsageError("--app is required");
         Logger log = cli::open_error_log(s.common);

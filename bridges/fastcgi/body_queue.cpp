@@ -80,7 +80,8 @@ Result<std::size_t> BodyQueue::read(std::span<char> buf)
 {
     std::unique_lock lock(mutex_);
     if (content_length_ && read_ >= *content_length_) return std::size_t{0};
-    bool woke = ready_.wait_for(lock, io_timeout_, [&] { return !chunks_.empty() || eof_ || error_; });
+    bool woke =
+        ready_.wait_for(lock, io_timeout_, [&] { return !chunks_.empty() || eof_ || error_; });
     if (!woke) return errc::timeout;
     if (chunks_.empty()) {
         if (error_) return error_;
@@ -90,7 +91,9 @@ Result<std::size_t> BodyQueue::read(std::span<char> buf)
     while (n < buf.size() && !chunks_.empty()) {
         auto& front = chunks_.front();
         std::size_t take = std::min(buf.size() - n, front.size() - front_offset_);
-        if (content_length_) take = static_cast<std::size_t>(std::min<std::uint64_t>(take, *content_length_ - read_ - n));
+        if (content_length_)
+            take = static_cast<std::size_t>(
+                std::min<std::uint64_t>(take, *content_length_ - read_ - n));
         if (take == 0) break;
         std::memcpy(buf.data() + n, front.data() + front_offset_, take);
         n += take;

@@ -6,14 +6,14 @@
 // web server cannot make us buffer a whole body.
 #pragma once
 
+#include "wsgibridge/body_source.hpp"
+
 #include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
 #include <mutex>
 #include <string>
-
-#include "wsgibridge/body_source.hpp"
 
 namespace wsgibridge::fastcgi {
 

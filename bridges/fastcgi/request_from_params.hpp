@@ -4,16 +4,17 @@
 // PATH_INFO, a rebuilt REQUEST_URI) go into one scratch string.
 #pragma once
 
-#include <string>
-#include <string_view>
-
 #include "wsgibridge/error.hpp"
 #include "wsgibridge/limits.hpp"
 #include "wsgibridge/request.hpp"
 
+#include <string>
+#include <string_view>
+
 namespace wsgibridge::fastcgi {
 
-struct ParamsOptions {
+struct ParamsOptions
+{
     /// --mount: the application's mount point. When set, SCRIPT_NAME + PATH_INFO are
     /// re-split at it, for front servers that send the whole path as SCRIPT_NAME
     /// (nginx's stock fastcgi_params, mod_proxy_fcgi without proxy-fcgi-pathinfo).

@@ -4,18 +4,19 @@
 // multiplexed; they run on a pool of worker threads.
 #pragma once
 
+#include "handler.hpp"
+#include "limits.hpp"
+#include "log.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 
-#include "handler.hpp"
-#include "limits.hpp"
-#include "log.hpp"
-
 namespace wsgibridge {
 
-struct FastcgiServerOptions {
+struct FastcgiServerOptions
+{
     /// "unix:/path/to.sock", "127.0.0.1:9000", "[::1]:9000" or ":9000" (all IPv4
     /// addresses). Empty: serve `listen_fd`.
     std::string bind;
