@@ -113,6 +113,10 @@ void add_options(cli::ArgParser& p, Settings& s)
              "SCRIPT_NAME of the application: re-splits SCRIPT_NAME/PATH_INFO for web servers that "
              "send the whole path as SCRIPT_NAME (nginx fastcgi_params, mod_proxy_fcgi)",
              [&s](std::string_view v) { s.server.mount = v; });
+    p.flag("--promote-redirect-authorization",
+           "turn REDIRECT_HTTP_AUTHORIZATION (Apache rewrite workaround) into the Authorization "
+           "header; only behind a web server configured for it",
+           [&s] { s.server.promote_redirect_authorization = true; });
     p.option("--mode", "MODE", "auto (default), fastcgi or cgi: override the fd 0 detection",
              [&s](std::string_view v) {
                  if (v == "auto")

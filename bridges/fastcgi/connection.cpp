@@ -157,7 +157,8 @@ bool Connection::on_params(RequestState& st, const Record& rec)
         return true;
     }
     st.params_done = true;
-    ParamsOptions po{context_.options.mount, limits.max_header_count};
+    ParamsOptions po{context_.options.mount, limits.max_header_count,
+                     context_.options.promote_redirect_authorization};
     auto ec = request_from_params(st.params, st.scratch, po, st.request);
     if (ec == errc::protocol_error) {
         context_.log.warning(

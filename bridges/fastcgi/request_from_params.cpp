@@ -4,6 +4,7 @@
 #include "params_codec.hpp"
 
 #include <charconv>
+#include <optional>
 
 namespace wsgibridge::fastcgi {
 namespace {
@@ -14,6 +15,8 @@ struct Seen
     bool request_uri = false;
     bool https = false;
     std::size_t header_count = 0;
+    bool has_authorization = false;
+    std::optional<std::string_view> redirect_authorization;
 };
 
 bool is_on(std::string_view v) noexcept
@@ -58,10 +61,12 @@ std::error_code take_pair(const std::span<char> name_bytes, std::string_view val
 {
     std::string_view name(name_bytes.data(), name_bytes.size());
     if (name.starts_with("HTTP_") && name.size() > 5) {
+        if (name == "HTTP_AUTHORIZATION") seen.has_authorization = true;
         r.headers.add(header_name_in_place(name_bytes), value);
         ++seen.header_count;
         return {};
     }
+    if (name == "REDIRECT_HTTP_AUTHORIZATION") seen.redirect_authorization = value;
     if (name == "REQUEST_METHOD")
         r.method = value;
     else if (name == "SCRIPT_NAME")
@@ -123,6 +128,11 @@ std::error_code request_from_params(std::string& params, std::string& scratch,
     });
     if (ec) return ec;
     if (pair_error) return pair_error;
+    if (options.promote_redirect_authorization && seen.redirect_authorization &&
+        !seen.has_authorization) {
+        r.headers.add("AUTHORIZATION", *seen.redirect_authorization);
+        ++seen.header_count;
+    }
     if (seen.header_count > options.max_header_count) return errc::too_many_headers;
     if (r.method.empty()) return errc::bad_request;
 

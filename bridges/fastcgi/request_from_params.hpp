@@ -20,6 +20,10 @@ struct ParamsOptions
     /// (nginx's stock fastcgi_params, mod_proxy_fcgi without proxy-fcgi-pathinfo).
     std::string_view mount;
     std::size_t max_header_count = Limits{}.max_header_count;
+    /// REDIRECT_HTTP_AUTHORIZATION (Apache's rewrite workaround for the Authorization
+    /// header it strips) becomes the Authorization header when the request has none.
+    /// Off by default: only a web server configured for it should be trusted with it.
+    bool promote_redirect_authorization = false;
 };
 
 /// Fills `out` from the PARAMS stream `params` (modified in place). `scratch` receives

@@ -33,6 +33,9 @@ struct FastcgiServerOptions
     /// SCRIPT_NAME and PATH_INFO as sent.
     std::string mount;
     Limits limits;
+    /// Turn REDIRECT_HTTP_AUTHORIZATION (Apache's rewrite workaround for the stripped
+    /// Authorization header) into the Authorization header. Off by default.
+    bool promote_redirect_authorization = false;
     /// Connections served at once (FCGI_MAX_CONNS); more are closed at accept.
     unsigned max_connections = 1024;
     /// Requests in flight at once, all connections together (FCGI_MAX_REQS); more get

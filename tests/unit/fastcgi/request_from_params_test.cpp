@@ -189,3 +189,22 @@ TEST(RequestFromParams, TruncatedPairIsProtocolError)
     b.ec = request_from_params(b.params, b.scratch, {}, b.req);
     EXPECT_EQ(b.ec, errc::protocol_error);
 }
+
+TEST(RequestFromParams, RedirectAuthorizationPromotedOnlyWhenAsked)
+{
+    std::vector<std::pair<std::string, std::string>> pairs{
+        {"REQUEST_METHOD", "GET"}, {"REDIRECT_HTTP_AUTHORIZATION", "Basic eDp5"}};
+    Built off, on, both;
+    build(off, pairs);
+    EXPECT_FALSE(off.req.headers.find("Authorization"));
+    EXPECT_EQ(off.req.variables.find("REDIRECT_HTTP_AUTHORIZATION"), "Basic eDp5");
+    build(on, pairs,
+          {.mount = {}, .max_header_count = 100, .promote_redirect_authorization = true});
+    EXPECT_EQ(on.req.headers.find("Authorization"), "Basic eDp5");
+    // a real Authorization header wins
+    pairs.emplace_back("HTTP_AUTHORIZATION", "Bearer t");
+    build(both, pairs,
+          {.mount = {}, .max_header_count = 100, .promote_redirect_authorization = true});
+    ASSERT_EQ(both.req.headers.size(), 1u);
+    EXPECT_EQ(both.req.headers.find("Authorization"), "Bearer t");
+}
