@@ -51,10 +51,17 @@ void BodyQueue::fail(std::error_code ec)
     ready_.notify_all();
 }
 
+bool BodyQueue::all_received() const noexcept
+{
+    // CONTENT_LENGTH bytes in: only the empty STDIN record can follow, and it does not
+    // need to be waited for (records of an ended request are ignored).
+    return eof_ || error_ || (content_length_ && received_ >= *content_length_);
+}
+
 bool BodyQueue::complete() const
 {
     std::lock_guard lock(mutex_);
-    return (eof_ || error_) && buffered_ == 0;
+    return all_received();
 }
 
 std::uint64_t BodyQueue::received() const
@@ -126,7 +133,7 @@ bool BodyQueue::drain(std::uint64_t max_bytes)
             discarded += n;
             consumed(lock, n);
         }
-        if (eof_ || error_) return true;
+        if (all_received()) return true;
         if (discarded > max_bytes) return false;
         if (!ready_.wait_for(lock, io_timeout_, [&] { return !chunks_.empty() || eof_ || error_; }))
             return false;
