@@ -14,6 +14,9 @@ namespace wsgibridge {
 struct HttpServerOptions {
     /// "127.0.0.1:8000", "[::1]:8000", ":8000" (all IPv4 addresses) or "unix:/path/to.sock".
     std::string bind = "127.0.0.1:8000";
+    /// Permissions of a unix socket file (--socket-mode); 0666 lets a web server running
+    /// as another user connect.
+    unsigned socket_mode = 0666;
     /// Threads that read requests and call the handler. Requests in Python take turns
     /// on the GIL, but threads blocked on slow clients no longer hold anybody up.
     unsigned threads = 4;
