@@ -4,6 +4,7 @@
 // request; the two views are short-lived objects on the session's stack. Internal.
 #pragma once
 
+#include <atomic>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <string_view>
 #include <system_error>
@@ -21,6 +22,7 @@ struct Exchange {
     RequestParser* parser = nullptr;
     boost::beast::flat_buffer* buffer = nullptr;
     std::string_view peer; ///< "127.0.0.1:4711" for log lines
+    const std::atomic<bool>* stopping = nullptr; ///< the server is shutting down
 
     bool http10 = false;
     bool keep_alive = true;       ///< the client allows another request on this connection

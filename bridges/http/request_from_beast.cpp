@@ -55,6 +55,15 @@ std::error_code check_head(const RequestHead& head, std::size_t max_header_count
     return {};
 }
 
+bool well_formed_version(std::string_view start) noexcept
+{
+    auto eol = start.find("\r\n");
+    if (eol == std::string_view::npos || eol < 9) return false;
+    auto v = start.substr(eol - 9, 9); // " HTTP/1.2"
+    auto digit = [](char c) { return c >= '0' && c <= '9'; };
+    return v.starts_with(" HTTP/") && digit(v[6]) && v[7] == '.' && digit(v[8]);
+}
+
 bool expects_continue(const RequestHead& head) noexcept
 {
     if (head.version() < 11) return false;

@@ -40,6 +40,11 @@ struct ConnectionInfo {
 ///   errc::unsupported_transfer_encoding  a Transfer-Encoding other than "chunked" (501)
 std::error_code check_head(const RequestHead& head, std::size_t max_header_count) noexcept;
 
+/// True when the request line in `start` (the bytes received) ends in a well-formed
+/// "HTTP/d.d": Beast says bad_version for both a garbled and an unsupported version,
+/// and only the second one is a 505 (RFC 9110 §15.6.6).
+bool well_formed_version(std::string_view start) noexcept;
+
 /// True for "Expect: 100-continue" on an HTTP/1.1 request.
 bool expects_continue(const RequestHead& head) noexcept;
 

@@ -78,7 +78,9 @@ HeadPlan encode_head(const ResponseHead& head, const HeadContext& ctx, std::stri
 std::error_code HttpResponseSink::start(const ResponseHead& head)
 {
     if (state_ != State::idle) return make_error_code(errc::app_error);
-    HeadContext ctx{x_.http10, x_.keep_alive && !x_.must_close, http_date(), server_};
+    // A server told to stop while the application ran closes after this response.
+    const bool stopping = x_.stopping && x_.stopping->load(std::memory_order_relaxed);
+    HeadContext ctx{x_.http10, x_.keep_alive && !x_.must_close && !stopping, http_date(), server_};
     plan_ = encode_head(head, ctx, head_);
     if (plan_.close) x_.must_close = true;
     remaining_ = plan_.body ? head.content_length : std::optional<std::uint64_t>{};

@@ -162,6 +162,11 @@ void Session::on_head(boost::beast::error_code ec)
     if (ec == asio::error::operation_aborted || ctx_.stopping) return close();
     if (ec) {
         auto reason = classify(ec);
+        if (ec == bhttp::error::bad_version) {
+            auto data = buffer_.cdata();
+            std::string_view start(static_cast<const char*>(data.data()), data.size());
+            if (well_formed_version(start)) reason = make_error_code(errc::unsupported_version);
+        }
         if (reason == errc::peer_gone) return close();
         return reject(reason, ec.message());
     }
@@ -182,6 +187,7 @@ void Session::serve()
     x.parser = &*parser_;
     x.buffer = &buffer_;
     x.peer = peer_;
+    x.stopping = &ctx_.stopping;
     x.http10 = head.version() == 10;
     x.keep_alive = parser_->keep_alive() && !ctx_.stopping;
     x.expect_continue = expects_continue(head);

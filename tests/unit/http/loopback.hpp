@@ -1,0 +1,74 @@
+// A test HttpServer with a C++ RequestHandler on 127.0.0.1 (or a unix socket), and a
+// raw client to speak bytes to it.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "wsgibridge/http_server.hpp"
+
+namespace wsgibridge::test {
+
+/// Routes by PATH_INFO:
+///   /echo       reads the whole body and returns it (a body error becomes its status)
+///   /sleep      waits 300 ms, then answers
+///   /stream     three chunks without a Content-Length
+///   /file       sends this test's own source through send_file
+///   anything    "METHOD script|path?query" without reading the body
+class TestHandler final : public RequestHandler
+{
+public:
+    void handle(const Request& req, BodySource& body, ResponseSink& sink) noexcept override;
+
+    std::atomic<int> calls{0};
+    std::mutex mutex;
+    std::string last_headers; ///< "name=value\n" per field of the last request
+};
+
+class LoopbackServer
+{
+public:
+    explicit LoopbackServer(Limits limits = {}, std::string bind = "127.0.0.1:0", std::string mount = "");
+    ~LoopbackServer();
+
+    unsigned short port() const;
+    std::string log_text() const;
+
+    HttpServer& server() { return *server_; }
+    TestHandler handler;
+
+private:
+    std::filesystem::path log_path_;
+    Logger log_;
+    AccessLog access_;
+    std::unique_ptr<HttpServer> server_;
+    std::thread thread_;
+};
+
+/// A blocking client socket with receive timeouts.
+class RawClient
+{
+public:
+    explicit RawClient(unsigned short port);
+    explicit RawClient(const std::filesystem::path& unix_path);
+    ~RawClient();
+
+    void send(std::string_view data);
+    /// One response: the head, then Content-Length bytes or chunks up to the last one.
+    std::string read_response(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+    /// Everything until the server closes (or the timeout).
+    std::string read_until_close(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+    /// True when the server closed the connection within `timeout`.
+    bool closed_within(std::chrono::milliseconds timeout);
+
+private:
+    bool fill(std::chrono::steady_clock::time_point deadline);
+    int fd_ = -1;
+    std::string pending_;
+};
+
+} // namespace wsgibridge::test

@@ -1,0 +1,363 @@
+// The HTTP front end over real loopback sockets with a C++ handler: framing, limits,
+// keep-alive, pipelining, 100-continue and timeouts.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <sys/stat.h>
+
+#include "loopback.hpp"
+
+using namespace wsgibridge;
+using namespace wsgibridge::test;
+using namespace std::chrono_literals;
+
+namespace {
+std::string status_of(const std::string& response) { return response.substr(0, response.find("\r\n")); }
+std::string body_of(const std::string& response)
+{
+    auto p = response.find("\r\n\r\n");
+    return p == std::string::npos ? "" : response.substr(p + 4);
+}
+} // namespace
+
+TEST(HttpServer, SimpleGetWithDateAndServer)
+{
+    LoopbackServer s;
+    RawClient c(s.port());
+    c.send("GET /a%20b?x=1 HTTP/1.1\r\nHost: h\r\n\r\n");
+    auto r = c.read_response();
+    EXPECT_EQ(status_of(r), "HTTP/1.1 200 OK");
+    EXPECT_EQ(body_of(r), "GET |/a b?x=1");
+    EXPECT_NE(r.find("\r\nDate: "), std::string::npos);
+    EXPECT_NE(r.find("\r\nServer: wsgi-bridge\r\n"), std::string::npos);
+}
+
+TEST(HttpServer, PipelinedRequestsInOnePacket)
+{
+    LoopbackServer s;
+    RawClient c(s.port());
+    c.send("GET /one HTTP/1.1\r\nHost: h\r\n\r\nGET /two HTTP/1.1\r\nHost: h\r\n\r\n"
+           "GET /three HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+    auto all = c.read_until_close();
+    auto one = all.find("GET |/one?"), two = all.find("GET |/two?"), three = all.find("GET |/three?");
+    ASSERT_NE(one, std::string::npos) << all;
+    ASSERT_NE(two, std::string::npos) << all;
+    ASSERT_NE(three, std::string::npos) << all;
+    EXPECT_LT(one, two);
+    EXPECT_LT(two, three);
+    EXPECT_EQ(s.handler.calls, 3);
+    EXPECT_NE(all.find("Connection: close"), std::string::npos);
+}
+
+TEST(HttpServer, KeepAliveReusesTheConnection)
+{
+    LoopbackServer s;
+    RawClient c(s.port());
+    for (int i = 0; i < 3; ++i) {
+        c.send("GET /k HTTP/1.1\r\nHost: h\r\n\r\n");
+        EXPECT_EQ(body_of(c.read_response()), "GET |/k?");
+    }
+    EXPECT_EQ(s.handler.calls, 3);
+}
+
+TEST(HttpServer, Http10ClosesUnlessAsked)
+{
+    LoopbackServer s;
+    {
+        RawClient c(s.port());
+        c.send("GET /x HTTP/1.0\r\n\r\n");
+        auto r = c.read_response();
+        EXPECT_NE(r.find("Connection: close"), std::string::npos);
+        EXPECT_TRUE(c.closed_within(2s));
+    }
+    RawClient c(s.port());
+    c.send("GET /x HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    auto r = c.read_response();
+    EXPECT_NE(r.find("Connection: keep-alive"), std::string::npos);
+    c.send("GET /y HTTP/1.0\r\n\r\n");
+    EXPECT_EQ(body_of(c.read_response()), "GET |/y?");
+}
+
+TEST(HttpServer, ContentLengthAndTransferEncodingIs400)
+{
+    LoopbackServer s;
+    RawClient c(s.port());
+    c.send("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+           "5\r\nhello\r\n0\r\n\r\n");
+    auto r = c.read_until_close();
+    EXPECT_EQ(status_of(r), "HTTP/1.1 400 Bad Request");
+    EXPECT_NE(r.find("Connection: close"), std::string::npos);
+    EXPECT_EQ(s.handler.calls, 0);
+    EXPECT_NE(s.log_text().find("RFC 9112"), std::string::npos);
+}
+
+TEST(HttpServer, DifferingDuplicateContentLengthIs400)
+{
+    LoopbackServer s;
+    RawClient c(s.port());
+    c.send("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!");
+    EXPECT_EQ(status_of(c.read_until_close()), "HTTP/1.1 400 Bad Request");
+    EXPECT_EQ(s.handler.calls, 0);
+}
+
+TEST(HttpServer, BadChunkSizeIs400BeforeTheHandler)
+{
+    LoopbackServer s;
+    RawClient c(s.port());
+    c.send("POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n");
+    EXPECT_EQ(status_of(c.read_until_close()), "HTTP/1.1 400 Bad Request");
+    EXPECT_EQ(s.handler.calls, 0);
+}
+
+TEST(HttpServer, UnknownTransferEncodingIs501)
+{
+    LoopbackServer s;
+    RawClient c(s.port());
+    c.send("POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n");
+    EXPECT_EQ(status_of(c.read_until_close()), "HTTP/1.1 501 Not Implemented");
+    EXPECT_EQ(s.handler.calls, 0);
+}
+
+TEST(HttpServer, ChunkedBodyIsDechunked)
+{
+    LoopbackServer s;
+    RawClient c(s.port());
+    c.send("POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+           "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nTrailer: x\r\n\r\n");
+    auto r = c.read_response();
+    EXPECT_EQ(status_of(r), "HTTP/1.1 200 OK");
+    EXPECT_EQ(body_of(r), "hello world");
+    // The connection stays usable after a chunked body with a trailer.
+    c.send("GET /after HTTP/1.1\r\nHost: h\r\n\r\n");
+    EXPECT_EQ(body_of(c.read_response()), "GET |/after?");
+}
+
+TEST(HttpServer, ContentLengthBodyArrivingInPieces)
+{
+    LoopbackServer s;
+    RawClient c(s.port());
+    c.send("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\nhel");
+    std::this_thread::sleep_for(50ms);
+    c.send("lo world");
+    EXPECT_EQ(body_of(c.read_response()), "hello world");
+}
+
+TEST(HttpServer, OversizedHeadIs431)
+{
+    Limits l;
+    l.max_header_bytes = 1024;
+    LoopbackServer s(l);
+    RawClient c(s.port());
+    c.send("GET / HTTP/1.1\r\nHost: h\r\nCookie: " + std::string(2000, 'a') + "\r\n\r\n");
+    EXPECT_EQ(status_of(c.read_until_close()), "HTTP/1.1 431 Request Header Fields Too Large");
+    EXPECT_EQ(s.handler.calls, 0);
+    EXPECT_NE(s.log_text().find("--max-header-bytes (1024 bytes)"), std::string::npos) << s.log_text();
+}
+
+TEST(HttpServer, TooManyHeadersIs431)
+{
+    Limits l;
+    l.max_header_count = 5;
+    LoopbackServer s(l);
+    RawClient c(s.port());
+    std::string req = "GET / HTTP/1.1\r\nHost: h\r\n";
+    for (int i = 0; i < 6; ++i) req += "X-" + std::to_string(i) + ": v\r\n";
+    c.send(req + "\r\n");
+    EXPECT_EQ(status_of(c.read_until_close()), "HTTP/1.1 431 Request Header Fields Too Large");
+    EXPECT_NE(s.log_text().find("--max-header-count (5)"), std::string::npos);
+}
+
+TEST(HttpServer, DeclaredBodyTooLargeIs413WithoutTheHandler)
+{
+    Limits l;
+    l.max_body_bytes = 10;
+    LoopbackServer s(l);
+    RawClient c(s.port());
+    c.send("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\nhello world");
+    EXPECT_EQ(status_of(c.read_until_close()), "HTTP/1.1 413 Content Too Large");
+    EXPECT_EQ(s.handler.calls, 0);
+    EXPECT_NE(s.log_text().find("--max-body (10 bytes)"), std::string::npos);
+}
+
+TEST(HttpServer, ChunkedBodyGrowingPastTheLimitIs413)
+{
+    Limits l;
+    l.max_body_bytes = 10;
+    LoopbackServer s(l);
+    RawClient c(s.port());
+    c.send("POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+           "6\r\nhello \r\n6\r\nworld!\r\n0\r\n\r\n");
+    auto r = c.read_until_close();
+    EXPECT_EQ(status_of(r), "HTTP/1.1 413 Content Too Large");
+    EXPECT_NE(r.find("Connection: close"), std::string::npos);
+    EXPECT_NE(s.log_text().find("--max-body"), std::string::npos);
+}
+
+TEST(HttpServer, ContinueOnlyWhenTheBodyIsRead)
+{
+    LoopbackServer s;
+    {
+        RawClient c(s.port());
+        c.send("POST /echo HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+        auto interim = c.read_response();
+        EXPECT_EQ(status_of(interim), "HTTP/1.1 100 Continue");
+        c.send("hello");
+        EXPECT_EQ(body_of(c.read_response()), "hello");
+    }
+    RawClient c(s.port());
+    c.send("POST /noread HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+    auto r = c.read_until_close();
+    EXPECT_EQ(status_of(r), "HTTP/1.1 200 OK");
+    EXPECT_EQ(r.find("100 Continue"), std::string::npos);
+}
+
+TEST(HttpServer, UnreadBodyIsDrainedBeforeTheNextRequest)
+{
+    LoopbackServer s;
+    RawClient c(s.port());
+    c.send("POST /noread HTTP/1.1\r\nHost: h\r\nContent-Length: 1000\r\n\r\n" + std::string(1000, 'x') +
+           "GET /next HTTP/1.1\r\nHost: h\r\n\r\n");
+    EXPECT_EQ(body_of(c.read_response()), "POST |/noread?");
+    EXPECT_EQ(body_of(c.read_response()), "GET |/next?");
+}
+
+TEST(HttpServer, UndrainableBodyClosesTheConnection)
+{
+    Limits l;
+    l.max_drain_bytes = 100;
+    LoopbackServer s(l);
+    RawClient c(s.port());
+    c.send("POST /noread HTTP/1.1\r\nHost: h\r\nContent-Length: 1000\r\n\r\n" + std::string(1000, 'x'));
+    auto r = c.read_until_close();
+    EXPECT_EQ(status_of(r), "HTTP/1.1 200 OK");
+}
+
+TEST(HttpServer, HeaderTimeoutAnswers408AndCloses)
+{
+    Limits l;
+    l.header_timeout = 300ms;
+    LoopbackServer s(l);
+    RawClient c(s.port());
+    auto start = std::chrono::steady_clock::now();
+    c.send("GET / HTTP/1.1\r\nHost: h\r\n"); // never finished
+    auto r = c.read_until_close(3s);
+    EXPECT_EQ(status_of(r), "HTTP/1.1 408 Request Timeout");
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+    EXPECT_NE(s.log_text().find("--header-timeout"), std::string::npos);
+}
+
+TEST(HttpServer, IdleKeepAliveConnectionIsClosedQuietly)
+{
+    Limits l;
+    l.idle_timeout = 200ms;
+    LoopbackServer s(l);
+    RawClient c(s.port());
+    c.send("GET /a HTTP/1.1\r\nHost: h\r\n\r\n");
+    EXPECT_EQ(status_of(c.read_response()), "HTTP/1.1 200 OK");
+    EXPECT_TRUE(c.closed_within(2s));
+    EXPECT_EQ(c.read_until_close(100ms), ""); // no 408 for an idle connection
+}
+
+TEST(HttpServer, HeadKeepsLengthWithoutBody)
+{
+    LoopbackServer s;
+    RawClient c(s.port());
+    c.send("HEAD /x HTTP/1.1\r\nHost: h\r\n\r\nGET /y HTTP/1.1\r\nHost: h\r\n\r\n");
+    // A HEAD response keeps its Content-Length (9 = "HEAD |/x?") but has no body: the
+    // next response starts right after its head.
+    auto both = c.read_until_close(1s);
+    auto second = both.find("HTTP/1.1 200 OK", 1);
+    ASSERT_NE(second, std::string::npos) << both;
+    auto head = both.substr(0, second);
+    EXPECT_NE(head.find("Content-Length: 9\r\n"), std::string::npos) << head;
+    EXPECT_TRUE(head.ends_with("\r\n\r\n")) << head;
+    EXPECT_TRUE(both.ends_with("GET |/y?")) << both;
+}
+
+TEST(HttpServer, StreamingResponseIsChunked)
+{
+    LoopbackServer s;
+    RawClient c(s.port());
+    c.send("GET /stream HTTP/1.1\r\nHost: h\r\n\r\n");
+    auto r = c.read_response();
+    EXPECT_NE(r.find("Transfer-Encoding: chunked"), std::string::npos);
+    EXPECT_NE(r.find("\r\n4\r\none \r\n4\r\ntwo \r\n5\r\nthree\r\n0\r\n\r\n"), std::string::npos) << r;
+}
+
+TEST(HttpServer, StreamingResponseTo10ClosesTheConnection)
+{
+    LoopbackServer s;
+    RawClient c(s.port());
+    c.send("GET /stream HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    auto r = c.read_until_close();
+    EXPECT_EQ(body_of(r), "one two three");
+    EXPECT_NE(r.find("Connection: close"), std::string::npos);
+}
+
+TEST(HttpServer, OutsideTheMountIs404WithoutTheHandler)
+{
+    LoopbackServer s({}, "127.0.0.1:0", "/app");
+    RawClient c(s.port());
+    c.send("GET /other HTTP/1.1\r\nHost: h\r\n\r\nGET /app/in HTTP/1.1\r\nHost: h\r\n\r\n");
+    EXPECT_EQ(status_of(c.read_response()), "HTTP/1.1 404 Not Found");
+    EXPECT_EQ(body_of(c.read_response()), "GET /app|/in?");
+    EXPECT_EQ(s.handler.calls, 1);
+}
+
+TEST(HttpServer, MalformedRequestLineIs400)
+{
+    LoopbackServer s;
+    RawClient c(s.port());
+    c.send("GET /\x01 HTTP/1.1\r\n\r\n");
+    EXPECT_EQ(status_of(c.read_until_close()), "HTTP/1.1 400 Bad Request");
+}
+
+TEST(HttpServer, UnsupportedVersionIs505)
+{
+    LoopbackServer s;
+    RawClient c(s.port());
+    c.send("GET / HTTP/1.2\r\nHost: h\r\n\r\n");
+    EXPECT_EQ(status_of(c.read_until_close()), "HTTP/1.1 505 HTTP Version Not Supported");
+}
+
+TEST(HttpServer, UnixSocketWithMode)
+{
+    auto path = std::filesystem::temp_directory_path() / ("http_unit_" + std::to_string(::getpid()) + ".sock");
+    {
+        // A stale file left by a killed server does not stop us.
+        std::filesystem::remove(path);
+        LoopbackServer stale({}, "unix:" + path.string());
+    }
+    LoopbackServer s({}, "unix:" + path.string());
+    struct stat st {};
+    ASSERT_EQ(::stat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0666u);
+    RawClient c(path);
+    c.send("GET /u HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    EXPECT_EQ(body_of(c.read_response()), "GET |/u?");
+}
+
+TEST(HttpServer, Ipv6Loopback)
+{
+    std::unique_ptr<LoopbackServer> s;
+    try {
+        s = std::make_unique<LoopbackServer>(Limits{}, "[::1]:0");
+    } catch (const std::exception& e) {
+        GTEST_SKIP() << "no IPv6 loopback: " << e.what();
+    }
+    EXPECT_EQ(s->server().local_endpoint().substr(0, 6), "[::1]:");
+}
+
+TEST(HttpServer, StopFinishesTheInFlightRequest)
+{
+    auto s = std::make_unique<LoopbackServer>();
+    RawClient c(s->port());
+    c.send("GET /sleep HTTP/1.1\r\nHost: h\r\n\r\n");
+    std::this_thread::sleep_for(100ms); // the handler is running
+    std::thread stopper([&] { s.reset(); }); // stop() + join
+    auto r = c.read_until_close(3s);
+    stopper.join();
+    EXPECT_EQ(status_of(r), "HTTP/1.1 200 OK");
+    EXPECT_EQ(body_of(r), "slept");
+    EXPECT_NE(r.find("Connection: close"), std::string::npos);
+}
