@@ -95,7 +95,8 @@ bool request_from_beast(const RequestHead& head, const ConnectionInfo& info,
     // SERVER_NAME is what the client asked for (PEP 3333 url reconstruction), else
     // our own address; SERVER_PORT is where it actually arrived.
     req.server_name = host_without_port(host);
-    if (req.server_name.empty()) req.server_name = info.unix_socket ? "localhost" : info.local_addr;
+    if (req.server_name.empty())
+        req.server_name = info.unix_socket ? std::string_view("localhost") : std::string_view(info.local_addr);
     req.server_port = info.local_port;
     if (info.unix_socket) {
         req.server_port = host_port(host);

@@ -24,9 +24,11 @@ struct Parsed {
     const RequestHead& head() const { return parser->get(); }
 };
 
-ConnectionInfo tcp_info()
+// Request views point into the ConnectionInfo too: it must outlive them.
+const ConnectionInfo& tcp_info()
 {
-    return {"127.0.0.1", "8000", "10.1.2.3", "5555", false};
+    static const ConnectionInfo info{"127.0.0.1", "8000", "10.1.2.3", "5555", false};
+    return info;
 }
 
 } // namespace
