@@ -22,8 +22,9 @@ namespace asio = boost::asio;
 struct HttpServer::Impl {
     Impl(const HttpServerOptions& options, RequestHandler& handler, const Logger& log,
          const AccessLog& access_log)
-        : options(options), ioc(static_cast<int>(std::max(1u, options.threads))),
+        : options(options),
           context{handler, log, access_log, options.limits, options.mount, options.server_software, {}, {}, {}},
+          ioc(static_cast<int>(std::max(1u, options.threads))),
           acceptor(http::open_listener(ioc, options.bind, options.socket_mode)), retry(ioc),
           signals(ioc)
     {
@@ -35,8 +36,10 @@ struct HttpServer::Impl {
     void stop();
 
     HttpServerOptions options;
-    asio::io_context ioc;
+    // Before the io_context: handlers the io_context destroys unrun still hold sessions,
+    // and a session unregisters from the context when it dies.
     http::ServerContext context;
+    asio::io_context ioc;
     http::Acceptor acceptor;
     asio::steady_timer retry; ///< backs off accepting after EMFILE and friends
     asio::signal_set signals;
