@@ -1,0 +1,136 @@
+// Interpreter: the one embedded CPython of the process (pybind11's scoped_interpreter,
+// with an isolated configuration so the environment cannot reconfigure it).
+#include <Python.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <string>
+
+#include "py_error.hpp"
+#include "py_ref.hpp"
+#include "wsgibridge/invoker.hpp"
+
+namespace wsgibridge {
+namespace {
+
+std::atomic<bool> interpreter_exists{false};
+
+/// Debian's directories for packages installed by pip and by apt. The `site` module adds
+/// them; without it (fast CGI start-up) we add them ourselves.
+constexpr const char* debian_dist_packages[] = {"/usr/local/lib/python3.11/dist-packages",
+                                                "/usr/lib/python3/dist-packages"};
+
+void check(PyStatus status, PyConfig& config, const char* what)
+{
+    if (!PyStatus_Exception(status)) return;
+    std::string msg = std::string("cannot initialise Python (") + what + "): " +
+                      (status.err_msg ? status.err_msg : "unknown error");
+    PyConfig_Clear(&config);
+    throw std::runtime_error(msg);
+}
+
+void raise_python(const char* what)
+{
+    auto err = py::fetch_error();
+    throw std::runtime_error(std::string(what) + ": " + err.summary);
+}
+
+/// Inserts `dir` into sys.path at `index`.
+void insert_path(PyObject* sys_path, Py_ssize_t index, const std::string& dir)
+{
+    py::PyRef item = py::PyRef::steal(PyUnicode_DecodeFSDefault(dir.c_str()));
+    if (!item || PyList_Insert(sys_path, index, item.get()) != 0)
+        raise_python("cannot extend sys.path");
+}
+
+std::string venv_site_packages(const std::string& venv)
+{
+    std::string dir = venv + "/lib/python" + std::to_string(PY_MAJOR_VERSION) + "." +
+                      std::to_string(PY_MINOR_VERSION) + "/site-packages";
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec))
+        throw std::runtime_error("--virtualenv " + venv + ": no " + dir +
+                                 " (was it created with Python " PY_VERSION "?)");
+    return dir;
+}
+
+/// sys.path, front to back: --pythonpath entries, the current directory (users write
+/// `module:app` for a module in it, as with gunicorn), the virtualenv's site-packages,
+/// then the standard library and the system's packages.
+void setup_sys_path(const PythonOptions& options)
+{
+    PyObject* sys_path = PySys_GetObject("path"); // borrowed
+    if (sys_path == nullptr || !PyList_Check(sys_path))
+        throw std::runtime_error("cannot initialise Python: sys.path is not a list");
+    Py_ssize_t at = 0;
+    for (const auto& dir : options.python_path) insert_path(sys_path, at++, dir);
+    std::error_code ec;
+    auto cwd = std::filesystem::current_path(ec);
+    if (!ec) insert_path(sys_path, at++, cwd.string());
+
+    std::string venv_dir;
+    if (!options.virtualenv.empty()) {
+        venv_dir = venv_site_packages(options.virtualenv);
+        insert_path(sys_path, at++, venv_dir);
+    }
+    if (options.import_site) {
+        // addsitedir also runs the virtualenv's .pth files; the directory is already on
+        // sys.path ahead of the system packages, so it is not appended again.
+        if (!venv_dir.empty()) {
+            py::PyRef site = py::PyRef::steal(PyImport_ImportModule("site"));
+            py::PyRef done;
+            if (site) done = py::PyRef::steal(PyObject_CallMethod(site.get(), "addsitedir", "s", venv_dir.c_str()));
+            if (!done) raise_python("cannot add the virtualenv's site-packages");
+        }
+        return;
+    }
+    for (const char* dir : debian_dist_packages)
+        if (std::filesystem::is_directory(dir, ec))
+            insert_path(sys_path, PyList_GET_SIZE(sys_path), dir);
+}
+
+} // namespace
+
+Interpreter::Interpreter(const PythonOptions& options)
+{
+    if (interpreter_exists.exchange(true))
+        throw std::runtime_error("only one Python interpreter per process");
+    try {
+        PyConfig config;
+        // Isolated: PYTHON* environment variables, the user site directory and the
+        // script directory are ignored, and Python installs no signal handlers (ours).
+        PyConfig_InitIsolatedConfig(&config);
+        config.site_import = options.import_site ? 1 : 0;
+        // Taken from the options only: PYTHONDONTWRITEBYTECODE in the environment is
+        // ignored on purpose (isolated config), so a server's behaviour does not depend
+        // on whoever started it.
+        config.write_bytecode = options.write_bytecode ? 1 : 0;
+        config.parse_argv = 0;
+        check(PyConfig_SetBytesString(&config, &config.program_name, options.program_name.c_str()),
+              config, "program name");
+        check(Py_InitializeFromConfig(&config), config, "initialisation");
+        PyConfig_Clear(&config);
+    } catch (...) {
+        interpreter_exists = false;
+        throw;
+    }
+    try {
+        setup_sys_path(options);
+    } catch (...) {
+        Py_FinalizeEx();
+        interpreter_exists = false;
+        throw;
+    }
+    // From here on any thread takes the GIL with PyGILState_Ensure.
+    saved_thread_ = PyEval_SaveThread();
+}
+
+Interpreter::~Interpreter()
+{
+    PyEval_RestoreThread(static_cast<PyThreadState*>(saved_thread_));
+    Py_FinalizeEx();
+    interpreter_exists = false;
+}
+
+} // namespace wsgibridge

@@ -1,0 +1,69 @@
+#include "keys.hpp"
+
+#include <stdexcept>
+
+namespace wsgibridge::py {
+namespace {
+
+constexpr const char* common_headers[] = {
+    "HTTP_HOST", "HTTP_USER_AGENT", "HTTP_ACCEPT", "HTTP_ACCEPT_LANGUAGE", "HTTP_ACCEPT_ENCODING",
+    "HTTP_ACCEPT_CHARSET", "HTTP_CONNECTION", "HTTP_COOKIE", "HTTP_REFERER", "HTTP_ORIGIN",
+    "HTTP_CACHE_CONTROL", "HTTP_PRAGMA", "HTTP_AUTHORIZATION", "HTTP_IF_MODIFIED_SINCE",
+    "HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE", "HTTP_IF_RANGE",
+    "HTTP_RANGE", "HTTP_UPGRADE_INSECURE_REQUESTS", "HTTP_DNT", "HTTP_TE", "HTTP_EXPECT",
+    "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST",
+    "HTTP_X_FORWARDED_PORT", "HTTP_X_REAL_IP", "HTTP_X_REQUESTED_WITH", "HTTP_X_CSRFTOKEN",
+    "HTTP_X_REQUEST_ID", "HTTP_FORWARDED", "HTTP_VIA", "HTTP_SEC_FETCH_DEST",
+    "HTTP_SEC_FETCH_MODE", "HTTP_SEC_FETCH_SITE", "HTTP_SEC_FETCH_USER", "HTTP_SEC_CH_UA",
+    "HTTP_SEC_CH_UA_MOBILE", "HTTP_SEC_CH_UA_PLATFORM", "HTTP_PRIORITY", "HTTP_KEEP_ALIVE",
+    "HTTP_CONTENT_ENCODING", "HTTP_TRANSFER_ENCODING", "HTTP_X_HTTP_METHOD_OVERRIDE",
+};
+
+constexpr const char* common_values[] = {
+    "", "GET", "POST", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS", "HTTP/1.1", "HTTP/1.0",
+    "HTTP/2.0", "/", "80", "443", "8000", "8080", "127.0.0.1", "localhost", "0",
+    "application/x-www-form-urlencoded", "application/json", "*/*", "keep-alive", "close",
+    "gzip, deflate", "gzip, deflate, br", "no-cache", "1",
+};
+
+PyRef interned(std::string_view s)
+{
+    PyObject* str = PyUnicode_DecodeLatin1(s.data(), static_cast<Py_ssize_t>(s.size()), nullptr);
+    if (str == nullptr) throw std::runtime_error("out of memory creating environ keys");
+    PyUnicode_InternInPlace(&str);
+    // Computing the hash now means dict insertions never compute it again.
+    if (PyObject_Hash(str) == -1) PyErr_Clear();
+    return PyRef::steal(str);
+}
+
+} // namespace
+
+Keys::Keys()
+{
+    for (std::size_t i = 0; i < cgi_fixed_key_count; ++i)
+        fixed_[i] = interned(cgi_key_name(static_cast<CgiKey>(i)));
+    for (const char* name : common_headers) http_keys_.emplace(name, interned(name));
+    for (const char* value : common_values) values_.emplace(value, interned(value));
+    wsgi_input = interned("wsgi.input");
+    wsgi_url_scheme = interned("wsgi.url_scheme");
+    http = interned("http");
+    https = interned("https");
+    close = interned("close");
+    fileno = interned("fileno");
+    tell = interned("tell");
+    read = interned("read");
+}
+
+PyObject* Keys::http_key(std::string_view name) const noexcept
+{
+    auto it = http_keys_.find(name);
+    return it == http_keys_.end() ? nullptr : it->second.get();
+}
+
+PyObject* Keys::common_value(std::string_view value) const noexcept
+{
+    auto it = values_.find(value);
+    return it == values_.end() ? nullptr : it->second.get();
+}
+
+} // namespace wsgibridge::py

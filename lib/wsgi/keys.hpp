@@ -1,0 +1,55 @@
+// Python strings created once per application instead of per request (Unit's
+// nxt_python_strings[], bjoern's _init_common): the fixed CGI keys, the ~45 most common
+// HTTP_* names (their hashes cached too), and frequent values such as "GET".
+#pragma once
+
+#include <algorithm> // cgi_env.hpp uses std::copy_n without including it
+#include <array>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "model/cgi_env.hpp"
+#include "py_ref.hpp"
+
+namespace wsgibridge::py {
+
+class Keys
+{
+public:
+    /// Precondition: GIL held. Throws std::runtime_error when Python is out of memory.
+    Keys();
+    /// Destroy with the GIL held.
+    ~Keys() = default;
+    Keys(const Keys&) = delete;
+    Keys& operator=(const Keys&) = delete;
+
+    PyObject* fixed(CgiKey key) const noexcept { return fixed_[static_cast<std::size_t>(key)].get(); }
+    /// A cached HTTP_* key, or nullptr (the caller decodes the name itself). The map is
+    /// never modified after construction, so an attacker cannot grow it.
+    PyObject* http_key(std::string_view name) const noexcept;
+    /// A cached value ("GET", "HTTP/1.1", ""...), or nullptr.
+    PyObject* common_value(std::string_view value) const noexcept;
+
+    PyRef wsgi_input, wsgi_url_scheme, http, https, close, fileno, tell, read;
+
+private:
+    struct Hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    };
+    using Map = std::unordered_map<std::string, PyRef, Hash, std::equal_to<>>;
+
+    std::array<PyRef, cgi_fixed_key_count> fixed_;
+    Map http_keys_;
+    Map values_;
+};
+
+/// A new str from latin-1 bytes (PEP 3333: environ strings are bytes decoded as latin-1).
+inline PyRef latin1(std::string_view bytes) noexcept
+{
+    return PyRef::steal(PyUnicode_DecodeLatin1(bytes.data(), static_cast<Py_ssize_t>(bytes.size()), nullptr));
+}
+
+} // namespace wsgibridge::py

@@ -1,0 +1,83 @@
+// The state of one request while the application runs, shared by the objects the
+// application sees (wsgi.input, start_response, write) and the response driver. It
+// lives on the stack of WsgiApp::handle; the Python objects point at it and are
+// detached (pointer cleared) before it goes, so an app that keeps them gets an error,
+// not a dangling pointer.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "keys.hpp"
+#include "py_ref.hpp"
+#include "wsgibridge/body_source.hpp"
+#include "wsgibridge/log.hpp"
+#include "wsgibridge/request.hpp"
+#include "wsgibridge/response_sink.hpp"
+
+namespace wsgibridge::py {
+
+/// The response head as start_response captured it, plus what was sent. The header
+/// views point into Python str objects kept alive by `refs` (no copy); the vectors are
+/// reused by the thread from request to request.
+struct ResponseState {
+    PyRef status_ref;
+    std::string_view status;
+    int code = 0;
+    std::vector<PyRef> refs; ///< the (name, value) tuples the views point into
+    std::vector<Header> headers;
+    std::optional<std::uint64_t> content_length; ///< the app's Content-Length
+    bool length_computed = false;
+
+    bool start_called = false; ///< start_response was called (even if it raised)
+    bool head_ready = false;   ///< a valid status and headers are held
+    bool head_sent = false;    ///< sink.start() was called
+    bool body_allowed = true;
+    bool write_used = false;
+    bool overrun_logged = false;
+    std::uint64_t bytes_sent = 0;
+
+    /// Drops the references (GIL held) and resets the flags, keeping the capacity.
+    void reset() noexcept;
+};
+
+struct RequestContext {
+    const Request& req;
+    BodySource& body;
+    ResponseSink& sink;
+    const Logger& log;
+    const Keys& keys;
+    ResponseState& resp;
+    bool head_method = false;
+    bool app_running = true;     ///< write() is allowed only while the app call runs
+    std::error_code body_error;  ///< the first BodySource failure the app saw
+    std::error_code sink_error;  ///< the sink failed: the client is gone
+
+    /// "GET /path?q": the prefix of every log line about this request.
+    std::string label() const;
+};
+
+/// The request the current thread is serving, for wsgi.errors (one object shared by
+/// all requests: it finds the request's error channel through this).
+inline thread_local RequestContext* current_request = nullptr;
+
+class CurrentRequestScope
+{
+public:
+    explicit CurrentRequestScope(RequestContext& ctx) noexcept : previous_(current_request)
+    {
+        current_request = &ctx;
+    }
+    ~CurrentRequestScope() { current_request = previous_; }
+    CurrentRequestScope(const CurrentRequestScope&) = delete;
+    CurrentRequestScope& operator=(const CurrentRequestScope&) = delete;
+
+private:
+    RequestContext* previous_;
+};
+
+} // namespace wsgibridge::py

@@ -1,0 +1,166 @@
+#include "response.hpp"
+
+#include "gil.hpp"
+#include "validate.hpp"
+
+namespace wsgibridge::py {
+namespace {
+
+ResponseHead make_head(const RequestContext& ctx)
+{
+    const auto& r = ctx.resp;
+    ResponseHead head;
+    head.status_code = r.code;
+    head.status = r.status;
+    head.headers = r.headers;
+    head.content_length = r.content_length;
+    head.content_length_computed = r.length_computed;
+    head.body_allowed = r.body_allowed;
+    return head;
+}
+
+void note_sink_error(RequestContext& ctx, std::error_code ec, const char* what)
+{
+    ctx.sink_error = ec;
+    // A client going away is normal traffic, not a server error.
+    ctx.log.info(concat(ctx.label(), ": ", what, " failed (", ec.message(),
+                        "); the client is gone, response abandoned"));
+}
+
+std::string_view reason_phrase(int code) noexcept
+{
+    switch (code) {
+    case 400: return "400 Bad Request";
+    case 408: return "408 Request Timeout";
+    case 413: return "413 Content Too Large";
+    case 431: return "431 Request Header Fields Too Large";
+    case 501: return "501 Not Implemented";
+    case 505: return "505 HTTP Version Not Supported";
+    default: return "500 Internal Server Error";
+    }
+}
+
+} // namespace
+
+void ResponseState::reset() noexcept
+{
+    status_ref.reset();
+    status = {};
+    code = 0;
+    refs.clear();
+    headers.clear();
+    content_length.reset();
+    length_computed = false;
+    start_called = head_ready = head_sent = write_used = overrun_logged = false;
+    body_allowed = true;
+    bytes_sent = 0;
+}
+
+std::string RequestContext::label() const { return concat(req.method, " ", req.target); }
+
+Sent write_body(RequestContext& ctx, std::string_view data)
+{
+    auto& r = ctx.resp;
+    if (ctx.sink_error) return Sent::failed;
+    bool first = !r.head_sent;
+    if (first) r.body_allowed = wsgi::status_allows_body(r.code) && !ctx.head_method;
+    if (r.content_length && r.body_allowed) {
+        std::uint64_t left = *r.content_length - r.bytes_sent;
+        if (data.size() > left) {
+            if (!r.overrun_logged)
+                ctx.log.warning(concat(ctx.label(), ": the application sent more than its Content-Length (",
+                                       *r.content_length, " bytes); the excess was not sent"));
+            r.overrun_logged = true;
+            data = data.substr(0, static_cast<std::size_t>(left));
+        }
+    }
+    ResponseHead head;
+    if (first) head = make_head(ctx);
+    r.head_sent = true;
+    std::error_code ec;
+    {
+        GilRelease unlocked;
+        if (first) ec = ctx.sink.start(head);
+        if (!ec && r.body_allowed && !data.empty()) ec = ctx.sink.write({data.data(), data.size()});
+    }
+    if (ec) {
+        note_sink_error(ctx, ec, first ? "sending the response head" : "sending the body");
+        return Sent::failed;
+    }
+    r.bytes_sent += data.size();
+    if (!r.body_allowed) return Sent::done;
+    if (r.content_length && r.bytes_sent >= *r.content_length) return Sent::done;
+    return Sent::more;
+}
+
+void finish_response(RequestContext& ctx)
+{
+    auto& r = ctx.resp;
+    if (ctx.sink_error) return abandon_response(ctx);
+    if (!r.head_sent) {
+        // Nothing was sent, so the body is empty and its length is known.
+        if (!r.content_length && wsgi::status_allows_content_length(r.code)) {
+            r.content_length = 0;
+            r.length_computed = true;
+        }
+        if (write_body(ctx, {}) == Sent::failed) return abandon_response(ctx);
+    }
+    if (r.body_allowed && r.content_length && r.bytes_sent < *r.content_length) {
+        std::string reason = concat("the application sent ", r.bytes_sent, " of the ",
+                                    *r.content_length, " bytes of its Content-Length");
+        ctx.log.error(concat(ctx.label(), ": ", reason, "; response aborted"));
+        GilRelease unlocked;
+        ctx.sink.abort(reason);
+        return;
+    }
+    std::error_code ec;
+    {
+        GilRelease unlocked;
+        ec = ctx.sink.finish();
+    }
+    if (ec) note_sink_error(ctx, ec, "finishing the response");
+}
+
+void fail_response(RequestContext& ctx, int code, std::string_view reason)
+{
+    auto& r = ctx.resp;
+    if (ctx.sink_error) return abandon_response(ctx);
+    if (r.head_sent) {
+        GilRelease unlocked;
+        ctx.sink.abort(reason);
+        return;
+    }
+    static constexpr Header text_plain[] = {{"Content-Type", "text/plain; charset=utf-8"}};
+    std::string_view status = reason_phrase(code);
+    std::string_view body = status.substr(4); // "Internal Server Error"
+    static thread_local std::string body_line;
+    body_line.assign(body);
+    body_line += '\n';
+
+    ResponseHead head;
+    head.status_code = code;
+    head.status = status;
+    head.headers = text_plain;
+    head.content_length = body_line.size();
+    head.content_length_computed = true;
+    head.body_allowed = !ctx.head_method;
+    r.head_sent = true;
+    std::error_code ec;
+    {
+        GilRelease unlocked;
+        ec = ctx.sink.start(head);
+        if (!ec && head.body_allowed) ec = ctx.sink.write({body_line.data(), body_line.size()});
+        if (!ec) ec = ctx.sink.finish();
+    }
+    if (ec) note_sink_error(ctx, ec, "sending the error response");
+    if (ec) abandon_response(ctx);
+}
+
+void abandon_response(RequestContext& ctx)
+{
+    std::string reason = concat("client gone: ", ctx.sink_error.message());
+    GilRelease unlocked;
+    ctx.sink.abort(reason);
+}
+
+} // namespace wsgibridge::py

@@ -1,0 +1,199 @@
+#include "start_response.hpp"
+
+#include "py_error.hpp"
+#include "response.hpp"
+#include "validate.hpp"
+
+namespace wsgibridge::py {
+namespace {
+
+struct StartResponseObject {
+    PyObject_HEAD
+    RequestContext* ctx;
+};
+
+RequestContext* context_of(PyObject* self, const char* what)
+{
+    auto* ctx = reinterpret_cast<StartResponseObject*>(self)->ctx;
+    if (ctx == nullptr) PyErr_Format(PyExc_RuntimeError, "%s called after the request ended", what);
+    return ctx;
+}
+
+/// PEP 3333 strings are native str holding only latin-1 code points; their 1-byte
+/// representation IS the latin-1 encoding, so the view needs no copy.
+bool latin1_view(PyObject* s, const char* what, std::string_view& out)
+{
+    if (!PyUnicode_Check(s)) {
+        PyErr_Format(PyExc_TypeError, "%s must be str, not %.200s: %R", what, Py_TYPE(s)->tp_name, s);
+        return false;
+    }
+    if (PyUnicode_KIND(s) != PyUnicode_1BYTE_KIND) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s %R is not latin-1 (PEP 3333 headers are ISO-8859-1; encode other "
+                     "text, e.g. RFC 8187 for filenames)", what, s);
+        return false;
+    }
+    out = {static_cast<const char*>(PyUnicode_DATA(s)), static_cast<std::size_t>(PyUnicode_GET_LENGTH(s))};
+    return true;
+}
+
+bool invalid(PyObject* exc, const char* what, PyObject* value, std::string_view reason)
+{
+    // The reasons are string literals, so data() is NUL-terminated.
+    PyErr_Format(exc, "%s %R: %s", what, value, reason.data());
+    return false;
+}
+
+/// Validates the status and every header into `staged`; commits nothing on failure.
+bool stage_head(PyObject* status, PyObject* headers, ResponseState& staged)
+{
+    if (!latin1_view(status, "status", staged.status)) return false;
+    if (auto why = wsgi::check_status(staged.status, staged.code); !why.empty())
+        return invalid(PyExc_ValueError, "status", status, why);
+    staged.status_ref = PyRef::borrow(status);
+
+    if (!PyList_Check(headers))
+        return invalid(PyExc_TypeError, "response_headers", headers, "must be a list of (name, value) tuples");
+    bool keep_length = wsgi::status_allows_content_length(staged.code);
+    Py_ssize_t n = PyList_GET_SIZE(headers);
+    for (Py_ssize_t i = 0; i < n; ++i) {
+        PyObject* item = PyList_GET_ITEM(headers, i);
+        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2)
+            return invalid(PyExc_TypeError, "header", item, "must be a (name, value) tuple of two str");
+        Header h;
+        if (!latin1_view(PyTuple_GET_ITEM(item, 0), "header name", h.name) ||
+            !latin1_view(PyTuple_GET_ITEM(item, 1), "header value", h.value))
+            return false;
+        if (auto why = wsgi::check_header_name(h.name); !why.empty())
+            return invalid(PyExc_ValueError, "header name", PyTuple_GET_ITEM(item, 0), why);
+        if (auto why = wsgi::check_header_value(h.value); !why.empty())
+            return invalid(PyExc_ValueError, "header value", item, why);
+        if (wsgi::is_hop_by_hop(h.name))
+            return invalid(PyExc_ValueError, "header", item,
+                           "is hop-by-hop: the gateway owns the connection (PEP 3333)");
+        if (iequals(h.name, "Content-Length")) {
+            auto length = wsgi::parse_content_length(h.value);
+            if (!length) return invalid(PyExc_ValueError, "header", item, "Content-Length is not a number");
+            if (staged.content_length && *staged.content_length != *length)
+                return invalid(PyExc_ValueError, "header", item, "contradicts an earlier Content-Length");
+            if (staged.content_length) continue; // a repeat of the same value: send it once
+            if (!keep_length) continue;          // 1xx and 204 carry no Content-Length
+            staged.content_length = length;
+        }
+        staged.refs.push_back(PyRef::borrow(item));
+        staged.headers.push_back(h);
+    }
+    return true;
+}
+
+/// Re-raises exc_info (PEP 3333: the head is already sent, the app must see its error).
+PyObject* reraise(PyObject* exc_info)
+{
+    if (!PyTuple_Check(exc_info) || PyTuple_GET_SIZE(exc_info) != 3) {
+        invalid(PyExc_TypeError, "exc_info", exc_info, "must be a (type, value, traceback) tuple");
+        return nullptr;
+    }
+    PyObject* type = PyTuple_GET_ITEM(exc_info, 0);
+    PyObject* value = PyTuple_GET_ITEM(exc_info, 1);
+    PyObject* tb = PyTuple_GET_ITEM(exc_info, 2);
+    Py_INCREF(type);
+    Py_INCREF(value);
+    Py_XINCREF(tb == Py_None ? nullptr : tb);
+    PyErr_Restore(type, value, tb == Py_None ? nullptr : tb);
+    return nullptr;
+}
+
+PyObject* write_fn(PyObject* self, PyObject* data)
+{
+    RequestContext* ctx = context_of(self, "write()");
+    if (ctx == nullptr) return nullptr;
+    auto& r = ctx->resp;
+    if (!ctx->app_running)
+        return PyErr_Format(PyExc_RuntimeError,
+                            "write() called after the application returned (PEP 3333: yield the "
+                            "rest of the body from the iterable)");
+    if (!PyBytes_Check(data))
+        return PyErr_Format(PyExc_TypeError, "write() argument must be bytes, not %.200s",
+                            Py_TYPE(data)->tp_name);
+    if (!r.head_ready) return PyErr_Format(PyExc_RuntimeError, "write() called before start_response()");
+    r.write_used = true;
+    std::string_view bytes(PyBytes_AS_STRING(data), static_cast<std::size_t>(PyBytes_GET_SIZE(data)));
+    // write(b"") must not send the head (uWSGI, gunicorn and wsgiref do).
+    if (bytes.empty()) Py_RETURN_NONE;
+    if (write_body(*ctx, bytes) == Sent::failed)
+        return PyErr_Format(PyExc_OSError, "write() failed: the client is gone (%s)",
+                            ctx->sink_error.message().c_str());
+    Py_RETURN_NONE;
+}
+
+PyMethodDef write_def = {"write", write_fn, METH_O, "write(data: bytes): send data now (PEP 3333)"};
+
+PyObject* call(PyObject* self, PyObject* args, PyObject* kwargs)
+{
+    RequestContext* ctx = context_of(self, "start_response()");
+    if (ctx == nullptr) return nullptr;
+    static const char* names[] = {"status", "headers", "exc_info", nullptr};
+    PyObject *status, *headers, *exc_info = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO|O:start_response", const_cast<char**>(names),
+                                     &status, &headers, &exc_info))
+        return nullptr;
+    auto& r = ctx->resp;
+    if (exc_info != Py_None) {
+        if (r.head_sent) return reraise(exc_info);
+        // Before the head is sent, an error page may replace the head (PEP 3333).
+    } else if (r.start_called) {
+        return PyErr_Format(PyExc_RuntimeError,
+                            "start_response() called a second time without exc_info");
+    }
+    r.start_called = true;
+
+    static thread_local ResponseState staged;
+    staged.reset();
+    if (!stage_head(status, headers, staged)) {
+        staged.reset();
+        return nullptr;
+    }
+    r.status_ref = std::move(staged.status_ref);
+    r.status = staged.status;
+    r.code = staged.code;
+    r.refs.swap(staged.refs);
+    r.headers.swap(staged.headers);
+    r.content_length = staged.content_length;
+    r.head_ready = true;
+    staged.reset();
+    return PyCFunction_New(&write_def, self);
+}
+
+void dealloc(PyObject* self)
+{
+    PyTypeObject* type = Py_TYPE(self);
+    type->tp_free(self);
+    Py_DECREF(type); // instances of heap types own a reference to their type
+}
+
+PyType_Slot slots[] = {
+    {Py_tp_dealloc, reinterpret_cast<void*>(dealloc)},
+    {Py_tp_call, reinterpret_cast<void*>(call)},
+    {Py_tp_doc, const_cast<char*>("start_response(status, headers, exc_info=None) (PEP 3333)")},
+    {0, nullptr},
+};
+
+PyType_Spec spec = {"wsgibridge.StartResponse", sizeof(StartResponseObject), 0, Py_TPFLAGS_DEFAULT, slots};
+
+} // namespace
+
+PyRef create_start_response_type() { return PyRef::steal(PyType_FromSpec(&spec)); }
+
+PyRef new_start_response(PyObject* type, RequestContext& ctx)
+{
+    auto* obj = PyObject_New(StartResponseObject, reinterpret_cast<PyTypeObject*>(type));
+    if (obj != nullptr) obj->ctx = &ctx;
+    return PyRef::steal(reinterpret_cast<PyObject*>(obj));
+}
+
+void detach_start_response(PyObject* obj) noexcept
+{
+    reinterpret_cast<StartResponseObject*>(obj)->ctx = nullptr;
+}
+
+} // namespace wsgibridge::py

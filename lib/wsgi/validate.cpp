@@ -1,0 +1,79 @@
+#include "validate.hpp"
+
+#include <algorithm> // cgi_env.hpp uses std::copy_n without including it
+#include <array>
+
+#include "model/cgi_env.hpp"
+#include "wsgibridge/headers.hpp"
+
+namespace wsgibridge::wsgi {
+namespace {
+
+bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+
+/// Visible ASCII, space, HTAB, and obs-text (0x80-0xFF: latin-1 reason phrases).
+bool is_field_char(char ch) noexcept
+{
+    auto c = static_cast<unsigned char>(ch);
+    return c == '\t' || (c >= 0x20 && c != 0x7f);
+}
+
+} // namespace
+
+std::string_view check_status(std::string_view status, int& code) noexcept
+{
+    if (status.size() < 4) return "status must be 'NNN reason' (a 3-digit code, a space, a reason)";
+    if (!is_digit(status[0]) || !is_digit(status[1]) || !is_digit(status[2]))
+        return "status code must be a 3-digit integer";
+    if (status[3] != ' ') return "status code must be followed by a space and a reason phrase";
+    int value = (status[0] - '0') * 100 + (status[1] - '0') * 10 + (status[2] - '0');
+    if (value < 100 || value > 599) return "status code must be between 100 and 599";
+    for (char c : status.substr(4))
+        if (!is_field_char(c)) return "status reason phrase contains a control character";
+    code = value;
+    return {};
+}
+
+std::string_view check_header_name(std::string_view name) noexcept
+{
+    if (name.empty()) return "header name is empty";
+    for (char c : name)
+        if (!detail::is_token_char(c))
+            return "header name must be a token (letters, digits, !#$%&'*+-.^_`|~)";
+    return {};
+}
+
+std::string_view check_header_value(std::string_view value) noexcept
+{
+    for (char c : value) {
+        if (c == '\r' || c == '\n') return "header value contains CR or LF";
+        if (c == '\0') return "header value contains NUL";
+        if (!is_field_char(c)) return "header value contains a control character";
+    }
+    return {};
+}
+
+bool is_hop_by_hop(std::string_view name) noexcept
+{
+    static constexpr std::array<std::string_view, 8> names{
+        "Connection", "Keep-Alive", "Transfer-Encoding", "TE",
+        "Trailer",    "Upgrade",    "Proxy-Authenticate", "Proxy-Authorization"};
+    for (auto n : names)
+        if (iequals(n, name)) return true;
+    return false;
+}
+
+std::optional<std::uint64_t> parse_content_length(std::string_view value) noexcept
+{
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    if (value.empty() || value.size() > 19) return std::nullopt; // 19 digits fit in 64 bits
+    std::uint64_t n = 0;
+    for (char c : value) {
+        if (!is_digit(c)) return std::nullopt;
+        n = n * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    return n;
+}
+
+} // namespace wsgibridge::wsgi

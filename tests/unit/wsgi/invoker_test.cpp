@@ -1,0 +1,265 @@
+// Response driving (lib/wsgi/invoker.cpp, response.cpp): head held until the first
+// non-empty chunk, generators, close() exactly once, Content-Length rules, bodyless
+// statuses, failures -> 500 or abort, and the server keeps serving (traps 37-47, 52).
+#include "harness.hpp"
+
+namespace wsgibridge::test {
+namespace {
+
+class InvokerTest : public CasesTest
+{
+};
+
+TEST_F(InvokerTest, SingleChunkGetsComputedContentLength)
+{
+    auto sink = get("/list?n=1");
+    EXPECT_EQ(sink.status_code, 200);
+    EXPECT_EQ(sink.status, "200 OK");
+    EXPECT_EQ(sink.body, "hello");
+    EXPECT_EQ(sink.content_length, 5u);
+    EXPECT_TRUE(sink.content_length_computed);
+    EXPECT_EQ(sink.header("Content-Type"), "text/plain");
+    EXPECT_EQ(sink.finish_calls, 1);
+    sink = get("/tuple");
+    EXPECT_EQ(sink.content_length, 5u) << "a 1-tuple too";
+}
+
+TEST_F(InvokerTest, NoComputedLengthForSeveralChunks)
+{
+    auto sink = get("/list?n=3");
+    EXPECT_EQ(sink.body, "hellohellohello");
+    EXPECT_FALSE(sink.content_length) << "trap 43";
+    EXPECT_EQ(sink.chunks.size(), 3u);
+}
+
+TEST_F(InvokerTest, AppContentLengthIsKept)
+{
+    auto sink = get("/list?n=1&cl=5");
+    EXPECT_EQ(sink.content_length, 5u);
+    EXPECT_FALSE(sink.content_length_computed);
+    EXPECT_EQ(sink.header("Content-Length"), "5");
+}
+
+TEST_F(InvokerTest, EmptyResultGetsLengthZero)
+{
+    auto sink = get("/closing?n=0&name=empty");
+    EXPECT_EQ(sink.status_code, 200);
+    EXPECT_EQ(sink.content_length, 0u);
+    EXPECT_EQ(closed("empty"), 1);
+}
+
+TEST_F(InvokerTest, GeneratorCallingStartResponseLate)
+{
+    auto sink = get("/generator-late");
+    EXPECT_EQ(sink.status_code, 201) << "trap 38: pull the first item before sending";
+    EXPECT_EQ(sink.body, "made it");
+}
+
+TEST_F(InvokerTest, RaiseBeforeFirstChunkIsACleanError)
+{
+    for (auto path : {"/raise", "/raise-after-start", "/generator-raise-first", "/empty-then-raise"}) {
+        log_->clear();
+        auto sink = get(path);
+        EXPECT_EQ(sink.status_code, 500) << path;
+        EXPECT_EQ(sink.start_calls, 1) << path << ": no bytes left before the error (trap 37)";
+        EXPECT_EQ(sink.body, "Internal Server Error\n") << path;
+        EXPECT_EQ(sink.content_length, sink.body.size());
+        auto log = log_text();
+        EXPECT_NE(log.find("[error]"), std::string::npos) << path;
+        EXPECT_NE(log.find(std::string("GET ") + path), std::string::npos) << "method and target: " << log;
+        EXPECT_NE(log.find("Traceback"), std::string::npos) << log;
+    }
+    // The server keeps serving.
+    EXPECT_EQ(get("/list").status_code, 200);
+}
+
+TEST_F(InvokerTest, EmptyChunksDoNotSendTheHead)
+{
+    auto sink = get("/empty-chunks");
+    EXPECT_EQ(sink.body, "datamore");
+    EXPECT_EQ(sink.chunks.size(), 2u) << "b\"\" never reaches the sink (trap 16, 39)";
+    EXPECT_EQ(closed("empty-chunks"), 1);
+}
+
+TEST_F(InvokerTest, YieldingStrIsAnError)
+{
+    auto sink = get("/yield-str");
+    EXPECT_EQ(sink.status_code, 500);
+    EXPECT_NE(log_text().find("TypeError: the application yielded str, not bytes"), std::string::npos);
+    EXPECT_EQ(closed("yield-str"), 1);
+    sink = get("/yield-str-after");
+    EXPECT_EQ(sink.status_code, 200);
+    EXPECT_EQ(sink.body, "ok");
+    EXPECT_EQ(sink.abort_calls, 1) << "after the head: abort";
+    EXPECT_EQ(closed("yield-str-after"), 1);
+}
+
+TEST_F(InvokerTest, BareBytesResultIsStrict)
+{
+    // Trap 47, our choice: a bare bytes result is an error with a helpful log line.
+    auto sink = get("/bytes-result");
+    EXPECT_EQ(sink.status_code, 500);
+    EXPECT_NE(log_text().find("returned bytes instead of an iterable of bytes (return [body])"), std::string::npos)
+        << log_text();
+    sink = get("/none-result");
+    EXPECT_EQ(sink.status_code, 500);
+    EXPECT_NE(log_text().find("not iterable"), std::string::npos) << log_text();
+}
+
+TEST_F(InvokerTest, MissingStartResponse)
+{
+    auto sink = get("/no-start");
+    EXPECT_EQ(sink.status_code, 500);
+    EXPECT_NE(log_text().find("before calling start_response()"), std::string::npos) << log_text();
+    sink = get("/no-start-empty");
+    EXPECT_EQ(sink.status_code, 500);
+    EXPECT_NE(log_text().find("returned without calling start_response()"), std::string::npos) << log_text();
+}
+
+TEST_F(InvokerTest, CloseExactlyOnceNormal)
+{
+    auto sink = get("/closing?n=3&name=normal");
+    EXPECT_EQ(sink.body, "AAAAABBBBBCCCCC");
+    EXPECT_EQ(closed("normal"), 1);
+}
+
+TEST_F(InvokerTest, CloseExactlyOnceOnExceptionMidIteration)
+{
+    auto sink = get("/closing?n=3&raise_at=1&name=mid");
+    EXPECT_EQ(sink.body, "AAAAA");
+    EXPECT_EQ(sink.abort_calls, 1);
+    EXPECT_EQ(closed("mid"), 1);
+    sink = get("/closing?n=3&raise_at=0&name=first");
+    EXPECT_EQ(sink.status_code, 500);
+    EXPECT_EQ(closed("first"), 1);
+}
+
+TEST_F(InvokerTest, CloseExactlyOnceWhenTheClientGoes)
+{
+    RequestBuilder rb("GET", "/closing?n=5&name=gone");
+    MemorySink sink;
+    sink.fail_after_writes = 1;
+    sink = checked(serve(*app_, rb, std::move(sink)));
+    EXPECT_EQ(sink.body, "AAAAA");
+    EXPECT_EQ(sink.abort_calls, 1);
+    EXPECT_EQ(closed("gone"), 1);
+    EXPECT_EQ(log_text().find("[error]"), std::string::npos) << log_text();
+
+    RequestBuilder rb2("GET", "/closing?n=5&name=gone-start");
+    MemorySink failing;
+    failing.fail_start = true;
+    failing = checked(serve(*app_, rb2, std::move(failing)));
+    EXPECT_EQ(failing.abort_calls, 1);
+    EXPECT_EQ(closed("gone-start"), 1);
+}
+
+TEST_F(InvokerTest, ContentLengthOverrunStopsAndCloses)
+{
+    // Trap 42: C-L 10 but 2 x 8 bytes yielded: send 10, stop, close once.
+    auto sink = get("/closing?n=2&size=8&cl=10&name=over");
+    EXPECT_EQ(sink.body, "AAAAAAAABB");
+    EXPECT_EQ(sink.finish_calls, 1);
+    EXPECT_EQ(closed("over"), 1);
+    EXPECT_NE(log_text().find("more than its Content-Length (10 bytes)"), std::string::npos) << log_text();
+}
+
+TEST_F(InvokerTest, ContentLengthSatisfiedEarlyStopsIterating)
+{
+    auto sink = get("/closing?n=3&size=5&cl=5&name=early");
+    EXPECT_EQ(sink.body, "AAAAA");
+    EXPECT_EQ(sink.finish_calls, 1);
+    EXPECT_EQ(closed("early"), 1);
+    EXPECT_EQ(log_text().find("more than its Content-Length"), std::string::npos)
+        << "it never yielded more: no complaint";
+}
+
+TEST_F(InvokerTest, ContentLengthUnderrunAborts)
+{
+    auto sink = get("/closing?n=2&size=5&cl=20&name=under");
+    EXPECT_EQ(sink.body, "AAAAABBBBB");
+    EXPECT_EQ(sink.abort_calls, 1);
+    EXPECT_EQ(sink.finish_calls, 0);
+    EXPECT_NE(sink.abort_reason.find("10 of the 20 bytes"), std::string::npos) << sink.abort_reason;
+    EXPECT_EQ(closed("under"), 1);
+}
+
+TEST_F(InvokerTest, HeadKeepsLengthDropsBody)
+{
+    auto sink = get("/closing?n=3&size=5&cl=15&name=head", "HEAD");
+    EXPECT_EQ(sink.status_code, 200);
+    EXPECT_FALSE(sink.body_allowed);
+    EXPECT_EQ(sink.body, "");
+    EXPECT_EQ(sink.content_length, 15u) << "trap 52: HEAD keeps Content-Length";
+    EXPECT_EQ(sink.finish_calls, 1);
+    EXPECT_EQ(closed("head"), 1);
+    sink = get("/list?n=1", "HEAD");
+    EXPECT_EQ(sink.content_length, 5u) << "the same length a GET would get";
+}
+
+TEST_F(InvokerTest, BodylessStatuses)
+{
+    auto sink = get("/closing?n=1&size=4&cl=4&status=204%20No%20Content&name=s204");
+    EXPECT_EQ(sink.status_code, 204);
+    EXPECT_FALSE(sink.body_allowed);
+    EXPECT_FALSE(sink.content_length) << "204 carries no Content-Length";
+    EXPECT_FALSE(sink.header("Content-Length"));
+    EXPECT_EQ(sink.body, "");
+    EXPECT_EQ(closed("s204"), 1);
+
+    sink = get("/closing?n=1&size=4&cl=4&status=304%20Not%20Modified&name=s304");
+    EXPECT_EQ(sink.status_code, 304);
+    EXPECT_FALSE(sink.body_allowed);
+    EXPECT_EQ(sink.body, "");
+    EXPECT_EQ(closed("s304"), 1);
+
+    sink = get("/list?n=1&status=204%20No%20Content");
+    EXPECT_FALSE(sink.content_length) << "no computed length for 204 either";
+    sink = get("/closing?n=0&status=204%20No%20Content&name=s204e");
+    EXPECT_FALSE(sink.content_length);
+    EXPECT_EQ(sink.finish_calls, 1);
+}
+
+TEST_F(InvokerTest, CloseRaising)
+{
+    auto sink = get("/close-raises");
+    EXPECT_EQ(closed("close-raises"), 1);
+    EXPECT_EQ(sink.abort_calls, 1) << "the head was sent with the chunk: abort";
+    EXPECT_NE(log_text().find("RuntimeError: close failed"), std::string::npos) << log_text();
+}
+
+TEST_F(InvokerTest, ErrorsStreamGoesToTheLogOrTheSink)
+{
+    auto sink = get("/errors");
+    EXPECT_NE(sink.body.find("TypeError: wsgi.errors.write() argument must be str, not bytes"), std::string::npos)
+        << sink.body;
+    auto log = log_text();
+    for (auto line : {"wsgi.errors: first line", "wsgi.errors: second line", "wsgi.errors: third",
+                      "wsgi.errors: fourth"})
+        EXPECT_NE(log.find(line), std::string::npos) << line << " in " << log;
+    EXPECT_NE(log.find("GET /errors: wsgi.errors"), std::string::npos) << log;
+
+    log_->clear();
+    MemorySink capturing;
+    capturing.capture_errors = true;
+    capturing = checked(serve(*app_, RequestBuilder("GET", "/errors"), std::move(capturing)));
+    EXPECT_EQ(capturing.errors, "first line\nsecond line\nthird\nfourth\n");
+    EXPECT_EQ(log_text().find("wsgi.errors"), std::string::npos);
+}
+
+TEST_F(InvokerTest, HeadMethodErrorHasNoBody)
+{
+    auto sink = get("/raise", "HEAD");
+    EXPECT_EQ(sink.status_code, 500);
+    EXPECT_EQ(sink.body, "");
+    EXPECT_FALSE(sink.body_allowed);
+}
+
+TEST_F(InvokerTest, StreamingChunksArriveSeparately)
+{
+    auto sink = get("/stream?n=3");
+    EXPECT_EQ(sink.chunks, (std::vector<std::string>{"chunk0\n", "chunk1\n", "chunk2\n"}));
+    EXPECT_EQ(sink.finish_calls, 1);
+}
+
+} // namespace
+} // namespace wsgibridge::test

@@ -1,0 +1,149 @@
+// start_response and write() (lib/wsgi/start_response.cpp): validation raised into the
+// app naming the value (traps 44-46), exc_info rules (trap 40).
+#include "harness.hpp"
+
+namespace wsgibridge::test {
+namespace {
+
+class StartResponseTest : public CasesTest
+{
+protected:
+    /// /bad-head/<case>: the app reports what start_response raised.
+    static std::string raised(const std::string& which)
+    {
+        auto sink = get("/bad-head/" + which);
+        EXPECT_EQ(sink.status_code, 200) << which << ": " << sink.body;
+        return sink.body;
+    }
+};
+
+TEST_F(StartResponseTest, InvalidHeadersRaiseNamingTheValue)
+{
+    struct Case {
+        const char* name;
+        const char* expected;
+    };
+    for (auto c : std::initializer_list<Case>{
+             {"nul_value", "ValueError: header value ('X-A', 'a\\x00b'): header value contains NUL"},
+             {"crlf_value", "ValueError: header value ('X-A', 'a\\r\\nSet-Cookie: x=1'): header value contains CR or LF"},
+             {"lf_value", "contains CR or LF"},
+             {"ctl_value", "contains a control character"},
+             {"euro_value", "ValueError: header value '\xe2\x82\xac' is not latin-1"},
+             {"space_name", "ValueError: header name 'X A': header name must be a token"},
+             {"colon_name", "header name must be a token"},
+             {"empty_name", "header name is empty"},
+             {"int_value", "TypeError: header value must be str, not int"},
+             {"bytes_name", "TypeError: header name must be str, not bytes"},
+             {"triple", "TypeError: header ('X-A', 'v', 'w')"},
+             {"tuple_headers", "TypeError: response_headers"},
+             {"status_2digit", "ValueError: status '20 OK'"},
+             {"status_nospace", "ValueError: status '200OK'"},
+             {"status_letters", "3-digit"},
+             {"status_600", "between 100 and 599"},
+             {"status_bytes", "TypeError: status must be str, not bytes"},
+             {"status_crlf", "control character"},
+             {"status_euro", "is not latin-1"},
+             {"cl_not_number", "Content-Length is not a number"},
+             {"cl_conflict", "contradicts an earlier Content-Length"},
+         }) {
+        auto text = raised(c.name);
+        EXPECT_NE(text.find(c.expected), std::string::npos) << c.name << ": " << text;
+    }
+}
+
+TEST_F(StartResponseTest, HopByHopIsAnError)
+{
+    for (auto name : {"hop_connection", "hop_keep_alive", "hop_transfer_encoding", "hop_te",
+                      "hop_trailer", "hop_upgrade", "hop_proxy_authenticate", "hop_proxy_authorization"}) {
+        auto text = raised(name);
+        EXPECT_NE(text.find("ValueError"), std::string::npos) << name << ": " << text;
+        EXPECT_NE(text.find("hop-by-hop"), std::string::npos) << name << ": " << text;
+    }
+}
+
+TEST_F(StartResponseTest, Latin1HeaderValuesAreSentAsLatin1Bytes)
+{
+    auto sink = get("/header-latin1");
+    EXPECT_EQ(sink.status_code, 200);
+    EXPECT_EQ(sink.header("X-A"), "caf\xe9") << "é is one byte 0xE9 on the wire";
+    EXPECT_EQ(sink.header("X-Tab"), "a\tb");
+}
+
+TEST_F(StartResponseTest, SecondCallWithoutExcInfo)
+{
+    auto sink = get("/second-start");
+    EXPECT_NE(sink.body.find("RuntimeError: start_response() called a second time without exc_info"),
+              std::string::npos) << sink.body;
+    // Trap 40: also after a first call that raised.
+    sink = get("/second-after-failed");
+    EXPECT_NE(sink.body.find("called a second time"), std::string::npos) << sink.body;
+}
+
+TEST_F(StartResponseTest, ExcInfoBeforeSendReplacesTheHead)
+{
+    auto sink = get("/exc-replace");
+    EXPECT_EQ(sink.status_code, 500);
+    EXPECT_EQ(sink.status, "500 Oops");
+    EXPECT_FALSE(sink.header("X-First")) << "the first head is gone";
+    EXPECT_EQ(sink.body, "error page");
+}
+
+TEST_F(StartResponseTest, ExcInfoAfterSendReraises)
+{
+    auto sink = get("/exc-after-sent");
+    EXPECT_EQ(sink.status_code, 200);
+    EXPECT_EQ(sink.body, "partial");
+    EXPECT_EQ(sink.abort_calls, 1) << "the app's error escaped after the head: abort";
+    auto log = log_text();
+    EXPECT_NE(log.find("ValueError: late failure"), std::string::npos) << log;
+    EXPECT_NE(log.find("response aborted"), std::string::npos) << log;
+}
+
+TEST_F(StartResponseTest, WriteCallable)
+{
+    auto sink = get("/write");
+    EXPECT_EQ(sink.status_code, 200);
+    EXPECT_EQ(sink.body, "ab");
+    EXPECT_FALSE(sink.content_length) << "trap 43: no computed length once write() was used";
+    EXPECT_EQ(sink.finish_calls, 1);
+}
+
+TEST_F(StartResponseTest, WriteStrIsTypeError)
+{
+    auto sink = get("/write-str");
+    EXPECT_NE(sink.body.find("TypeError: write() argument must be bytes, not str"), std::string::npos) << sink.body;
+}
+
+TEST_F(StartResponseTest, WriteEmptyDoesNotSendTheHead)
+{
+    // write(b"") then raise: nothing went out, so a clean 500 is still possible (trap 39).
+    auto sink = get("/write-empty-then-raise");
+    EXPECT_EQ(sink.status_code, 500);
+    EXPECT_EQ(sink.start_calls, 1);
+}
+
+TEST_F(StartResponseTest, WriteAfterReturnAndAfterTheRequest)
+{
+    auto sink = get("/write-after-return");
+    EXPECT_NE(sink.body.find("RuntimeError: write() called after the application returned"), std::string::npos)
+        << sink.body;
+    get("/write-save");
+    sink = get("/write-stale");
+    EXPECT_NE(sink.body.find("RuntimeError: write() called after the request ended"), std::string::npos)
+        << sink.body;
+}
+
+TEST_F(StartResponseTest, WriteToAGoneClientRaisesOSError)
+{
+    RequestBuilder rb("GET", "/write-client-gone");
+    MemorySink sink;
+    sink.fail_after_writes = 1;
+    sink = checked(serve(*app_, rb, std::move(sink)));
+    EXPECT_EQ(sink.body, "chunk");
+    EXPECT_EQ(sink.abort_calls, 1);
+    EXPECT_EQ(closed("write-client-gone-oserror"), 1) << "the app saw OSError from write()";
+    EXPECT_EQ(log_text().find("[error]"), std::string::npos) << "a client leaving is not an error: " << log_text();
+}
+
+} // namespace
+} // namespace wsgibridge::test
