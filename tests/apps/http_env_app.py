@@ -1,6 +1,6 @@
 """Test application for the HTTP front end's end-to-end tests.
 
-/env        the environ's string values as JSON
+/env...     the environ's string values as JSON (any path below /env too)
 /echo       the request body back (read in pieces through wsgi.input.read(n))
 /length     the number of body bytes and their sum, without echoing them
 /stream     three chunks 0.4 s apart
@@ -21,7 +21,7 @@ def _body_pieces(stream, size=65536):
 
 def application(environ, start_response):
     path = environ.get("PATH_INFO", "")
-    if path == "/env":
+    if path.startswith("/env"):
         env = {k: v for k, v in environ.items() if isinstance(v, str)}
         env["wsgi.multithread"] = environ["wsgi.multithread"]
         env["wsgi.input_terminated"] = environ.get("wsgi.input_terminated", False)
