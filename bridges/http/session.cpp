@@ -216,7 +216,16 @@ void Session::serve()
 void Session::finish_exchange(bool keep_alive)
 {
     if (keep_alive) return read_next();
-    linger_close();
+    // Lingering only matters when unread bytes would turn close() into a reset; the
+    // usual "Connection: close" client has sent nothing more, and closing at once
+    // saves a round of async operations per connection.
+    char probe;
+    bool unread = buffer_.size() > 0 || !parser_->is_done() ||
+                  ::recv(fd_, &probe, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+    if (unread) return linger_close();
+    boost::system::error_code ignored;
+    socket_.shutdown(Socket::shutdown_both, ignored);
+    close();
 }
 
 void Session::reject(std::error_code reason, std::string_view detail)
