@@ -32,10 +32,10 @@ std::error_code HttpBodySource::fail(std::error_code ec)
     if (!x_.body_error) {
         x_.body_error = ec;
         if (ec == errc::body_too_large)
-            x_.log->warning(concat("413 from ", x_.peer, ": request body larger than --max-body (",
+            x_.log->warning(concat("413 to ", x_.peer, ": request body larger than --max-body (",
                                    x_.limits->max_body_bytes, " bytes)"));
         else if (ec == errc::bad_chunk)
-            x_.log->warning(concat("400 from ", x_.peer, ": malformed chunked request body"));
+            x_.log->warning(concat("400 to ", x_.peer, ": malformed chunked request body"));
         else if (ec == errc::timeout)
             x_.log->warning(concat("request body from ", x_.peer, " stalled longer than --io-timeout (",
                                    x_.limits->io_timeout.count(), " ms)"));
