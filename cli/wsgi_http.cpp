@@ -1,10 +1,10 @@
 // wsgi-http: serve a WSGI application over HTTP/1.1.
 //   wsgi-http --app SPEC [--bind 127.0.0.1:8000] [--threads N] [--mount /prefix] [limits...]
-#include <charconv>
-
 #include "options.hpp"
 #include "wsgibridge/http_server.hpp"
 #include "wsgibridge/invoker.hpp"
+
+#include <charconv>
 
 using namespace wsgibridge;
 using namespace wsgibridge::cli;
@@ -16,7 +16,8 @@ unsigned parse_mode(std::string_view text)
     unsigned mode = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), mode, 8);
     if (ec != std::errc{} || end != text.data() + text.size() || text.empty() || mode > 0777)
-        throw UsageError(concat("--socket-mode: expected an octal mode like 660, got '", text, "'"));
+        throw UsageError(
+            concat("--socket-mode: expected an octal mode like 660, got '", text, "'"));
     return mode;
 }
 
@@ -28,7 +29,8 @@ int serve(const CommonOptions& common, HttpServerOptions http)
     if (http.threads == 0) throw UsageError("--threads must be at least 1");
 
     Logger log = open_error_log(common);
-    AccessLog access = common.access_log.empty() ? AccessLog() : AccessLog::open_file(common.access_log);
+    AccessLog access =
+        common.access_log.empty() ? AccessLog() : AccessLog::open_file(common.access_log);
     PythonOptions python = prepare_python(common);
     python.program_name = "wsgi-http";
     Interpreter interpreter(python);
@@ -43,7 +45,8 @@ int serve(const CommonOptions& common, HttpServerOptions http)
 
     http.limits = common.limits;
     HttpServer server(http, app, log, access);
-    log.info(concat("listening on http://", server.local_endpoint(), " (", http.threads, " threads)"));
+    log.info(
+        concat("listening on http://", server.local_endpoint(), " (", http.threads, " threads)"));
     server.run();
     log.info("stopped");
     return 0;
@@ -64,7 +67,8 @@ int main(int argc, char** argv)
                   [&](std::string_view v) { http.socket_mode = parse_mode(v); });
     parser.option("--threads", "N", "threads serving requests (default 4)",
                   [&](std::string_view v) { http.threads = parse_count("--threads", v); });
-    parser.option("--mount", "PREFIX", "SCRIPT_NAME the application is mounted at; other paths get 404",
+    parser.option("--mount", "PREFIX",
+                  "SCRIPT_NAME the application is mounted at; other paths get 404",
                   [&](std::string_view v) { http.mount = v; });
     add_limit_options(parser, common.limits);
     return run_main(parser, [&] {

@@ -55,7 +55,10 @@ public:
     {
     }
 
-    T* allocate(std::size_t n) { return static_cast<T*>(arena_->allocate(n * sizeof(T), alignof(T))); }
+    T* allocate(std::size_t n)
+    {
+        return static_cast<T*>(arena_->allocate(n * sizeof(T), alignof(T)));
+    }
     void deallocate(T* p, std::size_t) noexcept { arena_->deallocate(p); }
 
     Arena* arena() const noexcept { return arena_; }

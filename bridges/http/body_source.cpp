@@ -1,10 +1,10 @@
 #include "http/body_source.hpp"
 
+#include "http/fd_io.hpp"
+
 #include <array>
 #include <boost/asio/error.hpp>
 #include <boost/beast/http/read.hpp>
-
-#include "http/fd_io.hpp"
 
 namespace wsgibridge::http {
 namespace {
@@ -37,7 +37,8 @@ std::error_code HttpBodySource::fail(std::error_code ec)
         else if (ec == errc::bad_chunk)
             x_.log->warning(concat("400 to ", x_.peer, ": malformed chunked request body"));
         else if (ec == errc::timeout)
-            x_.log->warning(concat("request body from ", x_.peer, " stalled longer than --io-timeout (",
+            x_.log->warning(concat("request body from ", x_.peer,
+                                   " stalled longer than --io-timeout (",
                                    x_.limits->io_timeout.count(), " ms)"));
         else
             x_.log->info(concat("request body from ", x_.peer, " ended early: ", ec.message()));

@@ -2,10 +2,10 @@
 // requests): 400, 404, 408, 413, 431, 500, 501, 505. Internal.
 #pragma once
 
+#include "http/response_sink.hpp"
+
 #include <string_view>
 #include <system_error>
-
-#include "http/response_sink.hpp"
 
 namespace wsgibridge::http {
 

@@ -1,13 +1,12 @@
 #include "http/fd_io.hpp"
 
+#include <boost/asio/error.hpp>
+#include <boost/beast/core/error.hpp>
+#include <cerrno>
 #include <poll.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <boost/asio/error.hpp>
-#include <boost/beast/core/error.hpp>
-#include <cerrno>
 
 namespace wsgibridge::http {
 namespace {
@@ -104,8 +103,9 @@ std::size_t FdReadStream::read_into(std::span<char> buf, boost::beast::error_cod
 {
     auto r = http::read_some(fd_, buf, timeout_);
     if (!r) {
-        ec = r.error() == errc::timeout ? boost::beast::error::timeout
-                                         : boost::beast::error_code(boost::asio::error::connection_reset);
+        ec = r.error() == errc::timeout
+                 ? boost::beast::error::timeout
+                 : boost::beast::error_code(boost::asio::error::connection_reset);
         return 0;
     }
     if (*r == 0) {

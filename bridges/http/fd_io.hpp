@@ -5,16 +5,15 @@
 // by the invoker around these calls. Internal.
 #pragma once
 
-#include <sys/uio.h>
+#include "wsgibridge/error.hpp"
 
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/core/error.hpp>
 #include <chrono>
 #include <cstdint>
 #include <span>
+#include <sys/uio.h>
 #include <system_error>
-
-#include "wsgibridge/error.hpp"
 
 namespace wsgibridge::http {
 
@@ -37,9 +36,7 @@ std::error_code send_file_all(int out_fd, int in_fd, std::uint64_t offset, std::
 class FdReadStream
 {
 public:
-    FdReadStream(int fd, std::chrono::milliseconds timeout) noexcept : fd_(fd), timeout_(timeout)
-    {
-    }
+    FdReadStream(int fd, std::chrono::milliseconds timeout) noexcept : fd_(fd), timeout_(timeout) {}
 
     template <class MutableBufferSequence>
     std::size_t read_some(const MutableBufferSequence& buffers, boost::beast::error_code& ec)

@@ -7,8 +7,10 @@ namespace {
 
 std::string_view trim(std::string_view s) noexcept
 {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+        s.remove_suffix(1);
     return s;
 }
 
@@ -16,7 +18,8 @@ std::string_view trim(std::string_view s) noexcept
 std::string_view host_port(std::string_view host) noexcept
 {
     auto name = host_without_port(host);
-    if (host.size() > name.size() + 1 && host[name.size()] == ':') return host.substr(name.size() + 1);
+    if (host.size() > name.size() + 1 && host[name.size()] == ':')
+        return host.substr(name.size() + 1);
     return {};
 }
 
@@ -34,7 +37,8 @@ std::string_view host_without_port(std::string_view host) noexcept
 
 std::error_code check_head(const RequestHead& head, std::size_t max_header_count) noexcept
 {
-    if (head.version() != 11 && head.version() != 10) return make_error_code(errc::unsupported_version);
+    if (head.version() != 11 && head.version() != 10)
+        return make_error_code(errc::unsupported_version);
 
     std::size_t count = 0;
     bool has_length = false, has_te = false, te_ok = true;
@@ -71,12 +75,13 @@ bool expects_continue(const RequestHead& head) noexcept
     return it != head.end() && iequals(trim(it->value()), "100-continue");
 }
 
-bool request_from_beast(const RequestHead& head, const ConnectionInfo& info,
-                        std::string_view mount, std::string& path_buf, Request& req)
+bool request_from_beast(const RequestHead& head, const ConnectionInfo& info, std::string_view mount,
+                        std::string& path_buf, Request& req)
 {
     req.method = head.method_string();
     req.target = head.target();
-    req.protocol = head.version() == 10 ? std::string_view("HTTP/1.0") : std::string_view("HTTP/1.1");
+    req.protocol =
+        head.version() == 10 ? std::string_view("HTTP/1.0") : std::string_view("HTTP/1.1");
     req.scheme = "http";
 
     auto parts = split_target(req.target);
@@ -96,7 +101,8 @@ bool request_from_beast(const RequestHead& head, const ConnectionInfo& info,
     // our own address; SERVER_PORT is where it actually arrived.
     req.server_name = host_without_port(host);
     if (req.server_name.empty())
-        req.server_name = info.unix_socket ? std::string_view("localhost") : std::string_view(info.local_addr);
+        req.server_name =
+            info.unix_socket ? std::string_view("localhost") : std::string_view(info.local_addr);
     req.server_port = info.local_port;
     if (info.unix_socket) {
         req.server_port = host_port(host);

@@ -2,6 +2,10 @@
 // Beast leaves to us. Pure: no socket, unit-tested with hand-made heads. Internal.
 #pragma once
 
+#include "http/arena.hpp"
+#include "wsgibridge/error.hpp"
+#include "wsgibridge/request.hpp"
+
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/fields.hpp>
 #include <boost/beast/http/message.hpp>
@@ -9,10 +13,6 @@
 #include <string>
 #include <string_view>
 #include <system_error>
-
-#include "http/arena.hpp"
-#include "wsgibridge/error.hpp"
-#include "wsgibridge/request.hpp"
 
 namespace wsgibridge::http {
 
@@ -24,7 +24,8 @@ using RequestHead = bhttp::header<true, Fields>;
 using RequestParser = bhttp::parser<true, bhttp::buffer_body, ArenaAllocator<char>>;
 
 /// Addresses of one connection, formatted once when it is accepted.
-struct ConnectionInfo {
+struct ConnectionInfo
+{
     std::string local_addr;  ///< "127.0.0.1", "::1", or the socket path
     std::string local_port;  ///< "8000", "" on a unix socket
     std::string remote_addr; ///< "" on a unix socket
@@ -50,8 +51,8 @@ bool expects_continue(const RequestHead& head) noexcept;
 
 /// Fills `req` with views into `head`, `info` and `path_buf` (cleared first; it holds the
 /// percent-decoded path). Returns false when the path lies outside `mount` (404).
-bool request_from_beast(const RequestHead& head, const ConnectionInfo& info,
-                        std::string_view mount, std::string& path_buf, Request& req);
+bool request_from_beast(const RequestHead& head, const ConnectionInfo& info, std::string_view mount,
+                        std::string& path_buf, Request& req);
 
 /// The Host header without its port ("[::1]:80" -> "[::1]"), or "" when absent.
 std::string_view host_without_port(std::string_view host) noexcept;

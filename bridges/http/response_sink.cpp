@@ -1,10 +1,10 @@
 #include "http/response_sink.hpp"
 
-#include <array>
-#include <charconv>
-
 #include "http/date_cache.hpp"
 #include "http/fd_io.hpp"
+
+#include <array>
+#include <charconv>
 
 namespace wsgibridge::http {
 namespace {
@@ -30,7 +30,10 @@ std::string_view chunk_header(std::array<char, 24>& buf, std::size_t size) noexc
     return {buf.data(), static_cast<std::size_t>(end + 2 - buf.data())};
 }
 
-iovec iov(std::string_view s) noexcept { return {const_cast<char*>(s.data()), s.size()}; }
+iovec iov(std::string_view s) noexcept
+{
+    return {const_cast<char*>(s.data()), s.size()};
+}
 
 } // namespace
 
@@ -58,19 +61,25 @@ HeadPlan encode_head(const ResponseHead& head, const HeadContext& ctx, std::stri
 
     if (head.content_length && head.content_length_computed && !no_length) {
         std::array<char, 24> digits;
-        auto [end, ec] = std::to_chars(digits.data(), digits.data() + digits.size(), *head.content_length);
+        auto [end, ec] =
+            std::to_chars(digits.data(), digits.data() + digits.size(), *head.content_length);
         (void)ec;
-        add_header(out, "Content-Length", {digits.data(), static_cast<std::size_t>(end - digits.data())});
+        add_header(out, "Content-Length",
+                   {digits.data(), static_cast<std::size_t>(end - digits.data())});
     }
     plan.close = !ctx.keep_alive;
     if (plan.body && !head.content_length) {
         // Unknown length: chunked for HTTP/1.1, the end of the connection for 1.0.
-        if (ctx.http10) plan.close = true;
-        else plan.chunked = true;
+        if (ctx.http10)
+            plan.close = true;
+        else
+            plan.chunked = true;
     }
     if (plan.chunked) add_header(out, "Transfer-Encoding", "chunked");
-    if (plan.close) add_header(out, "Connection", "close");
-    else if (ctx.http10) add_header(out, "Connection", "keep-alive");
+    if (plan.close)
+        add_header(out, "Connection", "close");
+    else if (ctx.http10)
+        add_header(out, "Connection", "keep-alive");
     out.append(crlf);
     return plan;
 }

@@ -2,26 +2,27 @@
 // chunk in one sendmsg, sendfile for wsgi.file_wrapper. Internal.
 #pragma once
 
-#include <sys/uio.h>
+#include "http/exchange.hpp"
+#include "wsgibridge/response_sink.hpp"
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include "http/exchange.hpp"
-#include "wsgibridge/response_sink.hpp"
+#include <sys/uio.h>
 
 namespace wsgibridge::http {
 
-struct HeadContext {
+struct HeadContext
+{
     bool http10 = false;
     bool keep_alive = true; ///< the connection may stay open after this response
     std::string_view date;
     std::string_view server;
 };
 
-struct HeadPlan {
+struct HeadPlan
+{
     bool body = true;     ///< a body follows the head
     bool chunked = false; ///< ... in chunked transfer coding
     bool close = false;   ///< the connection closes after this response

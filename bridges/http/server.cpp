@@ -1,29 +1,30 @@
 // HttpServer: the listening socket, the io threads, signals and graceful stop. The
 // per-connection work is in session.cpp.
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <signal.h>
+#include "http/listener.hpp"
+#include "http/session.hpp"
+#include "wsgibridge/http_server.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
 #include <thread>
 #include <vector>
-
-#include "http/listener.hpp"
-#include "http/session.hpp"
-#include "wsgibridge/http_server.hpp"
 
 namespace wsgibridge {
 namespace asio = boost::asio;
 
-struct HttpServer::Impl {
+struct HttpServer::Impl
+{
     Impl(const HttpServerOptions& options, RequestHandler& handler, const Logger& log,
          const AccessLog& access_log)
         : options(options),
-          context{handler, log, access_log, options.limits, options.mount, options.server_software, {}, {}, {}},
+          context{handler, log, access_log, options.limits, options.mount, options.server_software,
+                  {},      {},  {}},
           ioc(static_cast<int>(std::max(1u, options.threads))),
           acceptor(http::open_listener(ioc, options.bind, options.socket_mode)), retry(ioc),
           signals(ioc)
@@ -48,9 +49,8 @@ struct HttpServer::Impl {
 
 void HttpServer::Impl::accept()
 {
-    acceptor.async_accept(asio::make_strand(ioc), [this](auto ec, auto socket) {
-        on_accept(ec, std::move(socket));
-    });
+    acceptor.async_accept(asio::make_strand(ioc),
+                          [this](auto ec, auto socket) { on_accept(ec, std::move(socket)); });
 }
 
 void HttpServer::Impl::on_accept(boost::system::error_code ec, http::Session::Socket socket)
@@ -59,7 +59,8 @@ void HttpServer::Impl::on_accept(boost::system::error_code ec, http::Session::So
     if (ec) {
         // Out of descriptors or memory: the pending connection stays in the backlog;
         // spinning on it would burn the CPU the in-flight requests need.
-        context.log.error(concat("accept on ", endpoint, " failed: ", ec.message(), "; retrying in 100 ms"));
+        context.log.error(
+            concat("accept on ", endpoint, " failed: ", ec.message(), "; retrying in 100 ms"));
         retry.expires_after(std::chrono::milliseconds(100));
         retry.async_wait([this](boost::system::error_code e) {
             if (!e) accept();
@@ -106,7 +107,10 @@ HttpServer::HttpServer(const HttpServerOptions& options, RequestHandler& handler
 
 HttpServer::~HttpServer() = default;
 
-std::string HttpServer::local_endpoint() const { return impl_->endpoint; }
+std::string HttpServer::local_endpoint() const
+{
+    return impl_->endpoint;
+}
 
 void HttpServer::run()
 {
@@ -116,7 +120,8 @@ void HttpServer::run()
         impl.signals.add(SIGINT);
         impl.signals.async_wait([&impl](boost::system::error_code ec, int sig) {
             if (ec) return;
-            impl.context.log.info(concat("signal ", sig, ": finishing in-flight requests, then exiting"));
+            impl.context.log.info(
+                concat("signal ", sig, ": finishing in-flight requests, then exiting"));
             impl.stop();
         });
     }
@@ -134,11 +139,15 @@ void HttpServer::run()
         }
     };
     std::vector<std::jthread> extra;
-    for (unsigned i = 1; i < std::max(1u, impl.options.threads); ++i) extra.emplace_back(serve);
+    for (unsigned i = 1; i < std::max(1u, impl.options.threads); ++i)
+        extra.emplace_back(serve);
     serve();
     extra.clear(); // joins
 }
 
-void HttpServer::stop() { impl_->stop(); }
+void HttpServer::stop()
+{
+    impl_->stop();
+}
 
 } // namespace wsgibridge

@@ -1,16 +1,15 @@
 #include "http/session.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-
-#include <boost/asio/dispatch.hpp>
-#include <boost/beast/http/read.hpp>
-
 #include "http/body_source.hpp"
 #include "http/canned.hpp"
 #include "http/response_sink.hpp"
+
+#include <arpa/inet.h>
+#include <boost/asio/dispatch.hpp>
+#include <boost/beast/http/read.hpp>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 namespace wsgibridge::http {
 namespace asio = boost::asio;
@@ -77,7 +76,8 @@ Session::Session(Socket socket, ServerContext& context)
     : socket_(std::move(socket)), timer_(socket_.get_executor()), ctx_(context),
       fd_(socket_.native_handle()), info_(connection_info(fd_)), arena_(arena_bytes)
 {
-    peer_ = info_.unix_socket ? "unix:" + info_.local_addr : info_.remote_addr + ":" + info_.remote_port;
+    peer_ = info_.unix_socket ? "unix:" + info_.local_addr
+                              : info_.remote_addr + ":" + info_.remote_port;
     req_.headers.reserve(32);
     // Blocking reads and writes inside handle() poll() on EAGAIN themselves.
     boost::system::error_code ignored;
@@ -108,12 +108,13 @@ void Session::arm(std::chrono::milliseconds timeout)
 {
     timed_out_ = false;
     timer_.expires_after(timeout); // cancels the previous wait
-    timer_.async_wait([self = shared_from_this(), gen = ++generation_](boost::system::error_code ec) {
-        if (ec || gen != self->generation_) return;
-        self->timed_out_ = true;
-        boost::system::error_code ignored;
-        self->socket_.cancel(ignored);
-    });
+    timer_.async_wait(
+        [self = shared_from_this(), gen = ++generation_](boost::system::error_code ec) {
+            if (ec || gen != self->generation_) return;
+            self->timed_out_ = true;
+            boost::system::error_code ignored;
+            self->socket_.cancel(ignored);
+        });
 }
 
 void Session::disarm()
@@ -137,11 +138,12 @@ void Session::read_next()
     // the header timeout. An idle client is closed without a 408.
     waiting_ = true;
     arm(ctx_.limits.idle_timeout);
-    socket_.async_wait(Socket::wait_read, [self = shared_from_this()](boost::system::error_code ec) {
-        self->waiting_ = false;
-        if (ec || self->timed_out_ || self->ctx_.stopping) return self->close();
-        self->read_head();
-    });
+    socket_.async_wait(Socket::wait_read,
+                       [self = shared_from_this()](boost::system::error_code ec) {
+                           self->waiting_ = false;
+                           if (ec || self->timed_out_ || self->ctx_.stopping) return self->close();
+                           self->read_head();
+                       });
 }
 
 void Session::read_head()
@@ -256,14 +258,14 @@ void Session::linger_read()
 {
     buffer_.clear();
     waiting_ = true;
-    socket_.async_read_some(buffer_.prepare(16 * 1024),
-                            [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-                                self->waiting_ = false;
-                                self->lingered_ += n;
-                                if (ec || self->timed_out_ || self->lingered_ > linger_bytes)
-                                    return self->close();
-                                self->linger_read();
-                            });
+    socket_.async_read_some(
+        buffer_.prepare(16 * 1024),
+        [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+            self->waiting_ = false;
+            self->lingered_ += n;
+            if (ec || self->timed_out_ || self->lingered_ > linger_bytes) return self->close();
+            self->linger_read();
+        });
 }
 
 void Session::close()

@@ -13,6 +13,11 @@
 // reading; bytes already buffered are the next pipelined request. Internal.
 #pragma once
 
+#include "http/request_from_beast.hpp"
+#include "wsgibridge/handler.hpp"
+#include "wsgibridge/limits.hpp"
+#include "wsgibridge/log.hpp"
+
 #include <atomic>
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -23,17 +28,13 @@
 #include <string>
 #include <unordered_map>
 
-#include "http/request_from_beast.hpp"
-#include "wsgibridge/handler.hpp"
-#include "wsgibridge/limits.hpp"
-#include "wsgibridge/log.hpp"
-
 namespace wsgibridge::http {
 
 class Session;
 
 /// What every connection of one server shares. Outlives all sessions.
-struct ServerContext {
+struct ServerContext
+{
     RequestHandler& handler;
     const Logger& log;
     const AccessLog& access_log;

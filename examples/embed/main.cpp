@@ -2,12 +2,12 @@
 // options chosen in code. Only the public headers (include/wsgibridge/) are used.
 //
 //   embed-example APP_SPEC [BIND]      e.g.  embed-example examples/hello.py 127.0.0.1:8080
+#include "wsgibridge/http_server.hpp"
+#include "wsgibridge/invoker.hpp"
+
 #include <cstdio>
 #include <exception>
 #include <string>
-
-#include "wsgibridge/http_server.hpp"
-#include "wsgibridge/invoker.hpp"
 
 int main(int argc, char** argv)
 {
@@ -34,7 +34,7 @@ int main(int argc, char** argv)
         options.threads = 2;
         options.server_software = "embed-example";
         options.limits.max_body_bytes = 1024 * 1024; // this program takes small uploads only
-        wsgibridge::AccessLog access(1);              // stdout
+        wsgibridge::AccessLog access(1);             // stdout
 
         wsgibridge::HttpServer server(options, app, log, access);
         log.info("embed-example listening on http://" + server.local_endpoint());

@@ -1,15 +1,14 @@
 // wsgi-http end to end with examples/hello.py and tests/apps/http_env_app.py, driven by
 // curl and raw sockets.
+#include "http_server.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <nlohmann/json.hpp>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <nlohmann/json.hpp>
-
-#include "http_server.hpp"
 
 using namespace wsgibridge::test;
 using namespace std::chrono_literals;
@@ -119,7 +118,8 @@ TEST(WsgiHttp, PostContentLengthMebibyte)
     auto [data, sum] = mebibyte();
     write_file(s.dir() / "body.bin", data);
     auto r = curl({"--data-binary", "@" + (s.dir() / "body.bin").string(), s.url("/length")});
-    EXPECT_EQ(response_body(r.out), std::to_string(data.size()) + " " + std::to_string(sum) + "\n") << r.out;
+    EXPECT_EQ(response_body(r.out), std::to_string(data.size()) + " " + std::to_string(sum) + "\n")
+        << r.out;
     auto echo = curl({"--data-binary", "@" + (s.dir() / "body.bin").string(), s.url("/echo")});
     EXPECT_TRUE(response_body(echo.out) == data) << "echoed body differs";
 }
@@ -130,9 +130,10 @@ TEST(WsgiHttp, PostChunkedMebibyte)
     ASSERT_TRUE(s.ready()) << s.error_log();
     auto [data, sum] = mebibyte();
     write_file(s.dir() / "body.bin", data);
-    auto r = curl({"-H", "Transfer-Encoding: chunked", "--data-binary", "@" + (s.dir() / "body.bin").string(),
-                   s.url("/length")});
-    EXPECT_EQ(response_body(r.out), std::to_string(data.size()) + " " + std::to_string(sum) + "\n") << r.out;
+    auto r = curl({"-H", "Transfer-Encoding: chunked", "--data-binary",
+                   "@" + (s.dir() / "body.bin").string(), s.url("/length")});
+    EXPECT_EQ(response_body(r.out), std::to_string(data.size()) + " " + std::to_string(sum) + "\n")
+        << r.out;
     auto env = environ_of(s, {"-H", "Transfer-Encoding: chunked", "--data-binary", "abc"});
     EXPECT_EQ(env["wsgi.input_terminated"], true);
     EXPECT_FALSE(env.contains("CONTENT_LENGTH"));
@@ -160,7 +161,8 @@ TEST(WsgiHttp, StreamingResponseArrivesInPieces)
         ssize_t n = ::recv(fd, buf, sizeof buf, 0);
         if (n <= 0) break;
         std::string piece(buf, static_cast<std::size_t>(n));
-        for (auto pos = piece.find("part "); pos != std::string::npos; pos = piece.find("part ", pos + 1))
+        for (auto pos = piece.find("part "); pos != std::string::npos;
+             pos = piece.find("part ", pos + 1))
             part_times.push_back(std::chrono::steady_clock::now());
         all += piece;
     }
@@ -216,9 +218,10 @@ TEST(WsgiHttp, SigtermExitsZero)
 
 TEST(WsgiHttp, ImportFailureIsOneLineAndNonZero)
 {
-    auto r = run_command({(build_root() / "cli" / "wsgi-http").string(), "--app", "no_such_module_xyz",
-                          "--bind", "127.0.0.1:" + std::to_string(free_tcp_port())},
-                         {}, {}, 20s);
+    auto r =
+        run_command({(build_root() / "cli" / "wsgi-http").string(), "--app", "no_such_module_xyz",
+                     "--bind", "127.0.0.1:" + std::to_string(free_tcp_port())},
+                    {}, {}, 20s);
     EXPECT_NE(r.exit_code, 0);
     EXPECT_NE(r.err.find("no_such_module_xyz"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("error: cannot load the application"), std::string::npos) << r.err;

@@ -1,7 +1,7 @@
 // wsgi-http serving examples/flask_app.py (Debian's python3-flask), mounted and not.
-#include <nlohmann/json.hpp>
-
 #include "http_server.hpp"
+
+#include <nlohmann/json.hpp>
 
 using namespace wsgibridge::test;
 using json = nlohmann::json;
@@ -26,7 +26,8 @@ TEST(WsgiHttpFlask, Routes)
     EXPECT_EQ(response_status(hello.out), "HTTP/1.1 200 OK");
     EXPECT_EQ(response_body(hello.out), "Hello, bob!\n");
 
-    auto echo = curl({"--data-binary", "ping pong", "-H", "Content-Type: text/plain", s.url("/echo")});
+    auto echo =
+        curl({"--data-binary", "ping pong", "-H", "Content-Type: text/plain", s.url("/echo")});
     EXPECT_EQ(response_body(echo.out), "ping pong");
 
     auto stream = curl({s.url("/stream")});

@@ -7,12 +7,14 @@ WsgiHttpProcess::WsgiHttpProcess(std::vector<std::string> extra, std::string pro
     if (program.empty()) program = (build_root() / "cli" / "wsgi-http").string();
     std::vector<std::string> argv{program};
     bool binds = !add_bind;
-    for (const auto& a : extra) binds = binds || a == "--bind";
+    for (const auto& a : extra)
+        binds = binds || a == "--bind";
     if (!binds) {
         port_ = free_tcp_port();
         argv.insert(argv.end(), {"--bind", "127.0.0.1:" + std::to_string(port_)});
     }
-    for (const auto& a : extra) argv.push_back(substitute(a, {{"DIR", dir_.path().string()}}));
+    for (const auto& a : extra)
+        argv.push_back(substitute(a, {{"DIR", dir_.path().string()}}));
     SpawnOptions o;
     o.stderr_file = dir_ / "error.log";
     o.stdout_file = dir_ / "stdout.log";

@@ -2,12 +2,11 @@
 // stops it by pid when the test ends.
 #pragma once
 
-#include <gtest/gtest.h>
+#include "process.hpp"
 
+#include <gtest/gtest.h>
 #include <string>
 #include <vector>
-
-#include "process.hpp"
 
 namespace wsgibridge::test {
 

@@ -1,16 +1,15 @@
 // Slowloris (trap 58): 200 connections trickling a request head one byte at a time
 // hold no thread. A normal client is still answered quickly, and the header timeout
 // closes the tricklers.
+#include "http_server.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <future>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <future>
-
-#include "http_server.hpp"
 
 using namespace wsgibridge::test;
 using namespace std::chrono_literals;
@@ -57,10 +56,12 @@ TEST(WsgiHttpSlowloris, TricklersDoNotBlockOthersAndTimeOut)
         return std::make_pair(r, std::chrono::steady_clock::now() - t0);
     });
 
-    for (std::size_t step = 0; std::chrono::steady_clock::now() - start < 3s && step < head.size(); ++step) {
+    for (std::size_t step = 0; std::chrono::steady_clock::now() - start < 3s && step < head.size();
+         ++step) {
         for (int i = 0; i < count; ++i) {
             if (closed[i]) continue;
-            if (::send(fds[i], &head[step], 1, MSG_NOSIGNAL) != 1 && errno != EAGAIN) closed[i] = true;
+            if (::send(fds[i], &head[step], 1, MSG_NOSIGNAL) != 1 && errno != EAGAIN)
+                closed[i] = true;
             char buf[512];
             ssize_t n = ::recv(fds[i], buf, sizeof buf, 0);
             if (n > 0) received[i].append(buf, static_cast<std::size_t>(n));
@@ -81,8 +82,10 @@ TEST(WsgiHttpSlowloris, TricklersDoNotBlockOthersAndTimeOut)
             if (::poll(&p, 1, 100) <= 0) continue;
             char buf[512];
             ssize_t n = ::recv(fds[i], buf, sizeof buf, 0);
-            if (n > 0) received[i].append(buf, static_cast<std::size_t>(n));
-            else closed[i] = true;
+            if (n > 0)
+                received[i].append(buf, static_cast<std::size_t>(n));
+            else
+                closed[i] = true;
         }
         closed_count += closed[i];
         got_408 += received[i].starts_with("HTTP/1.1 408 ");

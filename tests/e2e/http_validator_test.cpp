@@ -13,7 +13,8 @@ TEST(WsgiHttpValidator, EveryRequestPassesTheOracle)
     EXPECT_EQ(response_status(curl({"-I", s.url("/env")}).out), "HTTP/1.1 200 OK");
     auto echo = curl({"--data-binary", "hello validator", s.url("/echo")});
     EXPECT_EQ(response_body(echo.out), "hello validator");
-    auto chunked = curl({"-H", "Transfer-Encoding: chunked", "--data-binary", "abc", s.url("/length")});
+    auto chunked =
+        curl({"-H", "Transfer-Encoding: chunked", "--data-binary", "abc", s.url("/length")});
     EXPECT_EQ(response_body(chunked.out), "3 294\n");
     auto expect = curl({"-H", "Expect: 100-continue", "--data-binary", "xyz", s.url("/echo")});
     EXPECT_EQ(response_body(expect.out), "xyz");

@@ -1,15 +1,14 @@
 #include "loopback.hpp"
 
 #include <arpa/inet.h>
+#include <cstring>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdexcept>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
-#include <fcntl.h>
-
-#include <cstring>
-#include <stdexcept>
 
 namespace wsgibridge::test {
 using namespace std::chrono_literals;
@@ -36,7 +35,8 @@ void TestHandler::handle(const Request& req, BodySource& body, ResponseSink& sin
     {
         std::lock_guard lock(mutex);
         last_headers.clear();
-        for (const auto& h : req.headers) last_headers += std::string(h.name) + "=" + std::string(h.value) + "\n";
+        for (const auto& h : req.headers)
+            last_headers += std::string(h.name) + "=" + std::string(h.value) + "\n";
     }
     if (req.path_info == "/echo") {
         std::string data;
@@ -45,7 +45,11 @@ void TestHandler::handle(const Request& req, BodySource& body, ResponseSink& sin
             auto n = body.read(buf);
             if (!n) {
                 int code = http_status_for(n.error());
-                return respond(sink, code, code == 413 ? "413 Content Too Large" : code == 400 ? "400 Bad Request" : "500 Internal Server Error", n.error().message());
+                return respond(sink, code,
+                               code == 413   ? "413 Content Too Large"
+                               : code == 400 ? "400 Bad Request"
+                                             : "500 Internal Server Error",
+                               n.error().message());
             }
             if (*n == 0) break;
             data.append(buf, *n);
@@ -72,7 +76,8 @@ void TestHandler::handle(const Request& req, BodySource& body, ResponseSink& sin
 
 LoopbackServer::LoopbackServer(Limits limits, std::string bind, std::string mount)
     : log_path_(std::filesystem::temp_directory_path() /
-                ("http_unit_" + std::to_string(::getpid()) + "_" + std::to_string(reinterpret_cast<std::uintptr_t>(this)) + ".log")),
+                ("http_unit_" + std::to_string(::getpid()) + "_" +
+                 std::to_string(reinterpret_cast<std::uintptr_t>(this)) + ".log")),
       log_(Logger::open_file(log_path_, LogLevel::debug))
 {
     HttpServerOptions o;
@@ -103,7 +108,8 @@ std::string LoopbackServer::log_text() const
     std::string out;
     int fd = ::open(log_path_.c_str(), O_RDONLY);
     char buf[4096];
-    for (ssize_t n; fd >= 0 && (n = ::read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+    for (ssize_t n; fd >= 0 && (n = ::read(fd, buf, sizeof buf)) > 0;)
+        out.append(buf, static_cast<std::size_t>(n));
     if (fd >= 0) ::close(fd);
     return out;
 }
@@ -115,7 +121,8 @@ RawClient::RawClient(unsigned short port)
     a.sin_family = AF_INET;
     a.sin_port = htons(port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("connect failed");
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+        throw std::runtime_error("connect failed");
 }
 
 RawClient::RawClient(const std::filesystem::path& unix_path)
@@ -124,10 +131,14 @@ RawClient::RawClient(const std::filesystem::path& unix_path)
     sockaddr_un a{};
     a.sun_family = AF_UNIX;
     std::strncpy(a.sun_path, unix_path.c_str(), sizeof a.sun_path - 1);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("connect failed");
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+        throw std::runtime_error("connect failed");
 }
 
-RawClient::~RawClient() { ::close(fd_); }
+RawClient::~RawClient()
+{
+    ::close(fd_);
+}
 
 void RawClient::send(std::string_view data)
 {
@@ -140,7 +151,8 @@ void RawClient::send(std::string_view data)
 
 bool RawClient::fill(std::chrono::steady_clock::time_point deadline)
 {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
     pollfd p{fd_, POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
@@ -188,7 +200,8 @@ bool RawClient::closed_within(std::chrono::milliseconds timeout)
 {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) return false;
         pollfd p{fd_, POLLIN, 0};
         if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;

@@ -2,14 +2,14 @@
 // raw client to speak bytes to it.
 #pragma once
 
+#include "wsgibridge/http_server.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <mutex>
 #include <string>
 #include <thread>
-
-#include "wsgibridge/http_server.hpp"
 
 namespace wsgibridge::test {
 
@@ -32,7 +32,8 @@ public:
 class LoopbackServer
 {
 public:
-    explicit LoopbackServer(Limits limits = {}, std::string bind = "127.0.0.1:0", std::string mount = "");
+    explicit LoopbackServer(Limits limits = {}, std::string bind = "127.0.0.1:0",
+                            std::string mount = "");
     ~LoopbackServer();
 
     unsigned short port() const;

@@ -1,15 +1,16 @@
 // Request heads parsed by Beast (sans-I/O, through parser::put) and mapped to the
 // Request model, and the framing checks Beast leaves to us.
-#include <gtest/gtest.h>
-
 #include "http/request_from_beast.hpp"
+
+#include <gtest/gtest.h>
 
 using namespace wsgibridge;
 using namespace wsgibridge::http;
 
 namespace {
 
-struct Parsed {
+struct Parsed
+{
     Arena arena{8192};
     std::optional<RequestParser> parser;
     boost::beast::error_code ec;
@@ -153,7 +154,8 @@ TEST(CheckHead, TransferEncodingRules)
     EXPECT_EQ(check_head(stacked.head(), 100), errc::unsupported_transfer_encoding);
 
     // Beast lets "gzip" + Content-Length through; RFC 9112 §6.3 does not.
-    Parsed both("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\nContent-Length: 3\r\n\r\n");
+    Parsed both(
+        "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\nContent-Length: 3\r\n\r\n");
     ASSERT_FALSE(both.ec) << both.ec.message();
     EXPECT_EQ(check_head(both.head(), 100), errc::bad_content_length);
 }

@@ -1,9 +1,8 @@
 // Response head encoding: golden text for each framing decision.
-#include <gtest/gtest.h>
+#include "http/response_sink.hpp"
 
 #include <array>
-
-#include "http/response_sink.hpp"
+#include <gtest/gtest.h>
 
 using namespace wsgibridge;
 using namespace wsgibridge::http;
@@ -12,7 +11,8 @@ namespace {
 
 constexpr std::string_view date = "Wed, 25 Nov 2026 12:00:00 GMT";
 
-struct Encoded {
+struct Encoded
+{
     HeadPlan plan;
     std::string text;
 };
@@ -139,7 +139,8 @@ TEST(EncodeHead, AppDateAndServerWin)
     h.content_length = 0;
     h.content_length_computed = true;
     auto e = encode(h);
-    EXPECT_EQ(e.text, "HTTP/1.1 200 OK\r\nDate: yesterday\r\nserver: mine\r\nContent-Length: 0\r\n\r\n");
+    EXPECT_EQ(e.text,
+              "HTTP/1.1 200 OK\r\nDate: yesterday\r\nserver: mine\r\nContent-Length: 0\r\n\r\n");
 }
 
 TEST(EncodeHead, ClosingConnectionSaysSo)

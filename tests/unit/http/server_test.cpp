@@ -1,18 +1,20 @@
 // The HTTP front end over real loopback sockets with a C++ handler: framing, limits,
 // keep-alive, pipelining, 100-continue and timeouts.
-#include <gtest/gtest.h>
+#include "loopback.hpp"
 
 #include <filesystem>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
-
-#include "loopback.hpp"
 
 using namespace wsgibridge;
 using namespace wsgibridge::test;
 using namespace std::chrono_literals;
 
 namespace {
-std::string status_of(const std::string& response) { return response.substr(0, response.find("\r\n")); }
+std::string status_of(const std::string& response)
+{
+    return response.substr(0, response.find("\r\n"));
+}
 std::string body_of(const std::string& response)
 {
     auto p = response.find("\r\n\r\n");
@@ -39,7 +41,8 @@ TEST(HttpServer, PipelinedRequestsInOnePacket)
     c.send("GET /one HTTP/1.1\r\nHost: h\r\n\r\nGET /two HTTP/1.1\r\nHost: h\r\n\r\n"
            "GET /three HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
     auto all = c.read_until_close();
-    auto one = all.find("GET |/one?"), two = all.find("GET |/two?"), three = all.find("GET |/three?");
+    auto one = all.find("GET |/one?"), two = all.find("GET |/two?"),
+         three = all.find("GET |/three?");
     ASSERT_NE(one, std::string::npos) << all;
     ASSERT_NE(two, std::string::npos) << all;
     ASSERT_NE(three, std::string::npos) << all;
@@ -82,8 +85,9 @@ TEST(HttpServer, ContentLengthAndTransferEncodingIs400)
 {
     LoopbackServer s;
     RawClient c(s.port());
-    c.send("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
-           "5\r\nhello\r\n0\r\n\r\n");
+    c.send(
+        "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "5\r\nhello\r\n0\r\n\r\n");
     auto r = c.read_until_close();
     EXPECT_EQ(status_of(r), "HTTP/1.1 400 Bad Request");
     EXPECT_NE(r.find("Connection: close"), std::string::npos);
@@ -95,7 +99,8 @@ TEST(HttpServer, DifferingDuplicateContentLengthIs400)
 {
     LoopbackServer s;
     RawClient c(s.port());
-    c.send("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!");
+    c.send(
+        "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!");
     EXPECT_EQ(status_of(c.read_until_close()), "HTTP/1.1 400 Bad Request");
     EXPECT_EQ(s.handler.calls, 0);
 }
@@ -104,7 +109,8 @@ TEST(HttpServer, BadChunkSizeIs400BeforeTheHandler)
 {
     LoopbackServer s;
     RawClient c(s.port());
-    c.send("POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n");
+    c.send("POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: "
+           "chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n");
     EXPECT_EQ(status_of(c.read_until_close()), "HTTP/1.1 400 Bad Request");
     EXPECT_EQ(s.handler.calls, 0);
 }
@@ -151,7 +157,8 @@ TEST(HttpServer, OversizedHeadIs431)
     c.send("GET / HTTP/1.1\r\nHost: h\r\nCookie: " + std::string(2000, 'a') + "\r\n\r\n");
     EXPECT_EQ(status_of(c.read_until_close()), "HTTP/1.1 431 Request Header Fields Too Large");
     EXPECT_EQ(s.handler.calls, 0);
-    EXPECT_NE(s.log_text().find("--max-header-bytes (1024 bytes)"), std::string::npos) << s.log_text();
+    EXPECT_NE(s.log_text().find("--max-header-bytes (1024 bytes)"), std::string::npos)
+        << s.log_text();
 }
 
 TEST(HttpServer, TooManyHeadersIs431)
@@ -161,7 +168,8 @@ TEST(HttpServer, TooManyHeadersIs431)
     LoopbackServer s(l);
     RawClient c(s.port());
     std::string req = "GET / HTTP/1.1\r\nHost: h\r\n";
-    for (int i = 0; i < 6; ++i) req += "X-" + std::to_string(i) + ": v\r\n";
+    for (int i = 0; i < 6; ++i)
+        req += "X-" + std::to_string(i) + ": v\r\n";
     c.send(req + "\r\n");
     EXPECT_EQ(status_of(c.read_until_close()), "HTTP/1.1 431 Request Header Fields Too Large");
     EXPECT_NE(s.log_text().find("--max-header-count (5)"), std::string::npos);
@@ -198,7 +206,8 @@ TEST(HttpServer, ContinueOnlyWhenTheBodyIsRead)
     LoopbackServer s;
     {
         RawClient c(s.port());
-        c.send("POST /echo HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+        c.send(
+            "POST /echo HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
         auto interim = c.read_response();
         EXPECT_EQ(status_of(interim), "HTTP/1.1 100 Continue");
         c.send("hello");
@@ -215,8 +224,8 @@ TEST(HttpServer, UnreadBodyIsDrainedBeforeTheNextRequest)
 {
     LoopbackServer s;
     RawClient c(s.port());
-    c.send("POST /noread HTTP/1.1\r\nHost: h\r\nContent-Length: 1000\r\n\r\n" + std::string(1000, 'x') +
-           "GET /next HTTP/1.1\r\nHost: h\r\n\r\n");
+    c.send("POST /noread HTTP/1.1\r\nHost: h\r\nContent-Length: 1000\r\n\r\n" +
+           std::string(1000, 'x') + "GET /next HTTP/1.1\r\nHost: h\r\n\r\n");
     EXPECT_EQ(body_of(c.read_response()), "POST |/noread?");
     EXPECT_EQ(body_of(c.read_response()), "GET |/next?");
 }
@@ -227,7 +236,8 @@ TEST(HttpServer, UndrainableBodyClosesTheConnection)
     l.max_drain_bytes = 100;
     LoopbackServer s(l);
     RawClient c(s.port());
-    c.send("POST /noread HTTP/1.1\r\nHost: h\r\nContent-Length: 1000\r\n\r\n" + std::string(1000, 'x'));
+    c.send("POST /noread HTTP/1.1\r\nHost: h\r\nContent-Length: 1000\r\n\r\n" +
+           std::string(1000, 'x'));
     auto r = c.read_until_close();
     EXPECT_EQ(status_of(r), "HTTP/1.1 200 OK");
 }
@@ -281,7 +291,8 @@ TEST(HttpServer, StreamingResponseIsChunked)
     c.send("GET /stream HTTP/1.1\r\nHost: h\r\n\r\n");
     auto r = c.read_response();
     EXPECT_NE(r.find("Transfer-Encoding: chunked"), std::string::npos);
-    EXPECT_NE(r.find("\r\n4\r\none \r\n4\r\ntwo \r\n5\r\nthree\r\n0\r\n\r\n"), std::string::npos) << r;
+    EXPECT_NE(r.find("\r\n4\r\none \r\n4\r\ntwo \r\n5\r\nthree\r\n0\r\n\r\n"), std::string::npos)
+        << r;
 }
 
 TEST(HttpServer, StreamingResponseTo10ClosesTheConnection)
@@ -322,14 +333,17 @@ TEST(HttpServer, UnsupportedVersionIs505)
 
 TEST(HttpServer, UnixSocketWithMode)
 {
-    auto path = std::filesystem::temp_directory_path() / ("http_unit_" + std::to_string(::getpid()) + ".sock");
+    auto path = std::filesystem::temp_directory_path() /
+                ("http_unit_" + std::to_string(::getpid()) + ".sock");
     {
         // A stale file left by a killed server does not stop us.
         std::filesystem::remove(path);
         LoopbackServer stale({}, "unix:" + path.string());
     }
     LoopbackServer s({}, "unix:" + path.string());
-    struct stat st {};
+    struct stat st
+    {
+    };
     ASSERT_EQ(::stat(path.c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0666u);
     RawClient c(path);
@@ -353,7 +367,7 @@ TEST(HttpServer, StopFinishesTheInFlightRequest)
     auto s = std::make_unique<LoopbackServer>();
     RawClient c(s->port());
     c.send("GET /sleep HTTP/1.1\r\nHost: h\r\n\r\n");
-    std::this_thread::sleep_for(100ms); // the handler is running
+    std::this_thread::sleep_for(100ms);      // the handler is running
     std::thread stopper([&] { s.reset(); }); // stop() + join
     auto r = c.read_until_close(3s);
     stopper.join();
