@@ -49,6 +49,12 @@ public:
     Interpreter(const Interpreter&) = delete;
     Interpreter& operator=(const Interpreter&) = delete;
 
+    /// fork() for preforked workers, done the way os.fork() does it: Python's fork hooks
+    /// run (PyOS_BeforeFork / AfterFork_Parent / AfterFork_Child), so the GIL, the import
+    /// lock and the threading module are sane in the child. Call it without the GIL
+    /// (from server code, not from Python). Returns what fork() returns (errno kept).
+    int fork();
+
 private:
     void* saved_thread_ = nullptr;
 };

@@ -38,7 +38,10 @@ bool has_script_extension(std::string_view s) noexcept
     return false;
 }
 
-Result<AppSpec> invalid() { return make_error_code(std::errc::invalid_argument); }
+Result<AppSpec> invalid()
+{
+    return make_error_code(std::errc::invalid_argument);
+}
 
 } // namespace
 

@@ -13,17 +13,35 @@ void set(PyObject* dict, const char* key, PyRef value)
         throw std::runtime_error("cannot build the WSGI environ template");
 }
 
-PyRef boolean(bool b) { return PyRef::borrow(b ? Py_True : Py_False); }
+PyRef boolean(bool b)
+{
+    return PyRef::borrow(b ? Py_True : Py_False);
+}
 
 std::string_view drop_reason_text(DropReason why) noexcept
 {
     switch (why) {
     case DropReason::underscore_in_name:
         return "underscore in the name would collide with the '-' form (CVE-2015-0219)";
-    case DropReason::httpoxy: return "it would become HTTP_PROXY (httpoxy, CVE-2016-5385)";
-    case DropReason::invalid_name: return "the name is not a valid token";
+    case DropReason::httpoxy:
+        return "it would become HTTP_PROXY (httpoxy, CVE-2016-5385)";
+    case DropReason::invalid_name:
+        return "the name is not a valid token";
     }
     return "not allowed";
+}
+
+/// The request's scheme; when a front end left it empty, the CGI way of saying https
+/// (HTTPS=on, REQUEST_SCHEME=https; trap 22).
+std::string_view effective_scheme(const Request& req) noexcept
+{
+    if (!req.scheme.empty()) return req.scheme;
+    auto https = req.variables.find("HTTPS");
+    auto request_scheme = req.variables.find("REQUEST_SCHEME");
+    if ((https && (iequals(*https, "on") || *https == "1")) ||
+        (request_scheme && iequals(*request_scheme, "https")))
+        return "https";
+    return "http";
 }
 
 } // namespace
@@ -53,10 +71,10 @@ PyRef EnvironBuilder::build(const Request& req, PyObject* input, const Logger& l
     PyRef env = PyRef::steal(PyDict_Copy(template_.get()));
     if (!env) return env;
     bool ok = true;
-    auto put = [&](PyObject* key, PyRef owned_key, std::string_view value) {
+    auto put = [&](PyObject* key, PyRef owned_key, std::string_view value, bool common = false) {
         if (!ok) return;
         if (!key) key = owned_key.get();
-        PyObject* cached = keys_.common_value(value);
+        PyObject* cached = common || value.empty() ? keys_.common_value(value) : nullptr;
         PyRef owned_value = cached ? PyRef() : latin1(value);
         PyObject* v = cached ? cached : owned_value.get();
         ok = key && v && PyDict_SetItem(env.get(), key, v) == 0;
@@ -67,26 +85,38 @@ PyRef EnvironBuilder::build(const Request& req, PyObject* input, const Logger& l
             PyObject* cached = keys_.http_key(name);
             return put(cached, cached ? PyRef() : latin1(name), value);
         }
-        case CgiKey::variable: return put(nullptr, latin1(name), value);
+        case CgiKey::variable:
+            return put(nullptr, latin1(name), value);
         case CgiKey::content_length:
             if (value.empty()) return; // "" means absent (nginx sends it on GET)
             [[fallthrough]];
-        default: return put(keys_.fixed(key), PyRef(), value);
+        case CgiKey::request_method:
+        case CgiKey::server_protocol:
+        case CgiKey::server_name:
+        case CgiKey::server_port:
+        case CgiKey::remote_addr:
+        case CgiKey::path_info:
+            return put(keys_.fixed(key), PyRef(), value, /*common=*/true);
+        default:
+            return put(keys_.fixed(key), PyRef(), value);
         }
     };
     auto drop = [&](std::string_view name, DropReason why) {
         std::string shown(name.substr(0, 200)); // the client chose it: no control bytes in our log
         for (char& c : shown)
-            if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
+            if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f)
+                c = '?';
         log.warning(concat(req.method, " ", req.target, ": request header '", shown,
                            "' not passed to the application: ", drop_reason_text(why)));
     };
     for_each_cgi_variable(req, emit, drop);
     if (!ok) return {};
 
-    if (!req.scheme.empty() && req.scheme != "http") {
-        PyRef scheme = req.scheme == "https" ? keys_.https : latin1(req.scheme);
-        if (!scheme || PyDict_SetItem(env.get(), keys_.wsgi_url_scheme.get(), scheme.get()) != 0) return {};
+    std::string_view scheme_name = effective_scheme(req);
+    if (!scheme_name.empty() && scheme_name != "http") {
+        PyRef scheme = scheme_name == "https" ? keys_.https : latin1(scheme_name);
+        if (!scheme || PyDict_SetItem(env.get(), keys_.wsgi_url_scheme.get(), scheme.get()) != 0)
+            return {};
     }
     if (PyDict_SetItem(env.get(), keys_.wsgi_input.get(), input) != 0) return {};
     return env;

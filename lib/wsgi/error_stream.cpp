@@ -6,8 +6,9 @@
 namespace wsgibridge::py {
 namespace {
 
-struct ErrorsObject {
-    PyObject_HEAD
+struct ErrorsObject
+{
+    PyObject ob_base; // PyObject_HEAD, spelled out so clang-format keeps it
     const Logger* log;
 };
 
@@ -32,16 +33,14 @@ bool write_text(ErrorsObject* self, PyObject* text)
     }
     PyRef utf8 = PyRef::steal(PyUnicode_AsEncodedString(text, "utf-8", "backslashreplace"));
     if (!utf8) return false;
-    std::string_view bytes(PyBytes_AS_STRING(utf8.get()), static_cast<std::size_t>(PyBytes_GET_SIZE(utf8.get())));
+    std::string_view bytes(PyBytes_AS_STRING(utf8.get()),
+                           static_cast<std::size_t>(PyBytes_GET_SIZE(utf8.get())));
     if (bytes.empty()) return true;
     RequestContext* ctx = current_request;
+    // The text is in `utf8` (kept alive here): no Python needed while it is written.
+    GilRelease unlocked;
     if (ctx != nullptr) {
-        bool taken;
-        {
-            GilRelease unlocked;
-            taken = ctx->sink.write_error(bytes);
-        }
-        if (!taken) log_lines(*self->log, ctx->label() + ": ", bytes);
+        if (!ctx->sink.write_error(bytes)) log_lines(*self->log, ctx->label() + ": ", bytes);
     } else {
         log_lines(*self->log, "", bytes);
     }
@@ -64,7 +63,10 @@ PyObject* writelines(PyObject* self, PyObject* lines)
     Py_RETURN_NONE;
 }
 
-PyObject* flush(PyObject*, PyObject*) { Py_RETURN_NONE; } // every write is already out
+PyObject* flush(PyObject*, PyObject*)
+{
+    Py_RETURN_NONE;
+} // every write is already out
 
 void dealloc(PyObject* self)
 {
@@ -91,7 +93,10 @@ PyType_Spec spec = {"wsgibridge.Errors", sizeof(ErrorsObject), 0, Py_TPFLAGS_DEF
 
 } // namespace
 
-PyRef create_errors_type() { return PyRef::steal(PyType_FromSpec(&spec)); }
+PyRef create_errors_type()
+{
+    return PyRef::steal(PyType_FromSpec(&spec));
+}
 
 PyRef new_errors(PyObject* type, const Logger& log)
 {

@@ -5,13 +5,17 @@
 namespace wsgibridge::py {
 namespace {
 
-struct FileWrapperObject {
-    PyObject_HEAD
+struct FileWrapperObject
+{
+    PyObject ob_base; // PyObject_HEAD, spelled out so clang-format keeps it
     PyObject* filelike;
     Py_ssize_t blksize;
 };
 
-FileWrapperObject* as_wrapper(PyObject* self) { return reinterpret_cast<FileWrapperObject*>(self); }
+FileWrapperObject* as_wrapper(PyObject* self)
+{
+    return reinterpret_cast<FileWrapperObject*>(self);
+}
 
 PyObject* tp_new(PyTypeObject* type, PyObject* args, PyObject* kwargs)
 {
@@ -21,7 +25,8 @@ PyObject* tp_new(PyTypeObject* type, PyObject* args, PyObject* kwargs)
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|n:file_wrapper", const_cast<char**>(names),
                                      &filelike, &blksize))
         return nullptr;
-    if (blksize <= 0) return PyErr_Format(PyExc_ValueError, "blksize must be positive, not %zd", blksize);
+    if (blksize <= 0)
+        return PyErr_Format(PyExc_ValueError, "blksize must be positive, not %zd", blksize);
     auto* self = reinterpret_cast<FileWrapperObject*>(type->tp_alloc(type, 0));
     if (self == nullptr) return nullptr;
     Py_INCREF(filelike);
@@ -97,8 +102,10 @@ PyMethodDef methods[] = {
 };
 
 PyMemberDef members[] = {
-    {const_cast<char*>("filelike"), T_OBJECT, offsetof(FileWrapperObject, filelike), READONLY, nullptr},
-    {const_cast<char*>("blksize"), T_PYSSIZET, offsetof(FileWrapperObject, blksize), READONLY, nullptr},
+    {const_cast<char*>("filelike"), T_OBJECT, offsetof(FileWrapperObject, filelike), READONLY,
+     nullptr},
+    {const_cast<char*>("blksize"), T_PYSSIZET, offsetof(FileWrapperObject, blksize), READONLY,
+     nullptr},
     {nullptr, 0, 0, 0, nullptr},
 };
 
@@ -121,7 +128,10 @@ PyType_Spec spec = {"wsgibridge.FileWrapper", sizeof(FileWrapperObject), 0,
 
 } // namespace
 
-PyRef create_file_wrapper_type() { return PyRef::steal(PyType_FromSpec(&spec)); }
+PyRef create_file_wrapper_type()
+{
+    return PyRef::steal(PyType_FromSpec(&spec));
+}
 
 PyObject* wrapped_file(PyObject* type, PyObject* obj) noexcept
 {

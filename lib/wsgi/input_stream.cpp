@@ -15,15 +15,19 @@ constexpr std::size_t line_buffer_size = 8192;
 /// read() of unknown length starts with this and doubles.
 constexpr std::size_t first_chunk = 64 * 1024;
 
-struct InputObject {
-    PyObject_HEAD
+struct InputObject
+{
+    PyObject ob_base; // PyObject_HEAD, spelled out so clang-format keeps it
     RequestContext* ctx;
     char* buf; // line buffer, allocated on the first readline()
     std::size_t pos, len;
     bool eof;
 };
 
-InputObject* as_input(PyObject* self) { return reinterpret_cast<InputObject*>(self); }
+InputObject* as_input(PyObject* self)
+{
+    return reinterpret_cast<InputObject*>(self);
+}
 
 bool check_open(InputObject* in)
 {
@@ -39,7 +43,8 @@ Py_ssize_t read_source(InputObject* in, char* dst, std::size_t n)
 {
     RequestContext& ctx = *in->ctx;
     if (ctx.body_error) {
-        PyErr_Format(PyExc_OSError, "request body unavailable: %s", ctx.body_error.message().c_str());
+        PyErr_Format(PyExc_OSError, "request body unavailable: %s",
+                     ctx.body_error.message().c_str());
         return -1;
     }
     if (in->eof || n == 0) return 0;
@@ -54,8 +59,10 @@ Py_ssize_t read_source(InputObject* in, char* dst, std::size_t n)
     }
     if (!got) {
         ctx.body_error = got.error();
-        ctx.log.warning(concat(ctx.label(), ": reading the request body failed: ", got.error().message()));
-        PyErr_Format(PyExc_OSError, "reading the request body failed: %s", got.error().message().c_str());
+        ctx.log.warning(
+            concat(ctx.label(), ": reading the request body failed: ", got.error().message()));
+        PyErr_Format(PyExc_OSError, "reading the request body failed: %s",
+                     got.error().message().c_str());
         return -1;
     }
     if (*got == 0) in->eof = true;
@@ -79,10 +86,13 @@ Py_ssize_t read_some(InputObject* in, char* dst, std::size_t n)
 /// copy and no resize.
 PyObject* read_bytes(InputObject* in, Py_ssize_t limit)
 {
-    std::size_t want = limit < 0 ? std::numeric_limits<std::size_t>::max() : static_cast<std::size_t>(limit);
+    std::size_t want =
+        limit < 0 ? std::numeric_limits<std::size_t>::max() : static_cast<std::size_t>(limit);
     std::size_t buffered = in->len - in->pos;
     auto left = in->ctx->body.remaining();
-    std::size_t hint = buffered + (in->eof ? 0 : left ? static_cast<std::size_t>(*left) : first_chunk);
+    std::size_t hint = buffered + (in->eof ? 0
+                                   : left  ? static_cast<std::size_t>(*left)
+                                           : first_chunk);
     std::size_t cap = std::min(want, hint);
     if (cap == 0) return PyBytes_FromStringAndSize(nullptr, 0); // at the end, or read(0)
     PyObject* out = PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(cap));
@@ -90,7 +100,13 @@ PyObject* read_bytes(InputObject* in, Py_ssize_t limit)
     std::size_t got = 0;
     while (got < want) {
         if (got == cap) {
-            cap = std::min(want, cap * 2);
+            // Full: at the known end, stop here instead of doubling a body-sized buffer
+            // only to find nothing more.
+            std::optional<std::uint64_t> rest = in->ctx->body.remaining();
+            bool known = rest.has_value();
+            std::uint64_t rest_bytes = known ? *rest : 0;
+            if (in->pos == in->len && (in->eof || (known && rest_bytes == 0))) break;
+            cap = std::min(want, known ? cap + static_cast<std::size_t>(rest_bytes) : cap * 2);
             if (_PyBytes_Resize(&out, static_cast<Py_ssize_t>(cap)) != 0) return nullptr;
         }
         Py_ssize_t n = read_some(in, PyBytes_AS_STRING(out) + got, cap - got);
@@ -132,7 +148,8 @@ PyObject* readline_impl(InputObject* in, Py_ssize_t limit)
         in->buf = static_cast<char*>(PyMem_Malloc(line_buffer_size));
         if (in->buf == nullptr) return PyErr_NoMemory();
     }
-    std::size_t want = limit < 0 ? std::numeric_limits<std::size_t>::max() : static_cast<std::size_t>(limit);
+    std::size_t want =
+        limit < 0 ? std::numeric_limits<std::size_t>::max() : static_cast<std::size_t>(limit);
     std::string line; // only used when a line spans buffer refills
     while (true) {
         std::size_t room = want - line.size();
@@ -197,8 +214,14 @@ PyObject* iternext(PyObject* self)
     return line;
 }
 
-PyObject* close(PyObject*, PyObject*) { Py_RETURN_NONE; } // the connection is not the app's
-PyObject* readable(PyObject*, PyObject*) { Py_RETURN_TRUE; }
+PyObject* close(PyObject*, PyObject*)
+{
+    Py_RETURN_NONE;
+} // the connection is not the app's
+PyObject* readable(PyObject*, PyObject*)
+{
+    Py_RETURN_TRUE;
+}
 
 void dealloc(PyObject* self)
 {
@@ -211,10 +234,10 @@ void dealloc(PyObject* self)
 PyMethodDef methods[] = {
     {"read", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(read)), METH_FASTCALL,
      "read(size=-1): at most size bytes; all the rest when size is negative or None"},
-    {"readline", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(readline)), METH_FASTCALL,
-     "readline(limit=-1): one line, at most limit bytes"},
-    {"readlines", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(readlines)), METH_FASTCALL,
-     "readlines(hint=-1): lines until their total size reaches hint"},
+    {"readline", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(readline)),
+     METH_FASTCALL, "readline(limit=-1): one line, at most limit bytes"},
+    {"readlines", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(readlines)),
+     METH_FASTCALL, "readlines(hint=-1): lines until their total size reaches hint"},
     {"close", close, METH_NOARGS, "does nothing: the gateway owns the connection"},
     {"readable", readable, METH_NOARGS, "True"},
     {nullptr, nullptr, 0, nullptr},
@@ -233,7 +256,10 @@ PyType_Spec spec = {"wsgibridge.Input", sizeof(InputObject), 0, Py_TPFLAGS_DEFAU
 
 } // namespace
 
-PyRef create_input_type() { return PyRef::steal(PyType_FromSpec(&spec)); }
+PyRef create_input_type()
+{
+    return PyRef::steal(PyType_FromSpec(&spec));
+}
 
 PyRef new_input(PyObject* type, RequestContext& ctx)
 {
@@ -247,6 +273,9 @@ PyRef new_input(PyObject* type, RequestContext& ctx)
     return PyRef::steal(reinterpret_cast<PyObject*>(obj));
 }
 
-void detach_input(PyObject* obj) noexcept { as_input(obj)->ctx = nullptr; }
+void detach_input(PyObject* obj) noexcept
+{
+    as_input(obj)->ctx = nullptr;
+}
 
 } // namespace wsgibridge::py

@@ -4,9 +4,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <filesystem>
 #include <string>
 
+#include "gil.hpp"
 #include "py_error.hpp"
 #include "py_ref.hpp"
 #include "wsgibridge/invoker.hpp"
@@ -24,8 +26,8 @@ constexpr const char* debian_dist_packages[] = {"/usr/local/lib/python3.11/dist-
 void check(PyStatus status, PyConfig& config, const char* what)
 {
     if (!PyStatus_Exception(status)) return;
-    std::string msg = std::string("cannot initialise Python (") + what + "): " +
-                      (status.err_msg ? status.err_msg : "unknown error");
+    std::string msg = std::string("cannot initialise Python (") + what +
+                      "): " + (status.err_msg ? status.err_msg : "unknown error");
     PyConfig_Clear(&config);
     throw std::runtime_error(msg);
 }
@@ -64,7 +66,8 @@ void setup_sys_path(const PythonOptions& options)
     if (sys_path == nullptr || !PyList_Check(sys_path))
         throw std::runtime_error("cannot initialise Python: sys.path is not a list");
     Py_ssize_t at = 0;
-    for (const auto& dir : options.python_path) insert_path(sys_path, at++, dir);
+    for (const auto& dir : options.python_path)
+        insert_path(sys_path, at++, dir);
     std::error_code ec;
     auto cwd = std::filesystem::current_path(ec);
     if (!ec) insert_path(sys_path, at++, cwd.string());
@@ -80,7 +83,9 @@ void setup_sys_path(const PythonOptions& options)
         if (!venv_dir.empty()) {
             py::PyRef site = py::PyRef::steal(PyImport_ImportModule("site"));
             py::PyRef done;
-            if (site) done = py::PyRef::steal(PyObject_CallMethod(site.get(), "addsitedir", "s", venv_dir.c_str()));
+            if (site)
+                done = py::PyRef::steal(
+                    PyObject_CallMethod(site.get(), "addsitedir", "s", venv_dir.c_str()));
             if (!done) raise_python("cannot add the virtualenv's site-packages");
         }
         return;
@@ -88,6 +93,26 @@ void setup_sys_path(const PythonOptions& options)
     for (const char* dir : debian_dist_packages)
         if (std::filesystem::is_directory(dir, ec))
             insert_path(sys_path, PyList_GET_SIZE(sys_path), dir);
+}
+
+/// Embedded, sys.executable is '' (no python binary started us): multiprocessing's
+/// spawn and subprocess.run([sys.executable, ...]) need a Python of the same version,
+/// so point it at <base_prefix>/bin/python3.X when that exists.
+void set_executable()
+{
+    PyObject* current = PySys_GetObject("executable"); // borrowed
+    if (current != nullptr && PyUnicode_Check(current) && PyUnicode_GET_LENGTH(current) > 0) return;
+    PyObject* prefix = PySys_GetObject("base_prefix");
+    const char* prefix_text =
+        prefix && PyUnicode_Check(prefix) ? PyUnicode_AsUTF8(prefix) : nullptr;
+    if (prefix_text == nullptr) return PyErr_Clear();
+    std::string exe = std::string(prefix_text) + "/bin/python" + std::to_string(PY_MAJOR_VERSION) +
+                      "." + std::to_string(PY_MINOR_VERSION);
+    if (::access(exe.c_str(), X_OK) != 0) return;
+    py::PyRef value = py::PyRef::steal(PyUnicode_DecodeFSDefault(exe.c_str()));
+    if (!value || PySys_SetObject("executable", value.get()) != 0 ||
+        PySys_SetObject("_base_executable", value.get()) != 0)
+        PyErr_Clear();
 }
 
 } // namespace
@@ -107,6 +132,7 @@ Interpreter::Interpreter(const PythonOptions& options)
         // on whoever started it.
         config.write_bytecode = options.write_bytecode ? 1 : 0;
         config.parse_argv = 0;
+        config.install_signal_handlers = 0; // already 0 when isolated; the servers own signals
         check(PyConfig_SetBytesString(&config, &config.program_name, options.program_name.c_str()),
               config, "program name");
         check(Py_InitializeFromConfig(&config), config, "initialisation");
@@ -117,18 +143,37 @@ Interpreter::Interpreter(const PythonOptions& options)
     }
     try {
         setup_sys_path(options);
+        set_executable();
     } catch (...) {
         Py_FinalizeEx();
         interpreter_exists = false;
         throw;
     }
-    // From here on any thread takes the GIL with PyGILState_Ensure.
+    py::bump_interpreter_generation();
+    // From here on any thread takes the GIL (GilAcquire).
     saved_thread_ = PyEval_SaveThread();
+}
+
+int Interpreter::fork()
+{
+    py::GilAcquire gil;
+    PyOS_BeforeFork();
+    int pid = ::fork();
+    int saved_errno = errno;
+    if (pid == 0)
+        PyOS_AfterFork_Child();
+    else
+        PyOS_AfterFork_Parent();
+    errno = saved_errno;
+    return pid;
 }
 
 Interpreter::~Interpreter()
 {
     PyEval_RestoreThread(static_cast<PyThreadState*>(saved_thread_));
+    // Thread states kept by other threads die with the interpreter: they must not be
+    // touched afterwards. Front ends join their threads before this.
+    py::bump_interpreter_generation();
     Py_FinalizeEx();
     interpreter_exists = false;
 }

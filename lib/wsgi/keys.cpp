@@ -6,24 +6,57 @@ namespace wsgibridge::py {
 namespace {
 
 constexpr const char* common_headers[] = {
-    "HTTP_HOST", "HTTP_USER_AGENT", "HTTP_ACCEPT", "HTTP_ACCEPT_LANGUAGE", "HTTP_ACCEPT_ENCODING",
-    "HTTP_ACCEPT_CHARSET", "HTTP_CONNECTION", "HTTP_COOKIE", "HTTP_REFERER", "HTTP_ORIGIN",
-    "HTTP_CACHE_CONTROL", "HTTP_PRAGMA", "HTTP_AUTHORIZATION", "HTTP_IF_MODIFIED_SINCE",
-    "HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE", "HTTP_IF_RANGE",
-    "HTTP_RANGE", "HTTP_UPGRADE_INSECURE_REQUESTS", "HTTP_DNT", "HTTP_TE", "HTTP_EXPECT",
-    "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST",
-    "HTTP_X_FORWARDED_PORT", "HTTP_X_REAL_IP", "HTTP_X_REQUESTED_WITH", "HTTP_X_CSRFTOKEN",
-    "HTTP_X_REQUEST_ID", "HTTP_FORWARDED", "HTTP_VIA", "HTTP_SEC_FETCH_DEST",
-    "HTTP_SEC_FETCH_MODE", "HTTP_SEC_FETCH_SITE", "HTTP_SEC_FETCH_USER", "HTTP_SEC_CH_UA",
-    "HTTP_SEC_CH_UA_MOBILE", "HTTP_SEC_CH_UA_PLATFORM", "HTTP_PRIORITY", "HTTP_KEEP_ALIVE",
-    "HTTP_CONTENT_ENCODING", "HTTP_TRANSFER_ENCODING", "HTTP_X_HTTP_METHOD_OVERRIDE",
+    "HTTP_HOST",
+    "HTTP_USER_AGENT",
+    "HTTP_ACCEPT",
+    "HTTP_ACCEPT_LANGUAGE",
+    "HTTP_ACCEPT_ENCODING",
+    "HTTP_ACCEPT_CHARSET",
+    "HTTP_CONNECTION",
+    "HTTP_COOKIE",
+    "HTTP_REFERER",
+    "HTTP_ORIGIN",
+    "HTTP_CACHE_CONTROL",
+    "HTTP_PRAGMA",
+    "HTTP_AUTHORIZATION",
+    "HTTP_IF_MODIFIED_SINCE",
+    "HTTP_IF_NONE_MATCH",
+    "HTTP_IF_MATCH",
+    "HTTP_IF_UNMODIFIED_SINCE",
+    "HTTP_IF_RANGE",
+    "HTTP_RANGE",
+    "HTTP_UPGRADE_INSECURE_REQUESTS",
+    "HTTP_DNT",
+    "HTTP_TE",
+    "HTTP_EXPECT",
+    "HTTP_X_FORWARDED_FOR",
+    "HTTP_X_FORWARDED_PROTO",
+    "HTTP_X_FORWARDED_HOST",
+    "HTTP_X_FORWARDED_PORT",
+    "HTTP_X_REAL_IP",
+    "HTTP_X_REQUESTED_WITH",
+    "HTTP_X_CSRFTOKEN",
+    "HTTP_X_REQUEST_ID",
+    "HTTP_FORWARDED",
+    "HTTP_VIA",
+    "HTTP_SEC_FETCH_DEST",
+    "HTTP_SEC_FETCH_MODE",
+    "HTTP_SEC_FETCH_SITE",
+    "HTTP_SEC_FETCH_USER",
+    "HTTP_SEC_CH_UA",
+    "HTTP_SEC_CH_UA_MOBILE",
+    "HTTP_SEC_CH_UA_PLATFORM",
+    "HTTP_PRIORITY",
+    "HTTP_KEEP_ALIVE",
+    "HTTP_CONTENT_ENCODING",
+    "HTTP_TRANSFER_ENCODING",
+    "HTTP_X_HTTP_METHOD_OVERRIDE",
 };
 
 constexpr const char* common_values[] = {
-    "", "GET", "POST", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS", "HTTP/1.1", "HTTP/1.0",
-    "HTTP/2.0", "/", "80", "443", "8000", "8080", "127.0.0.1", "localhost", "0",
-    "application/x-www-form-urlencoded", "application/json", "*/*", "keep-alive", "close",
-    "gzip, deflate", "gzip, deflate, br", "no-cache", "1",
+    "",        "GET",      "POST",      "HEAD",     "PUT",       "DELETE", "PATCH",
+    "OPTIONS", "HTTP/1.1", "HTTP/1.0",  "HTTP/2.0", "/",         "80",     "443",
+    "8000",    "8080",     "127.0.0.1", "::1",      "localhost",
 };
 
 PyRef interned(std::string_view s)
@@ -36,14 +69,48 @@ PyRef interned(std::string_view s)
     return PyRef::steal(str);
 }
 
+std::size_t mix(std::string_view s) noexcept
+{
+    std::size_t h = s.size();
+    if (s.empty()) return h;
+    auto at = [&s](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+    h = h * 131 + at(s.size() / 2);
+    h = h * 131 + at(s.size() - 1);
+    h = h * 131 + at(s.size() > 6 ? 6 : 0); // after "HTTP_"
+    h = h * 131 + at(s.size() > 9 ? 9 : 0);
+    return h ^ (h >> 7);
+}
+
 } // namespace
+
+void Keys::Table::add(std::string_view name, PyRef obj)
+{
+    for (std::size_t i = mix(name);; ++i) {
+        Slot& slot = slots_[i & (size - 1)];
+        if (slot.obj && slot.name != name) continue;
+        slot.name = name;
+        slot.obj = std::move(obj);
+        return;
+    }
+}
+
+PyObject* Keys::Table::find(std::string_view name) const noexcept
+{
+    for (std::size_t i = mix(name);; ++i) {
+        const Slot& slot = slots_[i & (size - 1)];
+        if (!slot.obj) return nullptr;
+        if (slot.name.size() == name.size() && slot.name == name) return slot.obj.get();
+    }
+}
 
 Keys::Keys()
 {
     for (std::size_t i = 0; i < cgi_fixed_key_count; ++i)
         fixed_[i] = interned(cgi_key_name(static_cast<CgiKey>(i)));
-    for (const char* name : common_headers) http_keys_.emplace(name, interned(name));
-    for (const char* value : common_values) values_.emplace(value, interned(value));
+    for (const char* name : common_headers)
+        http_keys_.add(name, interned(name));
+    for (const char* value : common_values)
+        values_.add(value, interned(value));
     wsgi_input = interned("wsgi.input");
     wsgi_url_scheme = interned("wsgi.url_scheme");
     http = interned("http");
@@ -56,14 +123,12 @@ Keys::Keys()
 
 PyObject* Keys::http_key(std::string_view name) const noexcept
 {
-    auto it = http_keys_.find(name);
-    return it == http_keys_.end() ? nullptr : it->second.get();
+    return http_keys_.find(name);
 }
 
 PyObject* Keys::common_value(std::string_view value) const noexcept
 {
-    auto it = values_.find(value);
-    return it == values_.end() ? nullptr : it->second.get();
+    return values_.find(value);
 }
 
 } // namespace wsgibridge::py

@@ -40,13 +40,14 @@ PythonError fetch_error()
     PyRef module = PyRef::steal(PyImport_ImportModule("traceback"));
     PyRef lines;
     if (module && type)
-        lines = PyRef::steal(PyObject_CallMethod(module.get(), "format_exception", "OOO", type.get(),
-                                                 value ? value.get() : Py_None,
+        lines = PyRef::steal(PyObject_CallMethod(module.get(), "format_exception", "OOO",
+                                                 type.get(), value ? value.get() : Py_None,
                                                  tb ? tb.get() : Py_None));
     if (lines && PyList_Check(lines.get())) {
         for (Py_ssize_t i = 0; i < PyList_GET_SIZE(lines.get()); ++i)
             out.traceback += to_utf8(PyList_GET_ITEM(lines.get(), i));
-        while (!out.traceback.empty() && out.traceback.back() == '\n') out.traceback.pop_back();
+        while (!out.traceback.empty() && out.traceback.back() == '\n')
+            out.traceback.pop_back();
     } else {
         PyErr_Clear();
         out.traceback = out.summary;

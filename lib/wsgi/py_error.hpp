@@ -8,7 +8,8 @@
 
 namespace wsgibridge::py {
 
-struct PythonError {
+struct PythonError
+{
     std::string summary;   ///< "ValueError: boom": one line, for AppLoadError and log lines
     std::string traceback; ///< the formatted traceback, ends with the summary line
 };

@@ -24,7 +24,8 @@ namespace wsgibridge::py {
 /// The response head as start_response captured it, plus what was sent. The header
 /// views point into Python str objects kept alive by `refs` (no copy); the vectors are
 /// reused by the thread from request to request.
-struct ResponseState {
+struct ResponseState
+{
     PyRef status_ref;
     std::string_view status;
     int code = 0;
@@ -39,13 +40,15 @@ struct ResponseState {
     bool body_allowed = true;
     bool write_used = false;
     bool overrun_logged = false;
+    bool finished = false; ///< sink.finish() was called
     std::uint64_t bytes_sent = 0;
 
     /// Drops the references (GIL held) and resets the flags, keeping the capacity.
     void reset() noexcept;
 };
 
-struct RequestContext {
+struct RequestContext
+{
     const Request& req;
     BodySource& body;
     ResponseSink& sink;
@@ -53,9 +56,10 @@ struct RequestContext {
     const Keys& keys;
     ResponseState& resp;
     bool head_method = false;
-    bool app_running = true;     ///< write() is allowed only while the app call runs
-    std::error_code body_error;  ///< the first BodySource failure the app saw
-    std::error_code sink_error;  ///< the sink failed: the client is gone
+    bool app_running = true;    ///< write() is allowed only while the app call runs
+    std::error_code body_error; ///< the first BodySource failure the app saw
+    std::error_code sink_error; ///< the sink failed: the client is gone
+    bool client_gone = false;   ///< sink.client_gone() after the last write (asked without the GIL)
 
     /// "GET /path?q": the prefix of every log line about this request.
     std::string label() const;

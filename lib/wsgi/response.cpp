@@ -30,13 +30,20 @@ void note_sink_error(RequestContext& ctx, std::error_code ec, const char* what)
 std::string_view reason_phrase(int code) noexcept
 {
     switch (code) {
-    case 400: return "400 Bad Request";
-    case 408: return "408 Request Timeout";
-    case 413: return "413 Content Too Large";
-    case 431: return "431 Request Header Fields Too Large";
-    case 501: return "501 Not Implemented";
-    case 505: return "505 HTTP Version Not Supported";
-    default: return "500 Internal Server Error";
+    case 400:
+        return "400 Bad Request";
+    case 408:
+        return "408 Request Timeout";
+    case 413:
+        return "413 Content Too Large";
+    case 431:
+        return "431 Request Header Fields Too Large";
+    case 501:
+        return "501 Not Implemented";
+    case 505:
+        return "505 HTTP Version Not Supported";
+    default:
+        return "500 Internal Server Error";
     }
 }
 
@@ -51,14 +58,17 @@ void ResponseState::reset() noexcept
     headers.clear();
     content_length.reset();
     length_computed = false;
-    start_called = head_ready = head_sent = write_used = overrun_logged = false;
+    start_called = head_ready = head_sent = write_used = overrun_logged = finished = false;
     body_allowed = true;
     bytes_sent = 0;
 }
 
-std::string RequestContext::label() const { return concat(req.method, " ", req.target); }
+std::string RequestContext::label() const
+{
+    return concat(req.method, " ", req.target);
+}
 
-Sent write_body(RequestContext& ctx, std::string_view data)
+Sent write_body(RequestContext& ctx, std::string_view data, bool and_finish)
 {
     auto& r = ctx.resp;
     if (ctx.sink_error) return Sent::failed;
@@ -68,7 +78,8 @@ Sent write_body(RequestContext& ctx, std::string_view data)
         std::uint64_t left = *r.content_length - r.bytes_sent;
         if (data.size() > left) {
             if (!r.overrun_logged)
-                ctx.log.warning(concat(ctx.label(), ": the application sent more than its Content-Length (",
+                ctx.log.warning(concat(ctx.label(),
+                                       ": the application sent more than its Content-Length (",
                                        *r.content_length, " bytes); the excess was not sent"));
             r.overrun_logged = true;
             data = data.substr(0, static_cast<std::size_t>(left));
@@ -82,12 +93,20 @@ Sent write_body(RequestContext& ctx, std::string_view data)
         GilRelease unlocked;
         if (first) ec = ctx.sink.start(head);
         if (!ec && r.body_allowed && !data.empty()) ec = ctx.sink.write({data.data(), data.size()});
+        if (!ec && and_finish) ec = ctx.sink.finish();
+        // Asked here, where the GIL is already released (the sink's calls never run with
+        // it): the invoker stops iterating before pulling the next item.
+        if (!ec && !and_finish) ctx.client_gone = ctx.sink.client_gone();
     }
     if (ec) {
         note_sink_error(ctx, ec, first ? "sending the response head" : "sending the body");
         return Sent::failed;
     }
     r.bytes_sent += data.size();
+    if (and_finish) {
+        r.finished = true;
+        return Sent::done;
+    }
     if (!r.body_allowed) return Sent::done;
     if (r.content_length && r.bytes_sent >= *r.content_length) return Sent::done;
     return Sent::more;

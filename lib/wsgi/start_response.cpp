@@ -1,5 +1,7 @@
 #include "start_response.hpp"
 
+#include <structmember.h>
+
 #include "py_error.hpp"
 #include "response.hpp"
 #include "validate.hpp"
@@ -7,9 +9,11 @@
 namespace wsgibridge::py {
 namespace {
 
-struct StartResponseObject {
-    PyObject_HEAD
+struct StartResponseObject
+{
+    PyObject ob_base; // PyObject_HEAD, spelled out so clang-format keeps it
     RequestContext* ctx;
+    vectorcallfunc vectorcall; ///< called without building an argument tuple
 };
 
 RequestContext* context_of(PyObject* self, const char* what)
@@ -24,16 +28,19 @@ RequestContext* context_of(PyObject* self, const char* what)
 bool latin1_view(PyObject* s, const char* what, std::string_view& out)
 {
     if (!PyUnicode_Check(s)) {
-        PyErr_Format(PyExc_TypeError, "%s must be str, not %.200s: %R", what, Py_TYPE(s)->tp_name, s);
+        PyErr_Format(PyExc_TypeError, "%s must be str, not %.200s: %R", what, Py_TYPE(s)->tp_name,
+                     s);
         return false;
     }
     if (PyUnicode_KIND(s) != PyUnicode_1BYTE_KIND) {
         PyErr_Format(PyExc_ValueError,
                      "%s %R is not latin-1 (PEP 3333 headers are ISO-8859-1; encode other "
-                     "text, e.g. RFC 8187 for filenames)", what, s);
+                     "text, e.g. RFC 8187 for filenames)",
+                     what, s);
         return false;
     }
-    out = {static_cast<const char*>(PyUnicode_DATA(s)), static_cast<std::size_t>(PyUnicode_GET_LENGTH(s))};
+    out = {static_cast<const char*>(PyUnicode_DATA(s)),
+           static_cast<std::size_t>(PyUnicode_GET_LENGTH(s))};
     return true;
 }
 
@@ -53,13 +60,15 @@ bool stage_head(PyObject* status, PyObject* headers, ResponseState& staged)
     staged.status_ref = PyRef::borrow(status);
 
     if (!PyList_Check(headers))
-        return invalid(PyExc_TypeError, "response_headers", headers, "must be a list of (name, value) tuples");
+        return invalid(PyExc_TypeError, "response_headers", headers,
+                       "must be a list of (name, value) tuples");
     bool keep_length = wsgi::status_allows_content_length(staged.code);
     Py_ssize_t n = PyList_GET_SIZE(headers);
     for (Py_ssize_t i = 0; i < n; ++i) {
         PyObject* item = PyList_GET_ITEM(headers, i);
         if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2)
-            return invalid(PyExc_TypeError, "header", item, "must be a (name, value) tuple of two str");
+            return invalid(PyExc_TypeError, "header", item,
+                           "must be a (name, value) tuple of two str");
         Header h;
         if (!latin1_view(PyTuple_GET_ITEM(item, 0), "header name", h.name) ||
             !latin1_view(PyTuple_GET_ITEM(item, 1), "header value", h.value))
@@ -73,9 +82,11 @@ bool stage_head(PyObject* status, PyObject* headers, ResponseState& staged)
                            "is hop-by-hop: the gateway owns the connection (PEP 3333)");
         if (iequals(h.name, "Content-Length")) {
             auto length = wsgi::parse_content_length(h.value);
-            if (!length) return invalid(PyExc_ValueError, "header", item, "Content-Length is not a number");
+            if (!length)
+                return invalid(PyExc_ValueError, "header", item, "Content-Length is not a number");
             if (staged.content_length && *staged.content_length != *length)
-                return invalid(PyExc_ValueError, "header", item, "contradicts an earlier Content-Length");
+                return invalid(PyExc_ValueError, "header", item,
+                               "contradicts an earlier Content-Length");
             if (staged.content_length) continue; // a repeat of the same value: send it once
             if (!keep_length) continue;          // 1xx and 204 carry no Content-Length
             staged.content_length = length;
@@ -96,6 +107,10 @@ PyObject* reraise(PyObject* exc_info)
     PyObject* type = PyTuple_GET_ITEM(exc_info, 0);
     PyObject* value = PyTuple_GET_ITEM(exc_info, 1);
     PyObject* tb = PyTuple_GET_ITEM(exc_info, 2);
+    if (!PyExceptionClass_Check(type) || !PyExceptionInstance_Check(value)) {
+        invalid(PyExc_TypeError, "exc_info", exc_info, "must come from sys.exc_info()");
+        return nullptr;
+    }
     Py_INCREF(type);
     Py_INCREF(value);
     Py_XINCREF(tb == Py_None ? nullptr : tb);
@@ -115,9 +130,11 @@ PyObject* write_fn(PyObject* self, PyObject* data)
     if (!PyBytes_Check(data))
         return PyErr_Format(PyExc_TypeError, "write() argument must be bytes, not %.200s",
                             Py_TYPE(data)->tp_name);
-    if (!r.head_ready) return PyErr_Format(PyExc_RuntimeError, "write() called before start_response()");
+    if (!r.head_ready)
+        return PyErr_Format(PyExc_RuntimeError, "write() called before start_response()");
     r.write_used = true;
-    std::string_view bytes(PyBytes_AS_STRING(data), static_cast<std::size_t>(PyBytes_GET_SIZE(data)));
+    std::string_view bytes(PyBytes_AS_STRING(data),
+                           static_cast<std::size_t>(PyBytes_GET_SIZE(data)));
     // write(b"") must not send the head (uWSGI, gunicorn and wsgiref do).
     if (bytes.empty()) Py_RETURN_NONE;
     if (write_body(*ctx, bytes) == Sent::failed)
@@ -128,16 +145,51 @@ PyObject* write_fn(PyObject* self, PyObject* data)
 
 PyMethodDef write_def = {"write", write_fn, METH_O, "write(data: bytes): send data now (PEP 3333)"};
 
-PyObject* call(PyObject* self, PyObject* args, PyObject* kwargs)
+/// start_response(status, headers, exc_info=None), arguments by position or name.
+bool parse_args(PyObject* const* args, std::size_t nargs, PyObject* kwnames, PyObject* (&out)[3])
+{
+    static const char* names[] = {"status", "headers", "exc_info"};
+    out[0] = out[1] = nullptr;
+    out[2] = Py_None;
+    if (nargs > 3) {
+        PyErr_Format(PyExc_TypeError, "start_response() takes at most 3 arguments (%zu given)",
+                     nargs);
+        return false;
+    }
+    for (std::size_t i = 0; i < nargs; ++i)
+        out[i] = args[i];
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    for (Py_ssize_t k = 0; k < nkw; ++k) {
+        PyObject* name = PyTuple_GET_ITEM(kwnames, k);
+        std::size_t i = 0;
+        while (i < 3 && PyUnicode_CompareWithASCIIString(name, names[i]) != 0)
+            ++i;
+        if (i == 3 || (i < nargs)) {
+            PyErr_Format(PyExc_TypeError,
+                         "start_response() got an unexpected or repeated argument %R", name);
+            return false;
+        }
+        out[i] = args[nargs + static_cast<std::size_t>(k)];
+    }
+    if (out[0] == nullptr || out[1] == nullptr) {
+        PyErr_SetString(PyExc_TypeError, "start_response() needs status and headers");
+        return false;
+    }
+    return true;
+}
+
+PyObject* vectorcall(PyObject* self, PyObject* const* args, std::size_t nargsf, PyObject* kwnames)
 {
     RequestContext* ctx = context_of(self, "start_response()");
     if (ctx == nullptr) return nullptr;
-    static const char* names[] = {"status", "headers", "exc_info", nullptr};
-    PyObject *status, *headers, *exc_info = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO|O:start_response", const_cast<char**>(names),
-                                     &status, &headers, &exc_info))
-        return nullptr;
+    PyObject* parsed[3];
+    if (!parse_args(args, PyVectorcall_NARGS(nargsf), kwnames, parsed)) return nullptr;
+    PyObject *status = parsed[0], *headers = parsed[1], *exc_info = parsed[2];
     auto& r = ctx->resp;
+    // sys.exc_info() outside an except block is (None, None, None): no error to report.
+    if (PyTuple_Check(exc_info) && PyTuple_GET_SIZE(exc_info) > 0 &&
+        PyTuple_GET_ITEM(exc_info, 0) == Py_None)
+        exc_info = Py_None;
     if (exc_info != Py_None) {
         if (r.head_sent) return reraise(exc_info);
         // Before the head is sent, an error page may replace the head (PEP 3333).
@@ -171,23 +223,37 @@ void dealloc(PyObject* self)
     Py_DECREF(type); // instances of heap types own a reference to their type
 }
 
+PyMemberDef members[] = {
+    {const_cast<char*>("__vectorcalloffset__"), T_PYSSIZET,
+     offsetof(StartResponseObject, vectorcall), READONLY, nullptr},
+    {nullptr, 0, 0, 0, nullptr},
+};
+
 PyType_Slot slots[] = {
     {Py_tp_dealloc, reinterpret_cast<void*>(dealloc)},
-    {Py_tp_call, reinterpret_cast<void*>(call)},
+    {Py_tp_call, reinterpret_cast<void*>(PyVectorcall_Call)},
+    {Py_tp_members, members},
     {Py_tp_doc, const_cast<char*>("start_response(status, headers, exc_info=None) (PEP 3333)")},
     {0, nullptr},
 };
 
-PyType_Spec spec = {"wsgibridge.StartResponse", sizeof(StartResponseObject), 0, Py_TPFLAGS_DEFAULT, slots};
+PyType_Spec spec = {"wsgibridge.StartResponse", sizeof(StartResponseObject), 0,
+                    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL, slots};
 
 } // namespace
 
-PyRef create_start_response_type() { return PyRef::steal(PyType_FromSpec(&spec)); }
+PyRef create_start_response_type()
+{
+    return PyRef::steal(PyType_FromSpec(&spec));
+}
 
 PyRef new_start_response(PyObject* type, RequestContext& ctx)
 {
     auto* obj = PyObject_New(StartResponseObject, reinterpret_cast<PyTypeObject*>(type));
-    if (obj != nullptr) obj->ctx = &ctx;
+    if (obj != nullptr) {
+        obj->ctx = &ctx;
+        obj->vectorcall = vectorcall;
+    }
     return PyRef::steal(reinterpret_cast<PyObject*>(obj));
 }
 

@@ -9,7 +9,10 @@
 namespace wsgibridge::wsgi {
 namespace {
 
-bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+bool is_digit(char c) noexcept
+{
+    return c >= '0' && c <= '9';
+}
 
 /// Visible ASCII, space, HTAB, and obs-text (0x80-0xFF: latin-1 reason phrases).
 bool is_field_char(char ch) noexcept
@@ -56,7 +59,7 @@ std::string_view check_header_value(std::string_view value) noexcept
 bool is_hop_by_hop(std::string_view name) noexcept
 {
     static constexpr std::array<std::string_view, 8> names{
-        "Connection", "Keep-Alive", "Transfer-Encoding", "TE",
+        "Connection", "Keep-Alive", "Transfer-Encoding",  "TE",
         "Trailer",    "Upgrade",    "Proxy-Authenticate", "Proxy-Authorization"};
     for (auto n : names)
         if (iequals(n, name)) return true;
@@ -65,8 +68,10 @@ bool is_hop_by_hop(std::string_view name) noexcept
 
 std::optional<std::uint64_t> parse_content_length(std::string_view value) noexcept
 {
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+        value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
+        value.remove_suffix(1);
     if (value.empty() || value.size() > 19) return std::nullopt; // 19 digits fit in 64 bits
     std::uint64_t n = 0;
     for (char c : value) {

@@ -18,6 +18,15 @@ from wsgiref.validate import validator, WSGIWarning
 
 closed = {}
 _lock = threading.Lock()
+
+
+def _unraisable(u):
+    # e.g. wsgiref.validate's "Iterator garbage collected without being closed"
+    _count("@unraisable")
+    sys.__stderr__.write("unraisable: %r\n" % (u.exc_value,))
+
+
+sys.unraisablehook = _unraisable
 _saved_write = []
 
 FILE_DATA = bytes(range(256)) * 40  # 10240 bytes
@@ -161,6 +170,17 @@ def route(environ, start_response):
         start_response("200 OK", [("X-A", "caf\u00e9"), ("X-Tab", "a\tb"),
                                   ("Content-Type", "text/plain")])
         return [b"ok"]
+    if path == "/start-kw":
+        start_response(status="202 Accepted", headers=[("X-Kw", "1")])
+        try:
+            start_response("200 OK", [], exc_info=None, bogus=1)
+        except TypeError as e:
+            msg = str(e)
+        try:
+            raise KeyError("k")
+        except KeyError:
+            start_response("203 Replaced", headers=[("X-Kw", "2")], exc_info=sys.exc_info())
+        return [msg.encode()]
     if path == "/second-start":
         start_response("200 OK", [])
         try:
@@ -184,6 +204,23 @@ def route(environ, start_response):
             raise ValueError("replaced")
         except ValueError:
             return _text(start_response, "error page", "500 Oops", sys.exc_info())
+    if path == "/exc-none-tuple":
+        # sys.exc_info() with no exception is (None, None, None): a second call with it
+        # is a second call without exc_info.
+        start_response("200 OK", [])
+        try:
+            start_response("500 Oops", [], sys.exc_info())
+        except RuntimeError as e:
+            return [("RuntimeError: %s" % e).encode()]
+        return [b"accepted"]
+    if path == "/exc-not-exception":
+        write = start_response("200 OK", [])
+        write(b"sent")
+        try:
+            start_response("500 Oops", [], ("a", "b", "c"))
+        except TypeError as e:
+            return [("TypeError: %s" % e).encode()]
+        return [b"accepted"]
     if path == "/exc-after-sent":
         write = start_response("200 OK", [("Content-Type", "text/plain")])
         write(b"partial")
@@ -274,6 +311,21 @@ def route(environ, start_response):
         except TypeError as e:
             return [("TypeError: %s" % e).encode()]
         return [b"accepted"]
+    if path == "/input-save":
+        _saved_write[:] = [inp]
+        return _text(start_response, "saved")
+    if path == "/input-stale":
+        try:
+            _saved_write[0].read(1)
+        except Exception as e:
+            return _text(start_response, "%s: %s" % (type(e).__name__, e))
+        return _text(start_response, "accepted")
+    if path == "/thread-check":
+        out = []
+        t = threading.Thread(target=lambda: out.append(os.getpid()))
+        t.start()
+        t.join()
+        return _text(start_response, "thread ran in %d" % out[0])
     if path == "/write-save":
         _saved_write[:] = [start_response("200 OK", [])]
         return [b"saved"]
@@ -319,7 +371,7 @@ def route(environ, start_response):
     if path == "/file-bytesio":
         f = io.BytesIO(FILE_DATA)
         f.read(int(q.get("skip", 0)))
-        start_response("200 OK", [])
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
         return environ["wsgi.file_wrapper"](f, 1000)
     if path == "/file-attrs":
         f = io.BytesIO(b"0123456789")

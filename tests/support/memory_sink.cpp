@@ -21,7 +21,8 @@ std::error_code MemorySink::start(const ResponseHead& head)
     status_code = head.status_code;
     status.assign(head.status);
     headers.clear();
-    for (const auto& h : head.headers) headers.emplace_back(h.name, h.value);
+    for (const auto& h : head.headers)
+        headers.emplace_back(h.name, h.value);
     content_length = head.content_length;
     content_length_computed = head.content_length_computed;
     body_allowed = head.body_allowed;
@@ -37,6 +38,7 @@ std::error_code MemorySink::write(std::span<const char> data)
         return std::make_error_code(std::errc::broken_pipe);
     }
     ++write_calls;
+    if (gone_after_writes >= 0 && write_calls >= gone_after_writes) gone_ = true;
     chunks.emplace_back(data.data(), data.size());
     body.append(data.data(), data.size());
     return {};
@@ -109,7 +111,10 @@ RequestBuilder::RequestBuilder(std::string_view method, std::string_view target)
     this->target(target);
 }
 
-std::string_view RequestBuilder::keep(std::string_view s) { return storage_.emplace_back(s); }
+std::string_view RequestBuilder::keep(std::string_view s)
+{
+    return storage_.emplace_back(s);
+}
 
 RequestBuilder& RequestBuilder::method(std::string_view m)
 {
@@ -132,7 +137,8 @@ RequestBuilder& RequestBuilder::target(std::string_view t)
 RequestBuilder& RequestBuilder::mount(std::string_view script_name)
 {
     std::string_view decoded = keep(decoded_path_), sn, pi;
-    if (!split_mount(decoded, keep(script_name), sn, pi)) throw std::invalid_argument("outside mount");
+    if (!split_mount(decoded, keep(script_name), sn, pi))
+        throw std::invalid_argument("outside mount");
     req_.script_name = sn;
     req_.path_info = pi;
     return *this;
@@ -170,12 +176,16 @@ RequestBuilder& RequestBuilder::body(std::string_view data, bool chunked)
     return *this;
 }
 
-LogCapture::LogCapture() : fd_(::memfd_create("wsgibridge-test-log", MFD_CLOEXEC)), log_(fd_, LogLevel::debug)
+LogCapture::LogCapture()
+    : fd_(::memfd_create("wsgibridge-test-log", MFD_CLOEXEC)), log_(fd_, LogLevel::debug)
 {
     if (fd_ < 0) throw std::runtime_error("memfd_create failed");
 }
 
-LogCapture::~LogCapture() { ::close(fd_); }
+LogCapture::~LogCapture()
+{
+    ::close(fd_);
+}
 
 std::string LogCapture::text() const
 {

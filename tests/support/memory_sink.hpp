@@ -41,17 +41,19 @@ public:
     bool body_allowed = true;
     std::string body; ///< everything written, send_file data included
     std::vector<std::string> chunks;
-    struct FileSend {
+    struct FileSend
+    {
         std::uint64_t offset, count;
     };
     std::vector<FileSend> files;
     std::string abort_reason;
-    std::string errors; ///< wsgi.errors text, when capture_errors
+    std::string errors;                  ///< wsgi.errors text, when capture_errors
     std::vector<std::string> violations; ///< calls out of the sink's state machine order
 
     // How it behaves.
-    bool capture_errors = false;    ///< write_error returns true and records the text
-    int fail_after_writes = -1;     ///< write() fails (EPIPE) once this many succeeded
+    bool capture_errors = false; ///< write_error returns true and records the text
+    int fail_after_writes = -1;  ///< write() fails (EPIPE) once this many succeeded
+    int gone_after_writes = -1;  ///< client_gone() turns true after this many writes (an ABORT)
     bool fail_start = false;
 
     bool done() const noexcept { return finish_calls + abort_calls > 0; }
@@ -67,7 +69,9 @@ class MemoryBody final : public BodySource
 {
 public:
     explicit MemoryBody(std::string data = {}, bool length_known = true)
-        : data_(std::move(data)), known_(length_known) {}
+        : data_(std::move(data)), known_(length_known)
+    {
+    }
 
     Result<std::size_t> read(std::span<char> buf) override;
     std::optional<std::uint64_t> remaining() const noexcept override;

@@ -12,7 +12,10 @@ namespace {
 Interpreter* the_interpreter = nullptr;
 }
 
-Interpreter& interpreter() { return *the_interpreter; }
+Interpreter& interpreter()
+{
+    return *the_interpreter;
+}
 
 std::filesystem::path apps_dir()
 {

@@ -1,5 +1,7 @@
 // The environ the app sees (lib/wsgi/environ.cpp): PEP 3333 keys, CGI variables from
 // the request, latin-1 strings, a fresh dict per request.
+#include <cctype>
+
 #include "harness.hpp"
 
 namespace wsgibridge::test {
@@ -21,8 +23,12 @@ protected:
 TEST_F(EnvironTest, CgiAndWsgiKeys)
 {
     RequestBuilder rb("POST", "/environ?a=1&b=%20");
-    rb.header("Host", "example.org").header("Content-Type", "text/plain").header("X-Custom", "v")
-        .header("Accept", "a").header("Accept", "b").body("hello");
+    rb.header("Host", "example.org")
+        .header("Content-Type", "text/plain")
+        .header("X-Custom", "v")
+        .header("Accept", "a")
+        .header("Accept", "b")
+        .body("hello");
     auto env = environ_of(rb);
     EXPECT_EQ(env["REQUEST_METHOD"], "POST");
     EXPECT_EQ(env["SCRIPT_NAME"], "");
@@ -80,7 +86,9 @@ TEST_F(EnvironTest, MountPoint)
 TEST_F(EnvironTest, SchemeAndVariables)
 {
     RequestBuilder rb("GET", "/environ");
-    rb.scheme("https").variable("HTTPS", "on").variable("DOCUMENT_ROOT", "/srv")
+    rb.scheme("https")
+        .variable("HTTPS", "on")
+        .variable("DOCUMENT_ROOT", "/srv")
         .variable("HTTP_PROXY", "http://evil:1");
     auto env = environ_of(rb);
     EXPECT_EQ(env["wsgi.url_scheme"], "https");
@@ -89,16 +97,33 @@ TEST_F(EnvironTest, SchemeAndVariables)
     EXPECT_FALSE(env.contains("HTTP_PROXY")) << "HTTP_* only from headers";
 }
 
+TEST_F(EnvironTest, SchemeFromCgiVariablesWhenTheFrontEndLeftIt)
+{
+    RequestBuilder rb("GET", "/environ");
+    rb.scheme("").variable("HTTPS", "on");
+    EXPECT_EQ(environ_of(rb)["wsgi.url_scheme"], "https");
+    RequestBuilder rb2("GET", "/environ");
+    rb2.scheme("").variable("REQUEST_SCHEME", "https");
+    EXPECT_EQ(environ_of(rb2)["wsgi.url_scheme"], "https");
+    RequestBuilder rb3("GET", "/environ");
+    rb3.scheme("").variable("HTTPS", "off");
+    EXPECT_EQ(environ_of(rb3)["wsgi.url_scheme"], "http");
+}
+
 TEST_F(EnvironTest, DroppedHeadersAreLoggedWithReason)
 {
     RequestBuilder rb("GET", "/environ");
-    rb.header("Proxy", "http://evil:1").header("X_Forwarded_For", "6.6.6.6")
-        .header("X-Forwarded-For", "1.2.3.4").header("Bad Name", "x");
+    rb.header("Proxy", "http://evil:1")
+        .header("X_Forwarded_For", "6.6.6.6")
+        .header("X-Forwarded-For", "1.2.3.4")
+        .header("Bad Name", "x");
     auto env = environ_of(rb);
     EXPECT_FALSE(env.contains("HTTP_PROXY")) << "trap 33: httpoxy";
     EXPECT_EQ(env["HTTP_X_FORWARDED_FOR"], "1.2.3.4") << "trap 27: the underscore form is dropped";
     auto log = log_text();
-    EXPECT_NE(log.find("'Proxy' not passed to the application: it would become HTTP_PROXY"), std::string::npos) << log;
+    EXPECT_NE(log.find("'Proxy' not passed to the application: it would become HTTP_PROXY"),
+              std::string::npos)
+        << log;
     EXPECT_NE(log.find("'X_Forwarded_For' not passed"), std::string::npos) << log;
     EXPECT_NE(log.find("'Bad Name' not passed"), std::string::npos) << log;
     EXPECT_NE(log.find("[warning]"), std::string::npos);
@@ -119,6 +144,71 @@ TEST_F(EnvironTest, FreshDictPerRequest)
     EXPECT_FALSE(first.contains("leaked"));
     auto second = environ_of(RequestBuilder("GET", "/environ"));
     EXPECT_FALSE(second.contains("leaked"));
+}
+
+TEST_F(EnvironTest, CachedAndUncachedHeaderKeys)
+{
+    // Every name in keys.cpp's cache (plus some that are not) must map to its own key
+    // with its own value: the cache is an open-addressing table, collisions included.
+    std::vector<std::string> names{"Host",
+                                   "User-Agent",
+                                   "Accept",
+                                   "Accept-Language",
+                                   "Accept-Encoding",
+                                   "Accept-Charset",
+                                   "Connection",
+                                   "Cookie",
+                                   "Referer",
+                                   "Origin",
+                                   "Cache-Control",
+                                   "Pragma",
+                                   "Authorization",
+                                   "If-Modified-Since",
+                                   "If-None-Match",
+                                   "If-Match",
+                                   "If-Unmodified-Since",
+                                   "If-Range",
+                                   "Range",
+                                   "Upgrade-Insecure-Requests",
+                                   "Dnt",
+                                   "Te",
+                                   "Expect",
+                                   "X-Forwarded-For",
+                                   "X-Forwarded-Proto",
+                                   "X-Forwarded-Host",
+                                   "X-Forwarded-Port",
+                                   "X-Real-Ip",
+                                   "X-Requested-With",
+                                   "X-Csrftoken",
+                                   "X-Request-Id",
+                                   "Forwarded",
+                                   "Via",
+                                   "Sec-Fetch-Dest",
+                                   "Sec-Fetch-Mode",
+                                   "Sec-Fetch-Site",
+                                   "Sec-Fetch-User",
+                                   "Sec-Ch-Ua",
+                                   "Sec-Ch-Ua-Mobile",
+                                   "Sec-Ch-Ua-Platform",
+                                   "Priority",
+                                   "Keep-Alive",
+                                   "Content-Encoding",
+                                   "Transfer-Encoding",
+                                   "X-Http-Method-Override",
+                                   "X-Not-Cached",
+                                   "Accept-Datetime",
+                                   "A",
+                                   "Sec-Fetch-Xyz"};
+    RequestBuilder rb("GET", "/environ");
+    for (std::size_t i = 0; i < names.size(); ++i)
+        rb.header(names[i], "value-" + std::to_string(i));
+    auto env = environ_of(rb);
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        std::string key = "HTTP_" + names[i];
+        for (char& c : key)
+            c = c == '-' ? '_' : static_cast<char>(std::toupper(c));
+        EXPECT_EQ(env.value(key, std::string("missing")), "value-" + std::to_string(i)) << key;
+    }
 }
 
 TEST_F(EnvironTest, Latin1HeaderValues)

@@ -118,7 +118,9 @@ TEST_F(InputTest, BodyErrorGivesItsStatus)
     EXPECT_EQ(sink.status_code, 413);
     EXPECT_EQ(sink.body, "Content Too Large\n");
     auto log = log_text();
-    EXPECT_NE(log.find("reading the request body failed: request body too large"), std::string::npos) << log;
+    EXPECT_NE(log.find("reading the request body failed: request body too large"),
+              std::string::npos)
+        << log;
     EXPECT_NE(log.find("answering 413"), std::string::npos) << log;
 }
 
@@ -137,10 +139,18 @@ TEST_F(InputTest, BodyErrorSwallowedByApp)
     EXPECT_NE(sink.body.find("timed out"), std::string::npos);
 }
 
+TEST_F(InputTest, UseAfterTheRequestRaises)
+{
+    get("/input-save");
+    auto sink = get("/input-stale");
+    EXPECT_EQ(sink.body, "ValueError: wsgi.input used after the request ended");
+}
+
 TEST_F(InputTest, EchoLargeBody)
 {
     std::string body;
-    for (int i = 0; i < 100000; ++i) body += static_cast<char>('a' + i % 26);
+    for (int i = 0; i < 100000; ++i)
+        body += static_cast<char>('a' + i % 26);
     RequestBuilder rb("POST", "/echo");
     rb.body(body);
     auto sink = checked(serve(*app_, rb));

@@ -57,7 +57,8 @@ TEST_F(InvokerTest, GeneratorCallingStartResponseLate)
 
 TEST_F(InvokerTest, RaiseBeforeFirstChunkIsACleanError)
 {
-    for (auto path : {"/raise", "/raise-after-start", "/generator-raise-first", "/empty-then-raise"}) {
+    for (auto path :
+         {"/raise", "/raise-after-start", "/generator-raise-first", "/empty-then-raise"}) {
         log_->clear();
         auto sink = get(path);
         EXPECT_EQ(sink.status_code, 500) << path;
@@ -66,7 +67,8 @@ TEST_F(InvokerTest, RaiseBeforeFirstChunkIsACleanError)
         EXPECT_EQ(sink.content_length, sink.body.size());
         auto log = log_text();
         EXPECT_NE(log.find("[error]"), std::string::npos) << path;
-        EXPECT_NE(log.find(std::string("GET ") + path), std::string::npos) << "method and target: " << log;
+        EXPECT_NE(log.find(std::string("GET ") + path), std::string::npos)
+            << "method and target: " << log;
         EXPECT_NE(log.find("Traceback"), std::string::npos) << log;
     }
     // The server keeps serving.
@@ -85,7 +87,8 @@ TEST_F(InvokerTest, YieldingStrIsAnError)
 {
     auto sink = get("/yield-str");
     EXPECT_EQ(sink.status_code, 500);
-    EXPECT_NE(log_text().find("TypeError: the application yielded str, not bytes"), std::string::npos);
+    EXPECT_NE(log_text().find("TypeError: the application yielded str, not bytes"),
+              std::string::npos);
     EXPECT_EQ(closed("yield-str"), 1);
     sink = get("/yield-str-after");
     EXPECT_EQ(sink.status_code, 200);
@@ -99,7 +102,8 @@ TEST_F(InvokerTest, BareBytesResultIsStrict)
     // Trap 47, our choice: a bare bytes result is an error with a helpful log line.
     auto sink = get("/bytes-result");
     EXPECT_EQ(sink.status_code, 500);
-    EXPECT_NE(log_text().find("returned bytes instead of an iterable of bytes (return [body])"), std::string::npos)
+    EXPECT_NE(log_text().find("returned bytes instead of an iterable of bytes (return [body])"),
+              std::string::npos)
         << log_text();
     sink = get("/none-result");
     EXPECT_EQ(sink.status_code, 500);
@@ -113,7 +117,8 @@ TEST_F(InvokerTest, MissingStartResponse)
     EXPECT_NE(log_text().find("before calling start_response()"), std::string::npos) << log_text();
     sink = get("/no-start-empty");
     EXPECT_EQ(sink.status_code, 500);
-    EXPECT_NE(log_text().find("returned without calling start_response()"), std::string::npos) << log_text();
+    EXPECT_NE(log_text().find("returned without calling start_response()"), std::string::npos)
+        << log_text();
 }
 
 TEST_F(InvokerTest, CloseExactlyOnceNormal)
@@ -153,6 +158,21 @@ TEST_F(InvokerTest, CloseExactlyOnceWhenTheClientGoes)
     EXPECT_EQ(closed("gone-start"), 1);
 }
 
+TEST_F(InvokerTest, ClientGoneWithoutWriteErrorStopsIterating)
+{
+    // A front end learns the client left (FastCGI ABORT_REQUEST, trap 13) while writes
+    // still succeed: stop pulling items, close() once, abort.
+    RequestBuilder rb("GET", "/closing?n=5&name=aborted");
+    MemorySink sink;
+    sink.gone_after_writes = 2;
+    sink = checked(serve(*app_, rb, std::move(sink)));
+    EXPECT_EQ(sink.body, "AAAAABBBBB");
+    EXPECT_EQ(sink.abort_calls, 1);
+    EXPECT_EQ(closed("aborted"), 1);
+    EXPECT_NE(log_text().find("the client is gone; stopped iterating"), std::string::npos)
+        << log_text();
+}
+
 TEST_F(InvokerTest, ContentLengthOverrunStopsAndCloses)
 {
     // Trap 42: C-L 10 but 2 x 8 bytes yielded: send 10, stop, close once.
@@ -160,7 +180,8 @@ TEST_F(InvokerTest, ContentLengthOverrunStopsAndCloses)
     EXPECT_EQ(sink.body, "AAAAAAAABB");
     EXPECT_EQ(sink.finish_calls, 1);
     EXPECT_EQ(closed("over"), 1);
-    EXPECT_NE(log_text().find("more than its Content-Length (10 bytes)"), std::string::npos) << log_text();
+    EXPECT_NE(log_text().find("more than its Content-Length (10 bytes)"), std::string::npos)
+        << log_text();
 }
 
 TEST_F(InvokerTest, ContentLengthSatisfiedEarlyStopsIterating)
@@ -181,6 +202,17 @@ TEST_F(InvokerTest, ContentLengthUnderrunAborts)
     EXPECT_EQ(sink.finish_calls, 0);
     EXPECT_NE(sink.abort_reason.find("10 of the 20 bytes"), std::string::npos) << sink.abort_reason;
     EXPECT_EQ(closed("under"), 1);
+}
+
+TEST_F(InvokerTest, SingleItemUnderrunAborts)
+{
+    auto sink = get("/list?n=1&cl=10");
+    EXPECT_EQ(sink.body, "hello");
+    EXPECT_EQ(sink.finish_calls, 0);
+    EXPECT_EQ(sink.abort_calls, 1);
+    sink = get("/list?n=1&cl=3");
+    EXPECT_EQ(sink.body, "hel") << "overrun in a one-item list is clipped";
+    EXPECT_EQ(sink.finish_calls, 1);
 }
 
 TEST_F(InvokerTest, HeadKeepsLengthDropsBody)
@@ -225,25 +257,6 @@ TEST_F(InvokerTest, CloseRaising)
     EXPECT_EQ(closed("close-raises"), 1);
     EXPECT_EQ(sink.abort_calls, 1) << "the head was sent with the chunk: abort";
     EXPECT_NE(log_text().find("RuntimeError: close failed"), std::string::npos) << log_text();
-}
-
-TEST_F(InvokerTest, ErrorsStreamGoesToTheLogOrTheSink)
-{
-    auto sink = get("/errors");
-    EXPECT_NE(sink.body.find("TypeError: wsgi.errors.write() argument must be str, not bytes"), std::string::npos)
-        << sink.body;
-    auto log = log_text();
-    for (auto line : {"wsgi.errors: first line", "wsgi.errors: second line", "wsgi.errors: third",
-                      "wsgi.errors: fourth"})
-        EXPECT_NE(log.find(line), std::string::npos) << line << " in " << log;
-    EXPECT_NE(log.find("GET /errors: wsgi.errors"), std::string::npos) << log;
-
-    log_->clear();
-    MemorySink capturing;
-    capturing.capture_errors = true;
-    capturing = checked(serve(*app_, RequestBuilder("GET", "/errors"), std::move(capturing)));
-    EXPECT_EQ(capturing.errors, "first line\nsecond line\nthird\nfourth\n");
-    EXPECT_EQ(log_text().find("wsgi.errors"), std::string::npos);
 }
 
 TEST_F(InvokerTest, HeadMethodErrorHasNoBody)

@@ -19,13 +19,16 @@ protected:
 
 TEST_F(StartResponseTest, InvalidHeadersRaiseNamingTheValue)
 {
-    struct Case {
+    struct Case
+    {
         const char* name;
         const char* expected;
     };
     for (auto c : std::initializer_list<Case>{
-             {"nul_value", "ValueError: header value ('X-A', 'a\\x00b'): header value contains NUL"},
-             {"crlf_value", "ValueError: header value ('X-A', 'a\\r\\nSet-Cookie: x=1'): header value contains CR or LF"},
+             {"nul_value",
+              "ValueError: header value ('X-A', 'a\\x00b'): header value contains NUL"},
+             {"crlf_value", "ValueError: header value ('X-A', 'a\\r\\nSet-Cookie: x=1'): header "
+                            "value contains CR or LF"},
              {"lf_value", "contains CR or LF"},
              {"ctl_value", "contains a control character"},
              {"euro_value", "ValueError: header value '\xe2\x82\xac' is not latin-1"},
@@ -53,8 +56,9 @@ TEST_F(StartResponseTest, InvalidHeadersRaiseNamingTheValue)
 
 TEST_F(StartResponseTest, HopByHopIsAnError)
 {
-    for (auto name : {"hop_connection", "hop_keep_alive", "hop_transfer_encoding", "hop_te",
-                      "hop_trailer", "hop_upgrade", "hop_proxy_authenticate", "hop_proxy_authorization"}) {
+    for (auto name :
+         {"hop_connection", "hop_keep_alive", "hop_transfer_encoding", "hop_te", "hop_trailer",
+          "hop_upgrade", "hop_proxy_authenticate", "hop_proxy_authorization"}) {
         auto text = raised(name);
         EXPECT_NE(text.find("ValueError"), std::string::npos) << name << ": " << text;
         EXPECT_NE(text.find("hop-by-hop"), std::string::npos) << name << ": " << text;
@@ -69,11 +73,22 @@ TEST_F(StartResponseTest, Latin1HeaderValuesAreSentAsLatin1Bytes)
     EXPECT_EQ(sink.header("X-Tab"), "a\tb");
 }
 
+TEST_F(StartResponseTest, KeywordArguments)
+{
+    auto sink = get("/start-kw");
+    EXPECT_EQ(sink.status, "203 Replaced") << "exc_info= by keyword replaces the head";
+    EXPECT_EQ(sink.header("X-Kw"), "2");
+    EXPECT_NE(sink.body.find("unexpected or repeated argument 'bogus'"), std::string::npos)
+        << sink.body;
+}
+
 TEST_F(StartResponseTest, SecondCallWithoutExcInfo)
 {
     auto sink = get("/second-start");
-    EXPECT_NE(sink.body.find("RuntimeError: start_response() called a second time without exc_info"),
-              std::string::npos) << sink.body;
+    EXPECT_NE(
+        sink.body.find("RuntimeError: start_response() called a second time without exc_info"),
+        std::string::npos)
+        << sink.body;
     // Trap 40: also after a first call that raised.
     sink = get("/second-after-failed");
     EXPECT_NE(sink.body.find("called a second time"), std::string::npos) << sink.body;
@@ -99,6 +114,16 @@ TEST_F(StartResponseTest, ExcInfoAfterSendReraises)
     EXPECT_NE(log.find("response aborted"), std::string::npos) << log;
 }
 
+TEST_F(StartResponseTest, ExcInfoEdgeCases)
+{
+    auto sink = get("/exc-none-tuple");
+    EXPECT_NE(sink.body.find("RuntimeError: start_response() called a second time"),
+              std::string::npos)
+        << sink.body;
+    sink = get("/exc-not-exception");
+    EXPECT_EQ(sink.body, "sentTypeError: exc_info ('a', 'b', 'c'): must come from sys.exc_info()");
+}
+
 TEST_F(StartResponseTest, WriteCallable)
 {
     auto sink = get("/write");
@@ -111,7 +136,9 @@ TEST_F(StartResponseTest, WriteCallable)
 TEST_F(StartResponseTest, WriteStrIsTypeError)
 {
     auto sink = get("/write-str");
-    EXPECT_NE(sink.body.find("TypeError: write() argument must be bytes, not str"), std::string::npos) << sink.body;
+    EXPECT_NE(sink.body.find("TypeError: write() argument must be bytes, not str"),
+              std::string::npos)
+        << sink.body;
 }
 
 TEST_F(StartResponseTest, WriteEmptyDoesNotSendTheHead)
@@ -125,11 +152,13 @@ TEST_F(StartResponseTest, WriteEmptyDoesNotSendTheHead)
 TEST_F(StartResponseTest, WriteAfterReturnAndAfterTheRequest)
 {
     auto sink = get("/write-after-return");
-    EXPECT_NE(sink.body.find("RuntimeError: write() called after the application returned"), std::string::npos)
+    EXPECT_NE(sink.body.find("RuntimeError: write() called after the application returned"),
+              std::string::npos)
         << sink.body;
     get("/write-save");
     sink = get("/write-stale");
-    EXPECT_NE(sink.body.find("RuntimeError: write() called after the request ended"), std::string::npos)
+    EXPECT_NE(sink.body.find("RuntimeError: write() called after the request ended"),
+              std::string::npos)
         << sink.body;
 }
 
@@ -142,7 +171,8 @@ TEST_F(StartResponseTest, WriteToAGoneClientRaisesOSError)
     EXPECT_EQ(sink.body, "chunk");
     EXPECT_EQ(sink.abort_calls, 1);
     EXPECT_EQ(closed("write-client-gone-oserror"), 1) << "the app saw OSError from write()";
-    EXPECT_EQ(log_text().find("[error]"), std::string::npos) << "a client leaving is not an error: " << log_text();
+    EXPECT_EQ(log_text().find("[error]"), std::string::npos)
+        << "a client leaving is not an error: " << log_text();
 }
 
 } // namespace

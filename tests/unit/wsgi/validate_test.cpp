@@ -25,8 +25,9 @@ TEST(ValidateStatus, AcceptsCodeSpaceReason)
 TEST(ValidateStatus, RejectsMalformed)
 {
     int code = -1;
-    for (const std::string& bad : std::vector<std::string>{"", "200", "20 OK", "2000 OK", "200OK", "2x0 OK", " 200 OK", "099 X",
-                            "600 Nope", "200 OK\r\nX: y", "200 O\nK", "200 \x7f", "200 a\0b"s}) {
+    for (const std::string& bad : std::vector<std::string>{
+             "", "200", "20 OK", "2000 OK", "200OK", "2x0 OK", " 200 OK", "099 X", "600 Nope",
+             "200 OK\r\nX: y", "200 O\nK", "200 \x7f", "200 a\0b"s}) {
         EXPECT_NE(check_status(bad, code), "") << bad;
         EXPECT_EQ(code, -1) << "code untouched on failure: " << bad;
     }
@@ -36,7 +37,8 @@ TEST(ValidateHeaderName, TokensOnly)
 {
     EXPECT_EQ(check_header_name("Content-Type"), "");
     EXPECT_EQ(check_header_name("X-a!#$%&'*+.^_`|~9"), "");
-    for (const std::string& bad : std::vector<std::string>{"", "X A", "X-A:", "X\tA", "X\r\nA", "X\0A"s, "caf\xe9", "(x)", "a/b"})
+    for (const std::string& bad : std::vector<std::string>{"", "X A", "X-A:", "X\tA", "X\r\nA",
+                                                           "X\0A"s, "caf\xe9", "(x)", "a/b"})
         EXPECT_NE(check_header_name(bad), "") << bad;
 }
 

@@ -1,0 +1,51 @@
+// CGI environment -> Request (RFC 3875 §4.1). Internal to the CGI front end.
+#pragma once
+
+#include "wsgibridge/cgi_gateway.hpp"
+#include "wsgibridge/request.hpp"
+
+#include <string>
+#include <system_error>
+
+namespace wsgibridge::cgi {
+
+/// How the request body ends on stdin.
+enum class BodyMode {
+    none,           ///< no CONTENT_LENGTH: no body (RFC 3875 §4.2)
+    content_length, ///< exactly Request::content_length bytes, never read to EOF
+    until_eof,      ///< no CONTENT_LENGTH but a Transfer-Encoding: the server streams a
+                    ///< de-chunked body and closes stdin at its end
+};
+
+/// A request read from a CGI environment. Every view in `request` points into one
+/// buffer owned here, sized once, so the object is neither copied nor moved.
+class EnvRequest
+{
+public:
+    EnvRequest() = default;
+    EnvRequest(const EnvRequest&) = delete;
+    EnvRequest& operator=(const EnvRequest&) = delete;
+
+    Request request;
+    BodyMode body_mode = BodyMode::none;
+    /// The name of the limit option to cite when parse() failed on a limit.
+    const char* limit_option = nullptr;
+    /// Why parse() failed, for the log line (names the variable).
+    std::string error_detail;
+
+    /// Fills `request` from `env` (NAME=VALUE strings, null-terminated array). Errors:
+    /// bad_request (no REQUEST_METHOD, or not a token), bad_content_length,
+    /// header_too_large (--max-header-bytes), too_many_headers (--max-header-count).
+    /// Dropped variables (HTTP_PROXY, malformed HTTP_*) are logged.
+    std::error_code parse(char** env, const CgiOptions& options, const Logger& log);
+
+private:
+    std::error_code finish(); // scheme, defaults, REQUEST_URI, body mode
+    std::string buffer_;
+};
+
+/// Appends `raw` percent-encoded as a URI path (unreserved, sub-delims, ':', '@' and
+/// '/' stay), to rebuild REQUEST_URI when the server did not set it.
+void append_encoded_path(std::string_view raw, std::string& out);
+
+} // namespace wsgibridge::cgi

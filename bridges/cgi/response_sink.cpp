@@ -1,0 +1,183 @@
+#include "response_sink.hpp"
+
+#include "wsgibridge/error.hpp"
+#include "wsgibridge/log.hpp"
+
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <ctime>
+#include <sys/uio.h>
+#include <unistd.h>
+
+namespace wsgibridge::cgi {
+namespace {
+
+// RFC 9110 §5.6.7 IMF-fixdate, without strftime's locale dependence.
+void append_http_date(std::string& out)
+{
+    static constexpr std::array<const char*, 7> days{"Sun", "Mon", "Tue", "Wed",
+                                                     "Thu", "Fri", "Sat"};
+    static constexpr std::array<const char*, 12> months{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    ::gmtime_r(&now, &tm);
+    std::array<char, 40> buf{};
+    int n = std::snprintf(buf.data(), buf.size(), "%s, %02d %s %04d %02d:%02d:%02d GMT",
+                          days[static_cast<std::size_t>(tm.tm_wday)], tm.tm_mday,
+                          months[static_cast<std::size_t>(tm.tm_mon)], tm.tm_year + 1900,
+                          tm.tm_hour, tm.tm_min, tm.tm_sec);
+    out.append(buf.data(), static_cast<std::size_t>(n));
+}
+
+} // namespace
+
+std::string_view reason_phrase(int status) noexcept
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 404:
+        return "Not Found";
+    case 408:
+        return "Request Timeout";
+    case 413:
+        return "Content Too Large";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 503:
+        return "Service Unavailable";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return "Error";
+    }
+}
+
+StdoutSink::StdoutSink(int fd, std::string_view nph_protocol) : fd_(fd), nph_protocol_(nph_protocol)
+{
+    head_.reserve(512);
+}
+
+void StdoutSink::format_head(const ResponseHead& head)
+{
+    head_.clear();
+    bool app_date = false;
+    for (const auto& h : head.headers)
+        app_date |= iequals(h.name, "Date");
+    if (nph_protocol_.empty()) {
+        // Always an explicit Status: without one, "Location: /x" would be a local
+        // redirect the server re-dispatches (RFC 3875 §6.2.2), and a 201 would be lost.
+        head_ += "Status: ";
+    } else {
+        // Non-parsed headers go to the client as they are: the gateway owns the status
+        // line, Date and Connection (the connection ends with the process).
+        (head_ += nph_protocol_) += ' ';
+    }
+    (head_ += head.status) += "\r\n";
+    if (!nph_protocol_.empty()) {
+        if (!app_date) (head_ += "Date: "), append_http_date(head_), head_ += "\r\n";
+        head_ += "Connection: close\r\n";
+    }
+    for (const auto& h : head.headers)
+        (((head_ += h.name) += ": ") += h.value) += "\r\n";
+    if (head.content_length_computed && head.content_length)
+        ((head_ += "Content-Length: ") += std::to_string(*head.content_length)) += "\r\n";
+    head_ += "\r\n";
+}
+
+std::error_code StdoutSink::start(const ResponseHead& head)
+{
+    if (state_ != State::idle) return errc::app_error;
+    format_head(head);
+    status_ = head.status_code;
+    body_allowed_ = head.body_allowed;
+    state_ = State::started;
+    return {};
+}
+
+// Head (once) and `body` in one writev, looping over partial writes.
+std::error_code StdoutSink::send(std::span<const char> body)
+{
+    std::array<iovec, 2> iov{};
+    std::size_t count = 0;
+    if (!head_sent_) iov[count++] = {head_.data(), head_.size()};
+    if (!body.empty()) iov[count++] = {const_cast<char*>(body.data()), body.size()};
+    head_sent_ = true;
+    iovec* next = iov.data();
+    while (count > 0) {
+        ssize_t n = ::writev(fd_, next, static_cast<int>(count));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            gone_ = true;
+            return errc::peer_gone;
+        }
+        auto left = static_cast<std::size_t>(n);
+        while (count > 0 && left >= next->iov_len)
+            left -= next->iov_len, ++next, --count;
+        if (count > 0) {
+            next->iov_base = static_cast<char*>(next->iov_base) + left;
+            next->iov_len -= left;
+        }
+    }
+    body_bytes_ += body.size();
+    return {};
+}
+
+std::error_code StdoutSink::write(std::span<const char> data)
+{
+    if (state_ != State::started) return errc::app_error;
+    if (gone_) return errc::peer_gone;
+    if (!body_allowed_ || data.empty()) return {};
+    return send(data);
+}
+
+std::error_code StdoutSink::finish()
+{
+    if (state_ != State::started) return errc::app_error;
+    std::error_code ec = head_sent_ || gone_ ? std::error_code{} : send({});
+    state_ = ec ? State::aborted : State::done;
+    return ec;
+}
+
+void StdoutSink::abort(std::string_view /*reason: logged by the caller*/)
+{
+    if (state_ == State::done || state_ == State::aborted) return;
+    if (!head_sent_ && !gone_) {
+        // Nothing has left yet: the client can still get a clean 500.
+        state_ = State::idle;
+        send_simple(500, !body_allowed_);
+        state_ = State::aborted;
+        return;
+    }
+    // Part of the response is out: ending the output (the process exits) is all CGI
+    // offers; a server seeing fewer bytes than Content-Length flags the response.
+    state_ = State::aborted;
+}
+
+std::error_code StdoutSink::send_simple(int status, bool head_only)
+{
+    std::string status_line = concat(status, " ", reason_phrase(status));
+    std::string body = status_line + "\n";
+    std::string length = std::to_string(body.size());
+    std::array<Header, 2> headers{
+        {{"Content-Type", "text/plain; charset=utf-8"}, {"Content-Length", length}}};
+    ResponseHead head;
+    head.status_code = status;
+    head.status = status_line;
+    head.headers = headers;
+    head.content_length = body.size();
+    head.body_allowed = !head_only;
+    if (auto ec = start(head)) return ec;
+    if (auto ec = write(body)) return ec;
+    return finish();
+}
+
+} // namespace wsgibridge::cgi

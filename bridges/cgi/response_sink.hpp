@@ -1,0 +1,53 @@
+// The CGI response on stdout (RFC 3875 §6): "Status:" line, header fields, blank line,
+// body, written with writev straight to the fd (no stdio buffering), so each chunk
+// the application yields leaves at once. Internal to the CGI front end.
+#pragma once
+
+#include "wsgibridge/response_sink.hpp"
+
+#include <string>
+
+namespace wsgibridge::cgi {
+
+/// The reason phrase of the status codes the gateway answers by itself.
+std::string_view reason_phrase(int status) noexcept;
+
+class StdoutSink final : public ResponseSink
+{
+public:
+    /// `nph_protocol`: empty for a parsed-header response ("Status: 200 OK"); else the
+    /// protocol of the status line of a non-parsed-header response ("HTTP/1.1").
+    explicit StdoutSink(int fd, std::string_view nph_protocol = {});
+
+    std::error_code start(const ResponseHead& head) override;
+    std::error_code write(std::span<const char> data) override;
+    std::error_code finish() override;
+    void abort(std::string_view reason) override;
+    bool client_gone() const noexcept override { return gone_; }
+
+    /// A complete plain-text response of the gateway's own (400, 413, 500...).
+    /// `head_only` leaves the body out (HEAD).
+    std::error_code send_simple(int status, bool head_only);
+
+    bool started() const noexcept { return state_ != State::idle; }
+    bool completed() const noexcept { return state_ == State::done; }
+    int status() const noexcept { return status_; }
+    std::uint64_t body_bytes() const noexcept { return body_bytes_; }
+
+private:
+    enum class State { idle, started, done, aborted };
+    std::error_code send(std::span<const char> body);
+    void format_head(const ResponseHead& head);
+
+    int fd_;
+    std::string nph_protocol_;
+    std::string head_; // reused; formatted by start(), sent with the first body bytes
+    bool head_sent_ = false;
+    bool body_allowed_ = true;
+    bool gone_ = false;
+    State state_ = State::idle;
+    int status_ = 0;
+    std::uint64_t body_bytes_ = 0;
+};
+
+} // namespace wsgibridge::cgi

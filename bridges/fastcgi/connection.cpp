@@ -1,0 +1,266 @@
+// The reader half of a connection (io thread): records in, request state out.
+#include "connection.hpp"
+
+#include <sys/socket.h>
+
+#include <boost/asio/post.hpp>
+
+#include <cerrno>
+#include <cstring>
+
+#include "params_codec.hpp"
+#include "record_writer.hpp"
+#include "request_from_params.hpp"
+
+namespace wsgibridge::fastcgi {
+
+Connection::Connection(Socket socket, ServerContext& context)
+    : context_(context), socket_(std::move(socket)), fd_(socket_.native_handle()),
+      drain_timer_(context.io)
+{
+    buffer_.resize(64 * 1024);
+    boost::system::error_code ignored;
+    socket_.non_blocking(true, ignored); // writes poll() themselves, with --io-timeout
+}
+
+Connection::~Connection() = default;
+
+void Connection::start()
+{
+    read_more();
+}
+
+void Connection::read_more()
+{
+    if (closed_ || reading_ || paused_) return;
+    reading_ = true;
+    socket_.async_read_some(boost::asio::buffer(buffer_),
+                            [self = shared_from_this()](const boost::system::error_code& ec,
+                                                        std::size_t n) { self->on_read(ec, n); });
+}
+
+void Connection::on_read(const boost::system::error_code& ec, std::size_t n)
+{
+    reading_ = false;
+    if (closed_) return;
+    if (ec) {
+        if (draining_) return close_now();
+        return on_peer_closed();
+    }
+    if (draining_) {
+        // Closing: discard what the web server still sends (bounded) so our close
+        // does not reset the connection under the reply it has not read yet.
+        drained_ += n;
+        if (drained_ > context_.options.limits.max_drain_bytes) return close_now();
+        return read_more();
+    }
+    std::span<const char> in(buffer_.data(), n);
+    while (!closed_ && !draining_) {
+        auto rec = parser_.next(in);
+        if (!rec) {
+            if (rec.error() == errc::need_more) break;
+            context_.log.warning("FastCGI: record with a protocol version other than 1; closing the connection");
+            return close_now();
+        }
+        if (!handle_record(*rec)) return close_now();
+    }
+    start_pending();
+    read_more();
+}
+
+bool Connection::handle_record(const Record& rec)
+{
+    if (rec.request_id == management_request_id) {
+        on_management(rec);
+        return true;
+    }
+    if (rec.record_type() == RecordType::begin_request) return on_begin_request(rec);
+    auto it = requests_.find(rec.request_id);
+    if (it == requests_.end()) return true; // inactive id: ignored (spec "Managing Request IDs")
+    auto st = it->second;
+    switch (rec.record_type()) {
+    case RecordType::params: return on_params(*st, rec);
+    case RecordType::stdin_stream: return on_stdin(*st, rec);
+    case RecordType::abort_request: on_abort(st); return true;
+    default: return true; // DATA (FILTER only) and unknown types on a live id: ignored
+    }
+}
+
+bool Connection::on_begin_request(const Record& rec)
+{
+    if (rec.content.size() != sizeof(BeginRequestBody)) {
+        context_.log.warning(concat("FastCGI: BEGIN_REQUEST with ", rec.content.size(),
+                                    " content bytes instead of 8; closing the connection"));
+        return false;
+    }
+    BeginRequestBody body;
+    std::memcpy(&body, rec.content.data(), sizeof body);
+    auto role = static_cast<Role>(body.role.value());
+    bool keep_conn = (body.flags & flag_keep_conn) != 0;
+    if (auto it = requests_.find(rec.request_id); it != requests_.end()) {
+        // The worker wrote END_REQUEST but its "done" has not reached this thread yet:
+        // the web server may rightly reuse the id already (nginx does, at once).
+        bool ended;
+        {
+            std::lock_guard lock(write_mutex_);
+            ended = it->second->ended;
+        }
+        if (ended) requests_.erase(it);
+    }
+    if (requests_.contains(rec.request_id)) {
+        context_.log.warning(concat("FastCGI: BEGIN_REQUEST for request id ", rec.request_id,
+                                    " which is already in flight; ignored"));
+        return true;
+    }
+    if (role != Role::responder && role != Role::authorizer) {
+        context_.log.info(concat("FastCGI: request ", rec.request_id, " asks for role ",
+                                 body.role.value(), " (only RESPONDER and AUTHORIZER are served)"));
+        end_request_from_reader(rec.request_id, ProtocolStatus::unknown_role);
+        if (!keep_conn) close_after_drain();
+        return true;
+    }
+    if (stopping_ || context_.requests_in_flight >= context_.options.max_requests_in_flight) {
+        context_.log.warning(concat("FastCGI: request ", rec.request_id, " refused (",
+                                    stopping_ ? "server stopping" : "--max-requests-in-flight reached",
+                                    "): FCGI_OVERLOADED"));
+        end_request_from_reader(rec.request_id, ProtocolStatus::overloaded);
+        if (!keep_conn) close_after_drain();
+        return true;
+    }
+    auto st = std::make_shared<RequestState>();
+    st->id = rec.request_id;
+    st->role = role;
+    st->keep_conn = keep_conn;
+    requests_.emplace(rec.request_id, std::move(st));
+    return true;
+}
+
+bool Connection::on_params(RequestState& st, const Record& rec)
+{
+    if (st.params_done || st.rejected) return true; // extra PARAMS after the end or a 431: ignored
+    auto shared = requests_.at(st.id);
+    const auto& limits = context_.options.limits;
+    if (!rec.content.empty()) {
+        if (st.params.size() + rec.content.size() > limits.max_header_bytes) {
+            reject(st, errc::header_too_large,
+                   concat("FCGI_PARAMS over --max-header-bytes (", limits.max_header_bytes, " bytes)"));
+            dispatch(shared);
+            return true;
+        }
+        st.params.append(rec.content.data(), rec.content.size());
+        return true;
+    }
+    st.params_done = true;
+    ParamsOptions po{context_.options.mount, limits.max_header_count};
+    auto ec = request_from_params(st.params, st.scratch, po, st.request);
+    if (ec == errc::protocol_error) {
+        context_.log.warning(concat("FastCGI: request ", st.id,
+                                    ": truncated name-value pair in FCGI_PARAMS; closing the connection"));
+        return false;
+    }
+    if (ec == errc::too_many_headers)
+        reject(st, ec, concat("more than --max-header-count (", limits.max_header_count, ") header fields"));
+    else if (ec)
+        reject(st, ec, concat("bad FCGI_PARAMS: ", ec.message()));
+    else if (st.request.content_length && *st.request.content_length > limits.max_body_bytes)
+        reject(st, errc::body_too_large,
+               concat("CONTENT_LENGTH ", *st.request.content_length, " over --max-body (",
+                      limits.max_body_bytes, " bytes)"));
+    dispatch(shared);
+    return true;
+}
+
+void Connection::reject(RequestState& st, std::error_code why, std::string_view detail)
+{
+    st.rejected = why;
+    st.params_done = true;
+    if (why == errc::header_too_large) {
+        // The Request views would point at a truncated block: the log line and the
+        // access log only get what is safe to show.
+        st.request = Request{};
+        st.request.method = "-";
+    }
+    context_.log.warning(concat("FastCGI request ", st.id, ": ", detail, ": answering ",
+                                http_status_for(why)));
+}
+
+bool Connection::on_stdin(RequestState& st, const Record& rec)
+{
+    if (!st.body) {
+        context_.log.warning(concat("FastCGI: request ", st.id,
+                                    ": FCGI_STDIN before the end of FCGI_PARAMS; closing the connection"));
+        return false;
+    }
+    if (rec.content.empty()) {
+        st.body->end_of_stream();
+        return true;
+    }
+    if (st.body->push(rec.content)) paused_ = true; // resumed by the body's low-water callback
+    return true;
+}
+
+void Connection::dispatch(const std::shared_ptr<RequestState>& st)
+{
+    const auto& limits = context_.options.limits;
+    st->body.emplace(st->rejected ? std::nullopt : st->request.content_length, limits.max_body_bytes,
+                     limits.io_timeout);
+    std::weak_ptr<Connection> weak = shared_from_this();
+    st->body->set_on_low_water([weak, &io = context_.io] {
+        boost::asio::post(io, [weak] {
+            if (auto self = weak.lock()) self->resume_reading();
+        });
+    });
+    st->dispatched = true;
+    pending_.push_back(st);
+}
+
+void Connection::resume_reading()
+{
+    paused_ = false;
+    read_more();
+}
+
+void Connection::on_abort(const std::shared_ptr<RequestState>& st)
+{
+    st->aborted = true;
+    if (st->body) st->body->fail(errc::peer_gone);
+    {
+        std::lock_guard lock(write_mutex_);
+        if (!st->ended) {
+            st->ended = true;
+            RecordWriter w(st->id);
+            w.end_request(0, ProtocolStatus::request_complete);
+            (void)write_locked(w.iov());
+        }
+    }
+    // The id is free again at once; the worker, if any, finds its writes failing.
+    requests_.erase(st->id);
+    if (stopping_ && requests_.empty()) return close_now();
+    if (!st->keep_conn) close_after_drain();
+}
+
+void Connection::on_management(const Record& rec)
+{
+    RecordWriter w(management_request_id);
+    std::string answer;
+    if (rec.record_type() == RecordType::get_values) {
+        std::vector<char> copy(rec.content.begin(), rec.content.end());
+        answer = get_values_result(copy, context_.figures);
+        w.record(RecordType::get_values_result, answer);
+    } else {
+        answer = unknown_type_body(rec.type);
+        w.record(RecordType::unknown_type, answer);
+    }
+    std::lock_guard lock(write_mutex_);
+    (void)write_locked(w.iov());
+}
+
+void Connection::end_request_from_reader(std::uint16_t id, ProtocolStatus status)
+{
+    RecordWriter w(id);
+    w.end_request(0, status);
+    std::lock_guard lock(write_mutex_);
+    (void)write_locked(w.iov());
+}
+
+} // namespace wsgibridge::fastcgi

@@ -1,0 +1,99 @@
+// One connection from the web server. Its reader runs on the io thread (asynchronous
+// reads, no thread per idle connection) and turns records into request state; each
+// request then runs on a worker thread, so several requests of one connection
+// (multiplexing) are served at once. Writes from workers and from the reader are
+// serialized by a mutex; each is a blocking writev with poll() and --io-timeout.
+#pragma once
+
+#include <boost/asio/generic/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "record_parser.hpp"
+#include "request_state.hpp"
+#include "server_context.hpp"
+
+namespace wsgibridge::fastcgi {
+
+class Connection : public std::enable_shared_from_this<Connection>
+{
+public:
+    using Socket = boost::asio::generic::stream_protocol::socket;
+
+    Connection(Socket socket, ServerContext& context);
+    ~Connection();
+
+    // io thread
+    void start();
+    /// Server stopping: no new requests; close once the ones in flight ended.
+    void stop_gracefully();
+    /// The grace period is over: fail what is in flight and close.
+    void force_close();
+
+    // any thread
+    /// Writes `iov` for `state`: fails with peer_gone once the request ended or was
+    /// aborted, or the connection broke. `ends_request` marks it ended (END_REQUEST in iov).
+    std::error_code write(RequestState& state, std::span<iovec> iov, bool ends_request);
+    /// sendfile(2) of `count` bytes re-framed into STDOUT records; returns bytes sent.
+    Result<std::uint64_t> send_file(RequestState& state, int fd, std::uint64_t offset,
+                                    std::uint64_t count);
+    /// Only on the io thread while a request runs there (one worker thread): reads and
+    /// handles records that arrived meanwhile, without blocking.
+    void poll_while_inline();
+    /// Shuts the socket down: writes fail from now on, the web server sees a close.
+    void break_connection() noexcept;
+    bool broken() const noexcept { return broken_; }
+    const Logger& log() const noexcept { return context_.log; }
+
+private:
+    // reader (io thread), connection.cpp
+    void read_more();
+    void on_read(const boost::system::error_code& ec, std::size_t n);
+    bool handle_record(const Record& rec);
+    bool on_begin_request(const Record& rec);
+    bool on_params(RequestState& st, const Record& rec);
+    bool on_stdin(RequestState& st, const Record& rec);
+    void on_abort(const std::shared_ptr<RequestState>& st);
+    void on_management(const Record& rec);
+    void on_peer_closed();
+    void reject(RequestState& st, std::error_code why, std::string_view detail);
+    void dispatch(const std::shared_ptr<RequestState>& st);
+    void start_pending();
+    bool can_run_inline(const RequestState& st) const;
+    void resume_reading();
+    void close_after_drain();
+    void close_now();
+    void end_request_from_reader(std::uint16_t id, ProtocolStatus status);
+
+    // worker side (or the io thread, inline), connection_io.cpp
+    void run_request(const std::shared_ptr<RequestState>& st) noexcept;
+    void on_request_done(const std::shared_ptr<RequestState>& st);
+    std::error_code write_locked(std::span<iovec> iov);
+    std::error_code wait_writable();
+
+    ServerContext& context_;
+    Socket socket_;
+    int fd_;
+    RecordParser parser_;
+    std::vector<char> buffer_;
+    std::map<std::uint16_t, std::shared_ptr<RequestState>> requests_;
+    std::vector<std::shared_ptr<RequestState>> pending_; ///< ready, to start after this read
+    boost::asio::steady_timer drain_timer_;
+    bool reading_ = false;
+    bool paused_ = false;
+    bool draining_ = false; ///< closing: reading only to discard until the peer closes
+    bool stopping_ = false;
+    bool closed_ = false;
+    bool peer_closed_ = false;
+    bool inline_running_ = false; ///< a request runs on the io thread right now
+    std::uint64_t drained_ = 0;
+
+    std::mutex write_mutex_;
+    std::atomic<bool> broken_{false};
+};
+
+} // namespace wsgibridge::fastcgi

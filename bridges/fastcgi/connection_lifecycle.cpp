@@ -1,0 +1,137 @@
+// The life of a connection (io thread): where ready requests run (worker pool or,
+// with one thread, inline on the io thread), and how the connection ends (peer gone,
+// graceful stop, drain before close, forced close).
+#include <sys/socket.h>
+
+#include <boost/asio/post.hpp>
+
+#include <cerrno>
+
+#include "connection.hpp"
+
+namespace wsgibridge::fastcgi {
+
+bool Connection::can_run_inline(const RequestState& st) const
+{
+    // With one worker thread requests are serialized anyway; running one whose body
+    // is all here on the io thread saves two thread hand-offs per request. Never while
+    // the worker runs another (wsgi.multithread is false), never with a body still to
+    // come (the io thread is the one that would read it).
+    return context_.options.threads == 1 && context_.pool_busy == 0 && st.body->complete();
+}
+
+void Connection::start_pending()
+{
+    // Started once the whole read was parsed, so a GET's empty STDIN, usually in the
+    // same read as its PARAMS, is known before choosing where it runs.
+    while (!pending_.empty()) {
+        auto st = pending_.front();
+        pending_.erase(pending_.begin());
+        if (st->aborted) continue; // ABORT_REQUEST came in the same read: END_REQUEST is out
+        ++context_.requests_in_flight;
+        if (!closed_ && can_run_inline(*st)) {
+            inline_running_ = true;
+            run_request(st);
+            inline_running_ = false;
+            on_request_done(st);
+            continue;
+        }
+        ++context_.pool_busy;
+        boost::asio::post(context_.workers, [self = shared_from_this(), st] {
+            self->run_request(st);
+            --self->context_.pool_busy;
+            boost::asio::post(self->context_.io, [self, st] { self->on_request_done(st); });
+        });
+    }
+}
+
+void Connection::poll_while_inline()
+{
+    // A request running inline holds the io thread: between its writes, take in what
+    // the web server sent meanwhile (ABORT_REQUEST, a hang-up, other requests' records).
+    if (!inline_running_ || closed_ || draining_ || paused_) return;
+    for (;;) {
+        ssize_t n = ::recv(fd_, buffer_.data(), buffer_.size(), MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+        if (n <= 0) return on_peer_closed();
+        std::span<const char> in(buffer_.data(), static_cast<std::size_t>(n));
+        while (!closed_ && !draining_) {
+            auto rec = parser_.next(in);
+            if (!rec && rec.error() == errc::need_more) break;
+            if (!rec || !handle_record(*rec)) return break_connection();
+        }
+        if (static_cast<std::size_t>(n) < buffer_.size() || closed_ || draining_ || paused_) return;
+    }
+}
+
+void Connection::on_peer_closed()
+{
+    peer_closed_ = true;
+    // Requests whose body was still coming cannot complete it; the others may still
+    // answer (their writes fail if the web server is really gone).
+    for (auto& [id, st] : requests_) {
+        if (st->body && !st->body->complete()) st->body->fail(errc::peer_gone);
+        if (!st->params_done) st->aborted = true;
+    }
+    std::erase_if(requests_, [](const auto& kv) { return !kv.second->dispatched; });
+    if (requests_.empty()) close_now();
+}
+
+void Connection::stop_gracefully()
+{
+    stopping_ = true;
+    if (requests_.empty()) close_now();
+}
+
+void Connection::force_close()
+{
+    for (auto& [id, st] : requests_) {
+        st->aborted = true;
+        if (st->body) st->body->fail(errc::peer_gone);
+    }
+    break_connection();
+    close_now();
+}
+
+void Connection::close_after_drain()
+{
+    if (closed_ || draining_) return;
+    draining_ = true;
+    ::shutdown(fd_, SHUT_WR);
+    drain_timer_.expires_after(std::min(context_.options.limits.io_timeout, std::chrono::milliseconds(5000)));
+    drain_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+        if (!ec) self->close_now();
+    });
+    if (peer_closed_) return close_now();
+    paused_ = false;
+    read_more();
+}
+
+void Connection::close_now()
+{
+    if (closed_) return;
+    closed_ = true;
+    pending_.clear();
+    drain_timer_.cancel();
+    boost::system::error_code ignored;
+    // cancel, not close: workers may still hold this connection and write to the fd;
+    // the fd is closed with the last reference (a shutdown makes their writes fail).
+    socket_.cancel(ignored);
+    if (!requests_.empty()) {
+        for (auto& [id, st] : requests_) {
+            st->aborted = true;
+            if (st->body) st->body->fail(errc::peer_gone);
+        }
+        break_connection();
+    }
+    requests_.clear();
+}
+
+void Connection::break_connection() noexcept
+{
+    broken_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+}
+
+} // namespace wsgibridge::fastcgi

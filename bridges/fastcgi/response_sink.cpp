@@ -1,0 +1,173 @@
+#include "response_sink.hpp"
+
+#include "connection.hpp"
+#include "wsgibridge/log.hpp"
+
+namespace wsgibridge::fastcgi {
+
+std::string_view status_line_for(int status) noexcept
+{
+    switch (status) {
+    case 400: return "400 Bad Request";
+    case 404: return "404 Not Found";
+    case 408: return "408 Request Timeout";
+    case 413: return "413 Content Too Large";
+    case 431: return "431 Request Header Fields Too Large";
+    case 501: return "501 Not Implemented";
+    case 503: return "503 Service Unavailable";
+    default: return "500 Internal Server Error";
+    }
+}
+
+FcgiResponseSink::FcgiResponseSink(Connection& conn, RequestState& state, const Limits& limits)
+    : conn_(conn), state_(state), limits_(limits), writer_(state.id)
+{
+}
+
+std::error_code FcgiResponseSink::start(const ResponseHead& head)
+{
+    if (phase_ != Phase::idle) return errc::app_error;
+    status_ = head.status_code;
+    content_length_ = head.body_allowed ? head.content_length : std::optional<std::uint64_t>{};
+    head_.clear();
+    head_.append("Status: ").append(head.status).append("\r\n");
+    for (const auto& h : head.headers) head_.append(h.name).append(": ").append(h.value).append("\r\n");
+    if (head.content_length_computed && head.content_length)
+        head_.append("Content-Length: ").append(std::to_string(*head.content_length)).append("\r\n");
+    head_.append("\r\n");
+    head_pending_ = true;
+    phase_ = Phase::started;
+    return {};
+}
+
+std::error_code FcgiResponseSink::flush(std::span<const char> data)
+{
+    writer_.reset(state_.id);
+    if (head_pending_) writer_.append(RecordType::stdout_stream, head_);
+    writer_.append(RecordType::stdout_stream, data);
+    if (writer_.empty()) return {};
+    auto ec = conn_.write(state_, writer_.iov(), false);
+    if (!ec) {
+        head_pending_ = false;
+        sent_anything_ = true;
+        body_bytes_ += data.size();
+    }
+    return ec;
+}
+
+std::error_code FcgiResponseSink::write(std::span<const char> data)
+{
+    if (phase_ != Phase::started) return errc::app_error;
+    // An empty chunk (yield b"") sends nothing: an empty STDOUT record would end the stream.
+    if (data.empty()) return {};
+    conn_.poll_while_inline();
+    bool last = content_length_ && body_bytes_ + data.size() >= *content_length_;
+    if (!last || !state_.body->complete()) return flush(data);
+    // The chunk completing Content-Length: nginx considers the response done when it
+    // has that many bytes and closes a kept connection on which END_REQUEST has not
+    // arrived yet, so the end of the request travels in the same writev.
+    writer_.reset(state_.id);
+    if (head_pending_) writer_.append(RecordType::stdout_stream, head_);
+    writer_.append(RecordType::stdout_stream, data);
+    writer_.end_stream(RecordType::stdout_stream);
+    writer_.end_request(0, ProtocolStatus::request_complete);
+    auto ec = conn_.write(state_, writer_.iov(), true);
+    if (ec) return ec;
+    head_pending_ = false;
+    sent_anything_ = true;
+    body_bytes_ += data.size();
+    ended_early_ = true;
+    return {};
+}
+
+std::error_code FcgiResponseSink::send_file(int fd, std::uint64_t offset, std::uint64_t count)
+{
+    if (phase_ != Phase::started) return errc::app_error;
+    conn_.poll_while_inline();
+    if (head_pending_)
+        if (auto ec = flush({})) return ec;
+    auto sent = conn_.send_file(state_, fd, offset, count);
+    if (!sent) return sent.error();
+    body_bytes_ += *sent;
+    sent_anything_ = sent_anything_ || *sent > 0;
+    return {};
+}
+
+std::error_code FcgiResponseSink::finish()
+{
+    if (phase_ != Phase::started) return errc::app_error;
+    phase_ = Phase::done;
+    if (ended_early_) return {};
+    writer_.reset(state_.id);
+    if (head_pending_) writer_.append(RecordType::stdout_stream, head_);
+    writer_.end_stream(RecordType::stdout_stream);
+    auto& body = *state_.body;
+    bool body_read = body.complete();
+    // The usual case: one writev with the last bytes, the end of STDOUT and END_REQUEST.
+    if (body_read) writer_.end_request(0, ProtocolStatus::request_complete);
+    auto ec = conn_.write(state_, writer_.iov(), body_read);
+    if (ec || body_read) return ec;
+    // The app left part of the body unread: take it in (bounded by --max-drain) before
+    // END_REQUEST, else a web server still sending sees a reset instead of the reply.
+    if (!body.drain(limits_.max_drain_bytes))
+        conn_.log().info(concat("FastCGI request ", state_.id, ": unread body over --max-drain (",
+                                limits_.max_drain_bytes, " bytes) or stalled; ending the request"));
+    writer_.reset(state_.id);
+    writer_.end_request(0, ProtocolStatus::request_complete);
+    return conn_.write(state_, writer_.iov(), true);
+}
+
+void FcgiResponseSink::abort(std::string_view reason)
+{
+    if (done()) return;
+    if (ended_early_) {
+        // Everything the head announced went out with END_REQUEST: nothing to break.
+        phase_ = Phase::aborted;
+        return;
+    }
+    phase_ = Phase::aborted;
+    if (state_.aborted) return; // ABORT_REQUEST: END_REQUEST already went out
+    conn_.log().info(concat("FastCGI request ", state_.id, " aborted: ", reason));
+    if (sent_anything_) {
+        // Part of a response went out: only a broken connection tells the web server
+        // (and so the client) that the response is incomplete.
+        conn_.break_connection();
+        return;
+    }
+    writer_.reset(state_.id);
+    writer_.end_stream(RecordType::stdout_stream);
+    writer_.end_request(1, ProtocolStatus::request_complete);
+    (void)conn_.write(state_, writer_.iov(), true);
+}
+
+bool FcgiResponseSink::write_error(std::string_view text)
+{
+    if (text.empty()) return true;
+    RecordWriter w(state_.id);
+    w.append(RecordType::stderr_stream, text);
+    (void)conn_.write(state_, w.iov(), false);
+    return true;
+}
+
+bool FcgiResponseSink::client_gone() const noexcept
+{
+    return state_.aborted || conn_.broken();
+}
+
+void FcgiResponseSink::respond_error(int status)
+{
+    std::string_view line = status_line_for(status);
+    std::string body = concat(line, "\n");
+    ResponseHead head;
+    head.status_code = status;
+    head.status = line;
+    Header fields[] = {{"Content-Type", "text/plain; charset=utf-8"}};
+    head.headers = fields;
+    head.content_length = body.size();
+    head.content_length_computed = true;
+    if (start(head)) return;
+    if (write(body)) return;
+    (void)finish();
+}
+
+} // namespace wsgibridge::fastcgi

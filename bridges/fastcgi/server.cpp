@@ -1,0 +1,205 @@
+// FastcgiServer: the listening socket, the accept loop, the worker pool, signals and
+// the graceful stop (stop accepting, let requests in flight end within the grace
+// period, then fail them).
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/asio/basic_socket_acceptor.hpp>
+#include <boost/asio/generic/stream_protocol.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <atomic>
+#include <optional>
+#include <vector>
+
+#include "connection.hpp"
+#include "listener.hpp"
+#include "server_context.hpp"
+#include "wsgibridge/fastcgi_server.hpp"
+
+namespace wsgibridge {
+
+using boost::asio::generic::stream_protocol;
+
+struct FastcgiServer::Impl {
+    FastcgiServerOptions options;
+    const Logger& log;
+    boost::asio::io_context io{1};
+    boost::asio::thread_pool workers;
+    fastcgi::ServerContext context;
+    fastcgi::PeerFilter peers;
+    int listen_fd = -1;
+    bool owns_listen_fd = false;
+    std::optional<boost::asio::basic_socket_acceptor<stream_protocol>> acceptor;
+    boost::asio::signal_set signals{io};
+    boost::asio::steady_timer grace_timer{io};
+    std::vector<std::weak_ptr<fastcgi::Connection>> connections;
+    std::uint64_t requests_done = 0;
+    std::uint64_t connections_accepted = 0;
+    bool stopping = false;
+
+    Impl(const FastcgiServerOptions& o, RequestHandler& handler, const Logger& l, const AccessLog& access)
+        : options(o), log(l), workers(std::max(1u, o.threads)),
+          context{options, handler, l, access, io, workers, {}, {}, {}, {}}, peers(o.web_server_addrs)
+    {
+        context.figures = {options.max_connections, options.max_requests_in_flight, true};
+        context.on_request_done = [this] { count_request(); };
+        if (options.bind.empty()) {
+            if (options.listen_fd < 0) throw std::invalid_argument("FastcgiServer: no --bind and no listening fd");
+            listen_fd = options.listen_fd;
+        } else {
+            listen_fd = fastcgi::open_listener(options.bind, options.socket_mode);
+            owns_listen_fd = true;
+        }
+        sockaddr_storage ss{};
+        socklen_t len = sizeof ss;
+        if (::getsockname(listen_fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0)
+            throw std::system_error(errno, std::generic_category(), "getsockname on the listening socket");
+        // The acceptor takes its own duplicate: an inherited fd 0 stays open for mod_fcgid.
+        int fd = ::fcntl(listen_fd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0) throw std::system_error(errno, std::generic_category(), "dup listening socket");
+        acceptor.emplace(io);
+        acceptor->assign(stream_protocol(ss.ss_family, SOCK_STREAM), fd);
+    }
+
+    ~Impl()
+    {
+        if (owns_listen_fd) {
+            if (options.bind.starts_with("unix:")) ::unlink(options.bind.substr(5).c_str());
+            ::close(listen_fd);
+        }
+    }
+
+    void accept()
+    {
+        acceptor->async_accept([this](const boost::system::error_code& ec, stream_protocol::socket s) {
+            if (stopping) return;
+            if (ec) {
+                if (ec != boost::asio::error::operation_aborted)
+                    log.warning(concat("FastCGI: accept failed: ", ec.message()));
+                // EMFILE and friends: try again shortly instead of spinning.
+                if (ec == boost::asio::error::operation_aborted) return;
+                grace_timer.expires_after(std::chrono::milliseconds(100));
+                grace_timer.async_wait([this](const boost::system::error_code& e) { if (!e) accept(); });
+                return;
+            }
+            admit(std::move(s));
+            accept();
+        });
+    }
+
+    void admit(stream_protocol::socket s)
+    {
+        std::string peer;
+        if (!peers.allows(s.native_handle(), peer)) {
+            log.warning(concat("FastCGI: connection from ", peer, " refused: not in FCGI_WEB_SERVER_ADDRS"));
+            return; // closed by the socket's destructor
+        }
+        std::erase_if(connections, [](const auto& w) { return w.expired(); });
+        if (connections.size() >= options.max_connections) {
+            log.warning(concat("FastCGI: connection refused: --max-connections (", options.max_connections,
+                               ") reached"));
+            return;
+        }
+        if (s.local_endpoint().protocol().family() != AF_UNIX) {
+            int one = 1;
+            ::setsockopt(s.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        }
+        ++connections_accepted;
+        if (log.enabled(LogLevel::debug))
+            log.debug(concat("FastCGI: connection ", connections_accepted, " accepted"));
+        auto conn = std::make_shared<fastcgi::Connection>(std::move(s), context);
+        connections.push_back(conn);
+        conn->start();
+    }
+
+    void count_request()
+    {
+        ++requests_done;
+        if (options.max_requests && requests_done == options.max_requests && !stopping) {
+            log.info(concat("FastCGI: served --max-requests (", options.max_requests, "); stopping"));
+            begin_stop();
+        }
+    }
+
+    void begin_stop()
+    {
+        if (stopping) return;
+        stopping = true;
+        boost::system::error_code ignored;
+        acceptor->close(ignored);
+        signals.cancel(ignored);
+        for (auto& w : connections)
+            if (auto c = w.lock()) c->stop_gracefully();
+        grace_timer.cancel();
+        grace_timer.expires_after(options.shutdown_grace);
+        grace_timer.async_wait([this](const boost::system::error_code& ec) {
+            if (ec) return;
+            bool any = false;
+            for (auto& w : connections)
+                if (auto c = w.lock()) c->force_close(), any = true;
+            if (any) log.warning("FastCGI: requests still running after the grace period were failed");
+        });
+        // The timer must not keep run() alive once every connection is gone.
+        watch_drained();
+    }
+
+    void watch_drained()
+    {
+        std::erase_if(connections, [](const auto& w) { return w.expired(); });
+        if (connections.empty() && context.requests_in_flight == 0) {
+            grace_timer.cancel();
+            return;
+        }
+        auto t = std::make_shared<boost::asio::steady_timer>(io, std::chrono::milliseconds(20));
+        t->async_wait([this, t](const boost::system::error_code&) { watch_drained(); });
+    }
+};
+
+FastcgiServer::FastcgiServer(const FastcgiServerOptions& options, RequestHandler& handler,
+                             const Logger& log, const AccessLog& access_log)
+    : impl_(std::make_unique<Impl>(options, handler, log, access_log))
+{
+}
+
+FastcgiServer::~FastcgiServer() = default;
+
+std::string FastcgiServer::local_endpoint() const
+{
+    return fastcgi::describe_local(impl_->listen_fd);
+}
+
+void FastcgiServer::run()
+{
+    auto& d = *impl_;
+    if (d.options.handle_signals) {
+        ::signal(SIGPIPE, SIG_IGN);
+        d.signals.add(SIGTERM);
+        d.signals.add(SIGINT);
+        d.signals.add(SIGUSR1);
+        d.signals.async_wait([&d](const boost::system::error_code& ec, int sig) {
+            if (ec) return;
+            d.log.info(concat("FastCGI: signal ", sig, ": finishing requests in flight, then exiting"));
+            d.begin_stop();
+        });
+    }
+    d.log.info(concat("FastCGI: serving on ", local_endpoint(), " with ", d.options.threads, " thread(s)"));
+    d.accept();
+    d.io.run();
+    d.workers.join();
+}
+
+void FastcgiServer::stop()
+{
+    boost::asio::post(impl_->io, [d = impl_.get()] { d->begin_stop(); });
+}
+
+} // namespace wsgibridge

@@ -1,0 +1,32 @@
+// What every connection of a FastCGI server shares: the options, the handler, the
+// logs, the io_context the readers run on and the worker pool requests run on.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <atomic>
+#include <functional>
+
+#include "management.hpp"
+#include "wsgibridge/fastcgi_server.hpp"
+
+namespace wsgibridge::fastcgi {
+
+struct ServerContext {
+    const FastcgiServerOptions& options;
+    RequestHandler& handler;
+    const Logger& log;
+    const AccessLog& access_log;
+    boost::asio::io_context& io;
+    boost::asio::thread_pool& workers;
+    ServerFigures figures;
+    /// Requests accepted and not yet ended, all connections together (FCGI_MAX_REQS).
+    std::atomic<unsigned> requests_in_flight{0};
+    /// Requests handed to the worker pool and not finished there.
+    std::atomic<unsigned> pool_busy{0};
+    /// Called on the io thread after each request ends (counts for --max-requests).
+    std::function<void()> on_request_done;
+};
+
+} // namespace wsgibridge::fastcgi

@@ -1,0 +1,76 @@
+// The FastCGI front end, usable from any C++ program: give it a RequestHandler (a
+// WsgiApp, or your own) and run it on an inherited listening socket (mod_fcgid,
+// spawn-fcgi), a unix socket or a TCP port. Requests of one connection may be
+// multiplexed; they run on a pool of worker threads.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "handler.hpp"
+#include "limits.hpp"
+#include "log.hpp"
+
+namespace wsgibridge {
+
+struct FastcgiServerOptions {
+    /// "unix:/path/to.sock", "127.0.0.1:9000", "[::1]:9000" or ":9000" (all IPv4
+    /// addresses). Empty: serve `listen_fd`.
+    std::string bind;
+    /// An inherited listening socket (fd 0 under mod_fcgid and spawn-fcgi), used when
+    /// `bind` is empty. Not closed by the server.
+    int listen_fd = -1;
+    /// Permissions of a unix socket created for `bind` (e.g. 0660); 0 leaves the umask's.
+    unsigned socket_mode = 0;
+    /// Worker threads running requests. With 1, a request whose body has already
+    /// arrived runs on the io thread itself (no hand-off), one request at a time.
+    unsigned threads = 4;
+    /// SCRIPT_NAME the application is mounted at, for web servers that send the whole
+    /// path as SCRIPT_NAME (nginx's stock fastcgi_params, mod_proxy_fcgi): "" = trust
+    /// SCRIPT_NAME and PATH_INFO as sent.
+    std::string mount;
+    Limits limits;
+    /// Connections served at once (FCGI_MAX_CONNS); more are closed at accept.
+    unsigned max_connections = 1024;
+    /// Requests in flight at once, all connections together (FCGI_MAX_REQS); more get
+    /// END_REQUEST{FCGI_OVERLOADED}.
+    unsigned max_requests_in_flight = 1024;
+    /// Stop (gracefully) after this many requests; 0 = never.
+    std::uint64_t max_requests = 0;
+    /// FCGI_WEB_SERVER_ADDRS: comma-separated IPv4/IPv6 addresses allowed to connect
+    /// over TCP ("" = any). Unix-socket peers are not checked: the file's permissions
+    /// guard them.
+    std::string web_server_addrs;
+    /// Stop gracefully on SIGTERM, SIGINT and SIGUSR1.
+    bool handle_signals = true;
+    /// How long a stop waits for requests in flight before failing them.
+    std::chrono::milliseconds shutdown_grace{2000};
+};
+
+class FastcgiServer
+{
+public:
+    /// Binds (or adopts) the listening socket. Throws std::system_error or
+    /// std::invalid_argument (bad `bind`, bad `web_server_addrs`).
+    FastcgiServer(const FastcgiServerOptions& options, RequestHandler& handler, const Logger& log,
+                  const AccessLog& access_log);
+    ~FastcgiServer();
+    FastcgiServer(const FastcgiServer&) = delete;
+    FastcgiServer& operator=(const FastcgiServer&) = delete;
+
+    /// "127.0.0.1:41234", "[::1]:9000" or "unix:/path" (useful after binding port 0).
+    std::string local_endpoint() const;
+    /// Serves until stop(), a handled signal or --max-requests; returns once the
+    /// requests in flight ended (or the grace period ran out).
+    void run();
+    /// Thread-safe: stop accepting, finish in-flight requests, return from run().
+    void stop();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace wsgibridge

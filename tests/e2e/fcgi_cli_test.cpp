@@ -1,0 +1,76 @@
+// wsgi-fcgi's command line and process behaviour, with the raw FastCGI client as the
+// web server: mode detection, usage errors, signals, FCGI_WEB_SERVER_ADDRS, GET_VALUES.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fcgi_common.hpp"
+#include "raw_fcgi_client.hpp"
+
+using namespace wsgibridge::test;
+using namespace std::chrono_literals;
+namespace wire = wsgibridge::test::fcgi;
+
+TEST(FcgiCli, NoSocketNoCgiRequestIsAUsageError)
+{
+    if (wsgi_fcgi_path().empty()) GTEST_SKIP();
+    SpawnOptions o;
+    o.unset_env = {"REQUEST_METHOD", "LISTEN_FDS", "LISTEN_PID"};
+    auto r = run_command({wsgi_fcgi_path(), "--app", fcgi_test_app()}, "", o); // stdin: a pipe
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("usage: wsgi-fcgi"), std::string::npos) << r.err;
+    r = run_command({wsgi_fcgi_path(), "--app", fcgi_test_app(), "--bind", "nonsense"});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    r = run_command({wsgi_fcgi_path(), "--help"});
+    EXPECT_EQ(r.exit_code, 0);
+    EXPECT_NE(r.out.find("--mount"), std::string::npos);
+}
+
+TEST(FcgiCli, GetValuesSigusr1AndWebServerAddrs)
+{
+    if (wsgi_fcgi_path().empty()) GTEST_SKIP();
+    TempDir dir;
+    auto port = free_tcp_port();
+    auto app = start_wsgi_fcgi("127.0.0.1:" + std::to_string(port), dir / "a.log");
+    {
+        RawFcgiClient c(port);
+        std::string q = wire::pair("FCGI_MAX_CONNS", "") + wire::pair("FCGI_MPXS_CONNS", "");
+        ASSERT_TRUE(c.send(wire::record(wire::get_values, 0, q)));
+        auto rec = c.read_record();
+        EXPECT_EQ(rec.type, wire::get_values_result);
+        EXPECT_EQ(rec.content, wire::pair("FCGI_MAX_CONNS", "1024") + wire::pair("FCGI_MPXS_CONNS", "1"));
+        // a request on the same connection after the management record
+        ASSERT_TRUE(c.send(wire::request(1, wire::cgi_params("GET", "/"))));
+        EXPECT_EQ(c.read_reply(1).body(), "hello from flask\n");
+    }
+    int status = app.stop(SIGUSR1, 5s);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+
+    // FCGI_WEB_SERVER_ADDRS from the environment: 127.0.0.1 is not in it
+    auto port2 = free_tcp_port();
+    SpawnOptions o;
+    o.env = {{"FCGI_WEB_SERVER_ADDRS", "10.9.9.9,::2"}};
+    o.stderr_file = dir / "b.log";
+    ChildProcess guarded({wsgi_fcgi_path(), "--app", fcgi_test_app(), "--bind", "127.0.0.1:" + std::to_string(port2)}, o);
+    ASSERT_TRUE(wait_for_tcp(port2));
+    RawFcgiClient c(port2);
+    (void)c.send(wire::request(1, wire::cgi_params("GET", "/")));
+    EXPECT_TRUE(c.closed_by_peer());
+    EXPECT_NE(read_file(dir / "b.log").find("not in FCGI_WEB_SERVER_ADDRS"), std::string::npos);
+}
+
+TEST(FcgiCli, StartedAsACgiScriptServesOneRequest)
+{
+    if (wsgi_fcgi_path().empty()) GTEST_SKIP();
+    SpawnOptions o;
+    o.env = {{"REQUEST_METHOD", "POST"}, {"CONTENT_LENGTH", "10"}, {"CONTENT_TYPE", "text/plain"},
+             {"SCRIPT_NAME", "/app.fcgi"}, {"PATH_INFO", "/echo"}, {"SERVER_NAME", "localhost"},
+             {"SERVER_PORT", "80"}, {"SERVER_PROTOCOL", "HTTP/1.1"}, {"REQUEST_URI", "/app.fcgi/echo"}};
+    auto r = run_command({wsgi_fcgi_path(), "--app", fcgi_test_app()}, "hello body", o);
+    if (r.err.find("no CGI front end") != std::string::npos)
+        GTEST_SKIP() << "built without the CGI front end (bridges/cgi)";
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(r.out.starts_with("Status: 200 OK\r\n")) << r.out;
+    EXPECT_TRUE(r.out.ends_with("\r\n\r\nhello body")) << r.out;
+}

@@ -1,0 +1,40 @@
+// Shared by the FastCGI end-to-end tests: starting wsgi-fcgi on the test app, and the
+// checks every web server in front of it must pass (hello, Flask routes under a
+// prefix, a 1 MiB POST echoed, a streamed response, an app crash then a good request,
+// HTTP keep-alive).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "process.hpp"
+
+namespace wsgibridge::test {
+
+/// build_root()/cli/wsgi-fcgi, or "" when it was not built.
+std::string wsgi_fcgi_path();
+/// tests/apps/fcgi_flask_app.py
+std::string fcgi_test_app();
+
+/// Starts wsgi-fcgi --bind `bind` on the test app with `extra` arguments, logging at
+/// debug level to `log`; waits until it listens. Fails the test when it does not.
+ChildProcess start_wsgi_fcgi(const std::string& bind, const std::filesystem::path& log,
+                             const std::vector<std::string>& extra = {});
+
+/// Runs the common checks against http://127.0.0.1:port + prefix (prefix like "/app").
+void check_http_front(unsigned short port, const std::string& prefix);
+
+/// The text of examples/`name` with each `from` replaced by `to`; a `from` that is not
+/// in the file fails the test (the example and its test must not drift apart).
+std::string example_with(const std::string& name, const std::vector<std::pair<std::string, std::string>>& edits);
+
+/// The mod_fcgid wrapper examples/apache-fcgid/app.fcgi, pointed at the built
+/// wsgi-fcgi and the test app, logging at debug level to `log`.
+std::string example_fcgi_wrapper(const std::filesystem::path& log);
+
+/// How many FastCGI connections the wsgi-fcgi that wrote `log` accepted.
+int connections_accepted(const std::filesystem::path& log);
+
+} // namespace wsgibridge::test

@@ -1,0 +1,227 @@
+// The built wsgi-cgi program run directly, as a web server would: a crafted CGI
+// environment, the body on stdin, the response read from stdout.
+#include "process.hpp"
+
+#include <gtest/gtest.h>
+#include <string>
+#include <thread>
+
+using namespace wsgibridge::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string wsgi_cgi()
+{
+    return (build_root() / "cli" / "wsgi-cgi").string();
+}
+std::string unit_app()
+{
+    return (source_root() / "tests/apps/cgi_unit_app.py").string();
+}
+
+SpawnOptions cgi_env(const std::string& method, const std::string& path_info,
+                     std::map<std::string, std::string> extra = {})
+{
+    SpawnOptions o;
+    o.env = {{"GATEWAY_INTERFACE", "CGI/1.1"},
+             {"REQUEST_METHOD", method},
+             {"SCRIPT_NAME", "/app.cgi"},
+             {"PATH_INFO", path_info},
+             {"QUERY_STRING", ""},
+             {"SERVER_NAME", "localhost"},
+             {"SERVER_PORT", "80"},
+             {"SERVER_PROTOCOL", "HTTP/1.1"},
+             {"REMOTE_ADDR", "127.0.0.1"}};
+    for (auto& [k, v] : extra)
+        o.env[k] = v;
+    o.unset_env = {"CONTENT_LENGTH", "CONTENT_TYPE", "REQUEST_URI", "HTTP_PROXY", "HTTPS"};
+    return o;
+}
+
+CommandResult run_app(const SpawnOptions& o, const std::string& input = {},
+                      std::vector<std::string> args = {})
+{
+    std::vector<std::string> argv{wsgi_cgi()};
+    if (args.empty()) args = {unit_app()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_command(argv, input, o, 20s);
+}
+
+std::string body_of(const std::string& out)
+{
+    auto end = out.find("\r\n\r\n");
+    return end == std::string::npos ? std::string() : out.substr(end + 4);
+}
+
+} // namespace
+
+TEST(WsgiCgi, ServesAGet)
+{
+    auto r = run_app(cgi_env("GET", "/"));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(r.out.starts_with("Status: 200 OK\r\n")) << r.out << r.err;
+    EXPECT_EQ(body_of(r.out), "hello\n");
+}
+
+TEST(WsgiCgi, PostReadsExactlyContentLength)
+{
+    // More bytes on stdin than announced: the app sees exactly CONTENT_LENGTH.
+    auto r =
+        run_app(cgi_env("POST", "/post", {{"CONTENT_LENGTH", "5"}, {"CONTENT_TYPE", "text/plain"}}),
+                "hello, and bytes the server never announced");
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(body_of(r.out), "got hello") << r.out << r.err;
+}
+
+TEST(WsgiCgi, ShortBodyIs400)
+{
+    auto r = run_app(cgi_env("POST", "/post", {{"CONTENT_LENGTH", "50"}}), "short");
+    EXPECT_TRUE(r.out.starts_with("Status: 400 ")) << r.out << r.err;
+}
+
+TEST(WsgiCgi, OversizedBodyIs413NamingTheOption)
+{
+    auto r = run_app(cgi_env("POST", "/post", {{"CONTENT_LENGTH", "20"}}), std::string(20, 'x'),
+                     {"--max-body", "10", unit_app()});
+    EXPECT_TRUE(r.out.starts_with("Status: 413 ")) << r.out << r.err;
+    EXPECT_NE(r.err.find("--max-body"), std::string::npos) << r.err;
+}
+
+TEST(WsgiCgi, PrintDoesNotCorruptTheResponse)
+{
+    auto r = run_app(cgi_env("GET", "/print"));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(r.out.starts_with("Status: 200 OK\r\n")) << r.out;
+    EXPECT_EQ(body_of(r.out), "printed\n");
+    EXPECT_NE(r.err.find("stray print to stdout"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("raw write to fd 1"), std::string::npos) << r.err;
+}
+
+TEST(WsgiCgi, ExceptionIs500WithTheTracebackOnStderrOnly)
+{
+    auto r = run_app(cgi_env("GET", "/raise"));
+    EXPECT_TRUE(r.out.starts_with("Status: 500 ")) << r.out << r.err;
+    EXPECT_EQ(r.out.find("secret-value-in-traceback"), std::string::npos) << r.out;
+    EXPECT_NE(r.err.find("secret-value-in-traceback"), std::string::npos) << r.err;
+}
+
+TEST(WsgiCgi, ImportErrorIs500AndExit3)
+{
+    TempDir dir;
+    write_file(dir / "broken.py", "import module_that_does_not_exist_anywhere\n");
+    auto r = run_app(cgi_env("GET", "/"), {}, {(dir / "broken.py").string()});
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_TRUE(r.out.starts_with("Status: 500 ")) << r.out;
+    EXPECT_NE(r.err.find("module_that_does_not_exist_anywhere"), std::string::npos) << r.err;
+}
+
+TEST(WsgiCgi, TerminalModeExplainsAndExits2)
+{
+    SpawnOptions o;
+    o.unset_env = {"REQUEST_METHOD"};
+    auto r = run_command({wsgi_cgi(), unit_app()}, {}, o, 10s);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_EQ(r.out, "");
+    EXPECT_NE(r.err.find("REQUEST_METHOD=GET"), std::string::npos) << r.err;
+}
+
+TEST(WsgiCgi, HttpoxyNeverReachesTheAppOrItsChildren)
+{
+    auto env =
+        cgi_env("GET", "/environ", {{"HTTP_PROXY", "http://evil:1"}, {"HTTP_X_TEST", "yes"}});
+    env.unset_env.clear();
+    auto r = run_app(env);
+    std::string body = body_of(r.out);
+    EXPECT_NE(body.find("HTTP_PROXY=<absent>\n"), std::string::npos) << r.out << r.err;
+    EXPECT_NE(body.find("os.environ.HTTP_PROXY=<absent>"), std::string::npos) << body;
+    EXPECT_NE(body.find("HTTP_X_TEST=yes\n"), std::string::npos) << body;
+    EXPECT_NE(body.find("\nPATH=<absent>\n"), std::string::npos) << body;
+    EXPECT_NE(body.find("wsgi.run_once=True\n"), std::string::npos) << body;
+    EXPECT_NE(body.find("wsgi.multithread=False\n"), std::string::npos) << body;
+    EXPECT_NE(body.find("wsgi.multiprocess=True\n"), std::string::npos) << body;
+    EXPECT_NE(body.find("REQUEST_URI=/app.cgi/environ\n"), std::string::npos) << body;
+
+    auto child = run_app(cgi_env("GET", "/child", {{"HTTP_PROXY", "http://evil:1"}}));
+    EXPECT_EQ(body_of(child.out), "child is clean") << child.out << child.err;
+}
+
+TEST(WsgiCgi, ShebangModeWithOptionsOnTheShebangLine)
+{
+    TempDir dir;
+    write_file(dir / "app.cgi", "#!" + wsgi_cgi() + " --max-body 100\n" + read_file(unit_app()),
+               /*executable=*/true);
+    auto ok = run_command({(dir / "app.cgi").string()}, {}, cgi_env("GET", "/created"), 20s);
+    EXPECT_EQ(ok.exit_code, 0) << ok.err;
+    EXPECT_TRUE(ok.out.starts_with("Status: 201 Created\r\nLocation: /items/5\r\n"))
+        << ok.out << ok.err;
+
+    auto big = run_command({(dir / "app.cgi").string()}, std::string(200, 'x'),
+                           cgi_env("POST", "/post", {{"CONTENT_LENGTH", "200"}}), 20s);
+    EXPECT_TRUE(big.out.starts_with("Status: 413 ")) << big.out << big.err;
+}
+
+TEST(WsgiCgi, QueryWordsAppendedByTheServerAreNotOptions)
+{
+    // Apache passes "?--app%3Dos:system" as the argument "--app=os:system" after the script.
+    auto r = run_app(cgi_env("GET", "/", {{"QUERY_STRING", "--app%3Dos:system"}}), {},
+                     {unit_app(), "--app=os:system"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(body_of(r.out), "hello\n") << r.out << r.err;
+}
+
+TEST(WsgiCgi, NphFlagWritesAStatusLine)
+{
+    auto r = run_app(cgi_env("GET", "/"), {}, {"--nph", unit_app()});
+    EXPECT_TRUE(r.out.starts_with("HTTP/1.1 200 OK\r\nDate: ")) << r.out << r.err;
+}
+
+TEST(WsgiCgi, HeadHasNoBody)
+{
+    auto r = run_app(cgi_env("HEAD", "/"));
+    EXPECT_TRUE(r.out.starts_with("Status: 200 OK\r\n")) << r.out << r.err;
+    EXPECT_EQ(body_of(r.out), "");
+}
+
+TEST(WsgiCgi, PythonPathFromTheEnvironmentForShebangScripts)
+{
+    TempDir dir;
+    write_file(dir / "lib/greeting.py", "TEXT = b'from the pythonpath\\n'\n");
+    write_file(dir / "site/app.cgi",
+               "#!" + wsgi_cgi() +
+                   "\n"
+                   "from greeting import TEXT\n"
+                   "def application(environ, start_response):\n"
+                   "    start_response('200 OK', [])\n"
+                   "    return [TEXT]\n",
+               /*executable=*/true);
+    auto without = run_command({(dir / "site/app.cgi").string()}, {}, cgi_env("GET", "/"), 20s);
+    EXPECT_TRUE(without.out.starts_with("Status: 500 ")) << without.out;
+    auto with = run_command(
+        {(dir / "site/app.cgi").string()}, {},
+        cgi_env("GET", "/", {{"WSGI_CGI_PYTHONPATH", "/nonexistent:" + (dir / "lib").string()}}),
+        20s);
+    EXPECT_EQ(with.exit_code, 0) << with.err;
+    EXPECT_EQ(body_of(with.out), "from the pythonpath\n") << with.out << with.err;
+}
+
+TEST(WsgiCgi, ChunksLeaveAsTheAppYieldsThem)
+{
+    // The app yields "one", sleeps a second, yields "two": "one" must be on stdout while
+    // the process is still in its sleep (no buffering of the response).
+    TempDir dir;
+    auto o = cgi_env("GET", "/stream");
+    o.stdout_file = dir / "out";
+    ChildProcess child({wsgi_cgi(), unit_app()}, o);
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    std::string seen;
+    while (std::chrono::steady_clock::now() < deadline) {
+        seen = read_file(dir / "out");
+        if (seen.find("one\n") != std::string::npos) break;
+        std::this_thread::sleep_for(10ms);
+    }
+    EXPECT_TRUE(seen.ends_with("\r\n\r\none\n")) << seen;
+    EXPECT_TRUE(child.running());
+    EXPECT_EQ(child.wait(10s), 0);
+    EXPECT_TRUE(read_file(dir / "out").ends_with("one\ntwo\n"));
+}
