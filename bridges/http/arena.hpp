@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <new>
 
@@ -28,8 +29,10 @@ public:
 
     void deallocate(void* p) noexcept
     {
+        // std::less gives a total order even for pointers into different objects.
         auto* b = static_cast<std::byte*>(p);
-        if (b < block_.get() || b >= block_.get() + size_) {
+        std::less<const std::byte*> before;
+        if (before(b, block_.get()) || !before(b, block_.get() + size_)) {
             ::operator delete(p);
             return;
         }

@@ -13,6 +13,7 @@
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 namespace wsgibridge {
@@ -30,6 +31,13 @@ struct HttpServer::Impl
           signals(ioc)
     {
         endpoint = http::describe_listener(acceptor);
+        if (endpoint.starts_with("unix:")) socket_path = endpoint.substr(5);
+    }
+
+    ~Impl()
+    {
+        // The socket file is ours: leave no stale file for the next start to trip on.
+        if (!socket_path.empty()) ::unlink(socket_path.c_str());
     }
 
     void accept();
@@ -45,6 +53,7 @@ struct HttpServer::Impl
     asio::steady_timer retry; ///< backs off accepting after EMFILE and friends
     asio::signal_set signals;
     std::string endpoint;
+    std::string socket_path; ///< unix socket file to remove on shutdown
 };
 
 void HttpServer::Impl::accept()

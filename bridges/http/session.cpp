@@ -242,6 +242,12 @@ void Session::reject(std::error_code reason, std::string_view detail)
     x.keep_alive = false; // after a malformed request the stream cannot be trusted
     HttpResponseSink sink(x, head_buf_, ctx_.server_software);
     send_canned(sink, code);
+    // Refusals of a parsed head (431 for too many fields, 400, 501...) get an access
+    // log line like any answered request.
+    if (parser_ && parser_->is_header_done()) {
+        (void)request_from_beast(parser_->get(), info_, ctx_.mount, path_buf_, req_);
+        ctx_.access_log.log(req_, sink.status(), sink.body_bytes());
+    }
     linger_close();
 }
 

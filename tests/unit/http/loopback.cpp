@@ -56,6 +56,28 @@ void TestHandler::handle(const Request& req, BodySource& body, ResponseSink& sin
         }
         return respond(sink, 200, "200 OK", data);
     }
+    if (req.path_info == "/file" || req.path_info == "/file-chunked") {
+        // QUERY_STRING names the file; bytes 2.. of it go out through send_file.
+        int fd = ::open(std::string(req.query_string).c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return respond(sink, 404, "404 Not Found", "no file");
+        auto size = static_cast<std::uint64_t>(::lseek(fd, 0, SEEK_END));
+        ResponseHead head;
+        head.status = "200 OK";
+        if (req.path_info == "/file") {
+            head.content_length = size - 2;
+            head.content_length_computed = true;
+        }
+        if (!sink.start(head) && !sink.send_file(fd, 2, size - 2)) (void)sink.finish();
+        ::close(fd);
+        return;
+    }
+    if (req.path_info == "/noresponse") return; // a broken handler
+    if (req.path_info == "/abort") {
+        ResponseHead head;
+        head.status = "200 OK";
+        if (sink.start(head) || sink.write(std::string_view("partial"))) return;
+        return sink.abort("the application failed mid-response");
+    }
     if (req.path_info == "/sleep") {
         std::this_thread::sleep_for(300ms);
         return respond(sink, 200, "200 OK", "slept");

@@ -17,7 +17,10 @@ namespace wsgibridge::test {
 ///   /echo       reads the whole body and returns it (a body error becomes its status)
 ///   /sleep      waits 300 ms, then answers
 ///   /stream     three chunks without a Content-Length
-///   /file       sends this test's own source through send_file
+///   /file?PATH  PATH from offset 2 through send_file, with a Content-Length
+///   /file-chunked?PATH  the same, chunked
+///   /noresponse returns without touching the sink (a broken handler)
+///   /abort      starts a chunked response, sends "partial", then aborts
 ///   anything    "METHOD script|path?query" without reading the body
 class TestHandler final : public RequestHandler
 {

@@ -2,9 +2,14 @@
 // keep-alive, pipelining, 100-continue and timeouts.
 #include "loopback.hpp"
 
+#include <cstring>
+#include <fcntl.h>
 #include <filesystem>
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 using namespace wsgibridge;
 using namespace wsgibridge::test;
@@ -336,19 +341,29 @@ TEST(HttpServer, UnixSocketWithMode)
     auto path = std::filesystem::temp_directory_path() /
                 ("http_unit_" + std::to_string(::getpid()) + ".sock");
     {
-        // A stale file left by a killed server does not stop us.
+        // A stale file left by a killed server (bound, never unlinked) does not stop us.
         std::filesystem::remove(path);
-        LoopbackServer stale({}, "unix:" + path.string());
+        int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+        sockaddr_un a{};
+        a.sun_family = AF_UNIX;
+        std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
+        ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+        ::close(fd);
+        ASSERT_TRUE(std::filesystem::exists(path));
     }
-    LoopbackServer s({}, "unix:" + path.string());
+    auto s = std::make_unique<LoopbackServer>(Limits{}, "unix:" + path.string());
     struct stat st
     {
     };
     ASSERT_EQ(::stat(path.c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0666u);
-    RawClient c(path);
-    c.send("GET /u HTTP/1.1\r\nHost: localhost\r\n\r\n");
-    EXPECT_EQ(body_of(c.read_response()), "GET |/u?");
+    {
+        RawClient c(path);
+        c.send("GET /u HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        EXPECT_EQ(body_of(c.read_response()), "GET |/u?");
+    }
+    s.reset();
+    EXPECT_FALSE(std::filesystem::exists(path)) << "the socket file outlived the server";
 }
 
 TEST(HttpServer, Ipv6Loopback)
@@ -374,4 +389,53 @@ TEST(HttpServer, StopFinishesTheInFlightRequest)
     EXPECT_EQ(status_of(r), "HTTP/1.1 200 OK");
     EXPECT_EQ(body_of(r), "slept");
     EXPECT_NE(r.find("Connection: close"), std::string::npos);
+}
+
+TEST(HttpServer, HandlerWithoutResponseGets500AndClose)
+{
+    LoopbackServer s;
+    RawClient c(s.port());
+    c.send("GET /noresponse HTTP/1.1\r\nHost: h\r\n\r\n");
+    auto r = c.read_until_close(2s);
+    EXPECT_EQ(status_of(r), "HTTP/1.1 500 Internal Server Error");
+    EXPECT_NE(r.find("Connection: close"), std::string::npos);
+}
+
+TEST(HttpServer, AbortClosesWithoutTheLastChunk)
+{
+    LoopbackServer s;
+    RawClient c(s.port());
+    c.send("GET /abort HTTP/1.1\r\nHost: h\r\n\r\n");
+    auto r = c.read_until_close(2s);
+    EXPECT_EQ(status_of(r), "HTTP/1.1 200 OK");
+    EXPECT_TRUE(r.ends_with("7\r\npartial\r\n")) << r; // incomplete: the client can tell
+    EXPECT_EQ(r.find("0\r\n\r\n"), std::string::npos);
+}
+
+TEST(HttpServer, SendFileWithLengthAndChunked)
+{
+    auto path =
+        std::filesystem::temp_directory_path() / ("http_unit_file_" + std::to_string(::getpid()));
+    std::string content(100000, 'x');
+    for (std::size_t i = 0; i < content.size(); ++i)
+        content[i] = static_cast<char>('a' + i % 26);
+    {
+        int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        ASSERT_EQ(::write(fd, content.data(), content.size()),
+                  static_cast<ssize_t>(content.size()));
+        ::close(fd);
+    }
+    LoopbackServer s;
+    RawClient c(s.port());
+    c.send("GET /file?" + path.string() + " HTTP/1.1\r\nHost: h\r\n\r\n");
+    auto r = c.read_response();
+    EXPECT_NE(r.find("Content-Length: 99998\r\n"), std::string::npos);
+    EXPECT_TRUE(body_of(r) == content.substr(2)) << "sent file differs";
+
+    c.send("GET /file-chunked?" + path.string() + " HTTP/1.1\r\nHost: h\r\n\r\n");
+    r = c.read_response();
+    std::string expected =
+        "\r\n\r\n" + std::string("1869e\r\n") + content.substr(2) + "\r\n0\r\n\r\n";
+    EXPECT_TRUE(r.ends_with(expected)) << r.substr(0, 300);
+    std::filesystem::remove(path);
 }
