@@ -27,6 +27,15 @@ WsgiHttpProcess::WsgiHttpProcess(std::vector<std::string> extra, std::string pro
     ready_ = wait_for_tcp(port_, std::chrono::seconds(20));
 }
 
+WsgiHttpProcess::~WsgiHttpProcess()
+{
+    process_.stop();
+    auto log = error_log();
+    for (const char* finding :
+         {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"})
+        if (log.find(finding) != std::string::npos) ADD_FAILURE() << "the server reported: " << log;
+}
+
 std::string response_body(const std::string& raw)
 {
     std::size_t start = 0;

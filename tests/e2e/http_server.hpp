@@ -20,6 +20,12 @@ public:
     explicit WsgiHttpProcess(std::vector<std::string> extra, std::string program = {},
                              bool add_bind = true);
 
+    /// Stops the server (SIGTERM) and fails the test if a sanitizer reported anything
+    /// in its log: under build-asan the child's findings would otherwise go unseen.
+    ~WsgiHttpProcess();
+    WsgiHttpProcess(const WsgiHttpProcess&) = delete;
+    WsgiHttpProcess& operator=(const WsgiHttpProcess&) = delete;
+
     bool ready() const noexcept { return ready_; }
     unsigned short port() const noexcept { return port_; }
     std::string url(const std::string& path) const
