@@ -47,6 +47,7 @@ void TestHandler::handle(const Request& req, BodySource& body, ResponseSink& sin
                 int code = http_status_for(n.error());
                 return respond(sink, code,
                                code == 413   ? "413 Content Too Large"
+                               : code == 408 ? "408 Request Timeout"
                                : code == 400 ? "400 Bad Request"
                                              : "500 Internal Server Error",
                                n.error().message());

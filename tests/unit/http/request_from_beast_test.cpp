@@ -1,8 +1,11 @@
 // Request heads parsed by Beast (sans-I/O, through parser::put) and mapped to the
 // Request model, and the framing checks Beast leaves to us.
 #include "http/request_from_beast.hpp"
+#include "model/cgi_env.hpp"
 
 #include <gtest/gtest.h>
+#include <map>
+#include <vector>
 
 using namespace wsgibridge;
 using namespace wsgibridge::http;
@@ -191,4 +194,24 @@ TEST(ExpectsContinue, OnlyHttp11)
     EXPECT_FALSE(expects_continue(old.head()));
     Parsed none("POST / HTTP/1.1\r\nContent-Length: 1\r\n\r\n");
     EXPECT_FALSE(expects_continue(none.head()));
+}
+
+// CVE-2015-0219 and httpoxy: what Beast accepts as a field must still not become
+// HTTP_X_FORWARDED_FOR from "X_Forwarded_For", nor HTTP_PROXY from "Proxy".
+TEST(RequestFromBeast, UnderscoreAndProxyHeadersNeverReachTheEnviron)
+{
+    Parsed p("GET / HTTP/1.1\r\nHost: h\r\nX_Forwarded_For: 6.6.6.6\r\n"
+             "X-Forwarded-For: 1.2.3.4\r\nProxy: http://evil:1\r\n\r\n");
+    ASSERT_FALSE(p.ec) << p.ec.message();
+    Request req;
+    std::string path;
+    ASSERT_TRUE(request_from_beast(p.head(), tcp_info(), "", path, req));
+    std::map<std::string, std::string> env;
+    std::vector<std::string> dropped;
+    for_each_cgi_variable(
+        req, [&](CgiKey, std::string_view k, std::string_view v) { env[std::string(k)] = v; },
+        [&](std::string_view name, DropReason) { dropped.emplace_back(name); });
+    EXPECT_EQ(env["HTTP_X_FORWARDED_FOR"], "1.2.3.4");
+    EXPECT_EQ(env.count("HTTP_PROXY"), 0u);
+    EXPECT_EQ(dropped, (std::vector<std::string>{"X_Forwarded_For", "Proxy"}));
 }

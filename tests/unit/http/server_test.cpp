@@ -439,3 +439,16 @@ TEST(HttpServer, SendFileWithLengthAndChunked)
     EXPECT_TRUE(r.ends_with(expected)) << r.substr(0, 300);
     std::filesystem::remove(path);
 }
+
+TEST(HttpServer, StalledBodyTimesOutAndCloses)
+{
+    Limits l;
+    l.io_timeout = 300ms;
+    LoopbackServer s(l);
+    RawClient c(s.port());
+    c.send("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nabc"); // 7 never come
+    auto r = c.read_until_close(3s);
+    EXPECT_EQ(status_of(r).substr(0, 12), "HTTP/1.1 408") << r;
+    EXPECT_NE(r.find("Connection: close"), std::string::npos);
+    EXPECT_NE(s.log_text().find("--io-timeout"), std::string::npos);
+}
