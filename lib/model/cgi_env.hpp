@@ -2,6 +2,7 @@
 // (the WSGI environ, the tests), after lighttpd's http_cgi_headers(). Internal.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <string>

@@ -66,9 +66,12 @@ void setup_sys_path(const PythonOptions& options)
     if (sys_path == nullptr || !PyList_Check(sys_path))
         throw std::runtime_error("cannot initialise Python: sys.path is not a list");
     Py_ssize_t at = 0;
-    for (const auto& dir : options.python_path)
-        insert_path(sys_path, at++, dir);
+    // Absolute, so an application that changes directory still imports from them.
     std::error_code ec;
+    for (const auto& dir : options.python_path) {
+        auto abs = std::filesystem::absolute(dir, ec);
+        insert_path(sys_path, at++, ec ? dir : abs.lexically_normal().string());
+    }
     auto cwd = std::filesystem::current_path(ec);
     if (!ec) insert_path(sys_path, at++, cwd.string());
 
@@ -122,6 +125,17 @@ Interpreter::Interpreter(const PythonOptions& options)
     if (interpreter_exists.exchange(true))
         throw std::runtime_error("only one Python interpreter per process");
     try {
+        // UTF-8 mode: an isolated pre-configuration neither coerces the C locale nor
+        // reads LANG, which left open() and the file system encoding at ASCII (a UTF-8
+        // template raised UnicodeDecodeError where `python3` reads it). Servers often run
+        // with LANG unset, so UTF-8 is the only encoding that does not depend on who
+        // started us (PEP 540; what Python 3.15 makes the default).
+        PyPreConfig preconfig;
+        PyPreConfig_InitIsolatedConfig(&preconfig);
+        preconfig.utf8_mode = 1;
+        if (PyStatus status = Py_PreInitialize(&preconfig); PyStatus_Exception(status))
+            throw std::runtime_error(std::string("Python pre-initialisation failed: ") +
+                                     (status.err_msg ? status.err_msg : "unknown error"));
         PyConfig config;
         // Isolated: PYTHON* environment variables, the user site directory and the
         // script directory are ignored, and Python installs no signal handlers (ours).

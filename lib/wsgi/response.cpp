@@ -102,7 +102,7 @@ Sent write_body(RequestContext& ctx, std::string_view data, bool and_finish)
         note_sink_error(ctx, ec, first ? "sending the response head" : "sending the body");
         return Sent::failed;
     }
-    r.bytes_sent += data.size();
+    if (r.body_allowed) r.bytes_sent += data.size();
     if (and_finish) {
         r.finished = true;
         return Sent::done;
@@ -117,8 +117,9 @@ void finish_response(RequestContext& ctx)
     auto& r = ctx.resp;
     if (ctx.sink_error) return abandon_response(ctx);
     if (!r.head_sent) {
-        // Nothing was sent, so the body is empty and its length is known.
-        if (!r.content_length && wsgi::status_allows_content_length(r.code)) {
+        // Nothing was sent, so the body is empty and its length is known; not for HEAD,
+        // where an app may leave the body out and a GET would have had one.
+        if (!r.content_length && !ctx.head_method && wsgi::status_allows_content_length(r.code)) {
             r.content_length = 0;
             r.length_computed = true;
         }

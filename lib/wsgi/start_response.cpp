@@ -32,6 +32,7 @@ bool latin1_view(PyObject* s, const char* what, std::string_view& out)
                      s);
         return false;
     }
+    if (PyUnicode_READY(s) < 0) return false; // a legacy (wstr) string from old C code
     if (PyUnicode_KIND(s) != PyUnicode_1BYTE_KIND) {
         PyErr_Format(PyExc_ValueError,
                      "%s %R is not latin-1 (PEP 3333 headers are ISO-8859-1; encode other "

@@ -29,6 +29,9 @@ def application(environ, start_response):
         "imports": imports,
         "version": "%d.%d" % sys.version_info[:2],
         "executable": sys.executable,
+        "utf8_mode": sys.flags.utf8_mode,
+        "fs_encoding": sys.getfilesystemencoding(),
+        "open_encoding": __import__("locale").getpreferredencoding(False),
     }
     print("printed by sysinfo")  # must not reach fd 1 when stdout is redirected
     body = json.dumps(info).encode()

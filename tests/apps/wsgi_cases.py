@@ -5,6 +5,7 @@ iterable's close() ran, so the C++ tests can check "close() exactly once" (trap 
 `validated` is the same app behind wsgiref.validate.validator (trap 54), with its
 warnings turned into errors so any violation becomes a 500 the test sees.
 """
+import atexit
 import io
 import json
 import os
@@ -33,6 +34,7 @@ FILE_DATA = bytes(range(256)) * 40  # 10240 bytes
 _fd, FILE_PATH = tempfile.mkstemp(prefix="wsgibridge-cases-")
 os.write(_fd, FILE_DATA)
 os.close(_fd)
+atexit.register(os.unlink, FILE_PATH)  # runs at Py_FinalizeEx
 
 
 def _count(name):
@@ -368,6 +370,20 @@ def route(environ, start_response):
             headers.append(("Content-Length", q["cl"]))
         start_response(q.get("status", "200 OK"), headers)
         return environ["wsgi.file_wrapper"](f, int(q.get("bs", 8192)))
+    if path == "/file-rewrapped":
+        # Middleware-style: the wrapper is iterated by a generator, so the gateway only
+        # sees a generator and must iterate it (trap 51f), still closing the file.
+        f = CountingReader("file-rewrapped", FILE_PATH)
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        wrapper = environ["wsgi.file_wrapper"](f, 4096)
+
+        def gen():
+            try:
+                for block in wrapper:
+                    yield block
+            finally:
+                wrapper.close()
+        return gen()
     if path == "/file-bytesio":
         f = io.BytesIO(FILE_DATA)
         f.read(int(q.get("skip", 0)))

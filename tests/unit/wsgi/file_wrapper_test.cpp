@@ -84,6 +84,15 @@ TEST_F(FileWrapperTest, NonFileObjectsAreIterated)
     EXPECT_FALSE(sink.content_length);
 }
 
+TEST_F(FileWrapperTest, SendFileOnlyWhenTheResultIsTheWrapper)
+{
+    auto sink = get("/file-rewrapped");
+    EXPECT_TRUE(sink.files.empty()) << "51f: a generator around the wrapper is iterated";
+    EXPECT_EQ(sink.body, file_data());
+    EXPECT_EQ(sink.chunks.size(), 3u) << "blocks of 4096";
+    EXPECT_EQ(closed("file-rewrapped"), 1);
+}
+
 TEST_F(FileWrapperTest, AttributesPassThroughToTheFile)
 {
     auto sink = get("/file-attrs");

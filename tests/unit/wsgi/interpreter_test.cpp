@@ -55,6 +55,11 @@ TEST(Interpreter, IsolatedFromTheEnvironment)
     EXPECT_EQ(info["dont_write_bytecode"], mode == "nosite");
     EXPECT_EQ(info["version"], "3.11");
     EXPECT_EQ(info["executable"], "/usr/bin/python3.11") << "for multiprocessing and subprocess";
+    // UTF-8 whatever LANG says (tests run with LANG unset or C): open() of a UTF-8
+    // template must not raise UnicodeDecodeError.
+    EXPECT_EQ(info["utf8_mode"], 1);
+    EXPECT_EQ(info["fs_encoding"], "utf-8");
+    EXPECT_EQ(info["open_encoding"], "utf-8");
 }
 
 TEST(Interpreter, PathOrder)
@@ -123,7 +128,8 @@ int main(int argc, char** argv)
 
     TempDir tmp;
     wsgibridge::PythonOptions options;
-    options.python_path.push_back(apps().string());
+    // Relative on purpose: it becomes absolute on sys.path.
+    options.python_path.push_back(std::filesystem::relative(apps()).string());
     if (mode == "nosite") {
         options.import_site = false;
         options.write_bytecode = false;

@@ -226,6 +226,9 @@ TEST_F(InvokerTest, HeadKeepsLengthDropsBody)
     EXPECT_EQ(closed("head"), 1);
     sink = get("/list?n=1", "HEAD");
     EXPECT_EQ(sink.content_length, 5u) << "the same length a GET would get";
+    sink = get("/closing?n=0&name=head-empty", "HEAD");
+    EXPECT_FALSE(sink.content_length) << "an app leaving the body out of HEAD: no length 0";
+    EXPECT_EQ(sink.finish_calls, 1);
 }
 
 TEST_F(InvokerTest, BodylessStatuses)
