@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <nlohmann/json.hpp>
+#include <thread>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -55,7 +56,12 @@ TEST(WsgiHttp, HelloWorld)
     EXPECT_NE(r.out.find("Content-Length: 14"), std::string::npos);
     EXPECT_NE(r.out.find("Server: wsgi-bridge"), std::string::npos);
     EXPECT_NE(s.error_log().find("listening on http://127.0.0.1:"), std::string::npos);
-    auto access = read_file(s.dir() / "access.log");
+    // The line is written once the response is out: the client may be faster.
+    std::string access;
+    for (int i = 0; i < 100 && access.find('\n') == std::string::npos; ++i) {
+        access = read_file(s.dir() / "access.log");
+        std::this_thread::sleep_for(20ms);
+    }
     EXPECT_NE(access.find("\"GET / HTTP/1.1\" 200 14"), std::string::npos) << access;
 }
 
