@@ -20,6 +20,9 @@ constexpr std::size_t arena_bytes = 8 * 1024;
 /// our last response instead of a reset (Apache's lingering close).
 constexpr std::chrono::milliseconds linger_time{2000};
 constexpr std::size_t linger_bytes = 1024 * 1024;
+/// Pipelined requests served by direct calls before one goes through the io_context
+/// (keeps the stack shallow against a client pipelining thousands of requests).
+constexpr unsigned max_direct_depth = 8;
 
 void describe(const sockaddr_storage& ss, std::string& addr, std::string& port, bool& is_unix)
 {
@@ -134,24 +137,42 @@ void Session::read_next()
     parser_->body_limit(ctx_.limits.max_body_bytes);
 
     if (buffer_.size() > 0 || requests_ == 0) return read_head();
-    // Keep-alive: wait for the first byte with the idle timeout, then give the head
-    // the header timeout. An idle client is closed without a 408.
+    // Keep-alive: wait for the next bytes with the idle timeout, then give the rest of
+    // the head the header timeout. An idle client is closed without a 408.
     waiting_ = true;
     arm(ctx_.limits.idle_timeout);
-    socket_.async_wait(Socket::wait_read,
-                       [self = shared_from_this()](boost::system::error_code ec) {
-                           self->waiting_ = false;
-                           if (ec || self->timed_out_ || self->ctx_.stopping) return self->close();
-                           self->read_head();
-                       });
+    socket_.async_read_some(
+        buffer_.prepare(4096),
+        [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+            self->waiting_ = false;
+            self->buffer_.commit(n);
+            if (ec || self->timed_out_ || self->ctx_.stopping) return self->close();
+            self->read_head();
+        });
 }
 
 void Session::read_head()
 {
+    // Sans-I/O first: the head usually arrived in one segment (or was pipelined), and
+    // then it needs no timer and no trip through the reactor. Recursion through
+    // serve() -> read_next() is bounded: past a few pipelined requests the next one
+    // goes through the io_context.
+    if (buffer_.size() > 0 && depth_ < max_direct_depth) {
+        boost::beast::error_code ec;
+        buffer_.consume(parser_->put(buffer_.data(), ec));
+        if (ec != bhttp::error::need_more) {
+            timed_out_ = false;
+            ++depth_;
+            on_head(ec);
+            --depth_;
+            return;
+        }
+    }
     waiting_ = true;
     arm(ctx_.limits.header_timeout);
     bhttp::async_read_header(socket_, buffer_, *parser_,
                              [self = shared_from_this()](boost::beast::error_code ec, std::size_t) {
+                                 self->depth_ = 0;
                                  self->on_head(ec);
                              });
 }

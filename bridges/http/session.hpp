@@ -96,6 +96,7 @@ private:
     bool waiting_ = false; ///< an async read is pending (stop may cancel it)
     bool closed_ = false;
     std::uint64_t requests_ = 0;
+    unsigned depth_ = 0; ///< nested on_head calls of pipelined requests
     std::size_t lingered_ = 0;
 };
 
