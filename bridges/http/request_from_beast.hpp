@@ -33,6 +33,9 @@ struct ConnectionInfo
     bool unix_socket = false;
 };
 
+/// The addresses of an accepted socket (getsockname/getpeername).
+ConnectionInfo connection_info(int fd);
+
 /// What Beast accepts but we must refuse (RFC 9112 §6.1, §6.3), checked before the
 /// application is called:
 ///   errc::unsupported_version            not HTTP/1.0 or HTTP/1.1 (505)

@@ -4,12 +4,9 @@
 #include "http/canned.hpp"
 #include "http/response_sink.hpp"
 
-#include <arpa/inet.h>
 #include <boost/asio/dispatch.hpp>
 #include <boost/beast/http/read.hpp>
-#include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 
 namespace wsgibridge::http {
 namespace asio = boost::asio;
@@ -23,39 +20,6 @@ constexpr std::size_t linger_bytes = 1024 * 1024;
 /// Pipelined requests served by direct calls before one goes through the io_context
 /// (keeps the stack shallow against a client pipelining thousands of requests).
 constexpr unsigned max_direct_depth = 8;
-
-void describe(const sockaddr_storage& ss, std::string& addr, std::string& port, bool& is_unix)
-{
-    std::array<char, INET6_ADDRSTRLEN> text{};
-    if (ss.ss_family == AF_INET) {
-        const auto& a = reinterpret_cast<const sockaddr_in&>(ss);
-        addr = ::inet_ntop(AF_INET, &a.sin_addr, text.data(), text.size());
-        port = std::to_string(ntohs(a.sin_port));
-    } else if (ss.ss_family == AF_INET6) {
-        const auto& a = reinterpret_cast<const sockaddr_in6&>(ss);
-        addr = ::inet_ntop(AF_INET6, &a.sin6_addr, text.data(), text.size());
-        port = std::to_string(ntohs(a.sin6_port));
-    } else if (ss.ss_family == AF_UNIX) {
-        addr = reinterpret_cast<const sockaddr_un&>(ss).sun_path;
-        port.clear();
-        is_unix = true;
-    }
-}
-
-ConnectionInfo connection_info(int fd)
-{
-    ConnectionInfo info;
-    sockaddr_storage ss{};
-    socklen_t len = sizeof ss;
-    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0)
-        describe(ss, info.local_addr, info.local_port, info.unix_socket);
-    len = sizeof ss;
-    ss = {};
-    bool ignored = false;
-    if (!info.unix_socket && ::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0)
-        describe(ss, info.remote_addr, info.remote_port, ignored);
-    return info;
-}
 
 /// Beast's head-parsing errors in our vocabulary; end of stream and resets are not
 /// refusals (nothing to answer) and give errc::peer_gone.

@@ -53,6 +53,17 @@ private:
     std::thread thread_;
 };
 
+/// The status line of a raw response, and what follows its head.
+inline std::string status_of(const std::string& response)
+{
+    return response.substr(0, response.find("\r\n"));
+}
+inline std::string body_of(const std::string& response)
+{
+    auto p = response.find("\r\n\r\n");
+    return p == std::string::npos ? "" : response.substr(p + 4);
+}
+
 /// A blocking client socket with receive timeouts.
 class RawClient
 {
