@@ -32,7 +32,9 @@ struct HttpServerOptions {
 class HttpServer
 {
 public:
-    /// Binds the listening socket (throws std::system_error when it cannot).
+    /// Binds the listening socket (throws std::system_error when it cannot). Sets
+    /// SIGPIPE to ignored for the process: sendfile(2) has no MSG_NOSIGNAL, and a client
+    /// hanging up must cost an EPIPE, not the process.
     HttpServer(const HttpServerOptions& options, RequestHandler& handler, const Logger& log,
                const AccessLog& access_log);
     ~HttpServer();
