@@ -68,7 +68,8 @@ void Session::start()
 
 void Session::on_stop()
 {
-    if (waiting_) socket_.cancel(); // the pending read completes with operation_aborted
+    boost::system::error_code ignored;
+    if (waiting_) socket_.cancel(ignored); // the pending read completes with operation_aborted
 }
 
 void Session::arm(std::chrono::milliseconds timeout)
