@@ -127,7 +127,10 @@ TEST(WsgiHttp, PostContentLengthMebibyte)
     EXPECT_EQ(response_body(r.out), std::to_string(data.size()) + " " + std::to_string(sum) + "\n")
         << r.out;
     auto echo = curl({"--data-binary", "@" + (s.dir() / "body.bin").string(), s.url("/echo")});
-    EXPECT_TRUE(response_body(echo.out) == data) << "echoed body differs";
+    auto echoed = response_body(echo.out);
+    EXPECT_TRUE(echoed == data) << "echoed body differs: " << echoed.size() << " bytes, curl exit "
+                                << echo.exit_code << ", head: " << echo.out.substr(0, 400)
+                                << "\nerr: " << echo.err << "\nlog: " << s.error_log();
 }
 
 TEST(WsgiHttp, PostChunkedMebibyte)
