@@ -4,20 +4,19 @@
 //   - standalone: --bind unix:/run/app.sock or --bind 127.0.0.1:9000;
 //   - as a plain CGI script (fd 0 is not a socket and REQUEST_METHOD is set): serves
 //     the one request through the CGI front end, so one script works under both.
-#include <sys/socket.h>
-#include <unistd.h>
+#include "options.hpp"
+#include "wsgibridge/fastcgi_server.hpp"
+#include "wsgibridge/invoker.hpp"
+#include "wsgibridge/workers.hpp"
 
 #include <cerrno>
 #include <cstdlib>
 #include <optional>
 #include <string>
-
-#include "options.hpp"
-#include "wsgibridge/fastcgi_server.hpp"
-#include "wsgibridge/invoker.hpp"
-#if WSGIBRIDGE_HAVE_CGI
+#include <sys/socket.h>
+#include <system_error>
+#include <unistd.h>
 #include "wsgibridge/cgi_gateway.hpp"
-#endif
 
 using namespace wsgibridge;
 
@@ -25,11 +24,13 @@ namespace {
 
 enum class Mode { automatic, fastcgi, cgi };
 
-struct Settings {
+struct Settings
+{
     cli::CommonOptions common;
     FastcgiServerOptions server;
     std::optional<unsigned> threads;
     std::optional<std::uint64_t> max_requests;
+    unsigned workers = 1;
     Mode mode = Mode::automatic;
 };
 
@@ -49,7 +50,8 @@ int systemd_listen_fd() noexcept
 {
     const char* pid = std::getenv("LISTEN_PID");
     const char* fds = std::getenv("LISTEN_FDS");
-    if (!pid || !fds || std::atol(pid) != static_cast<long>(::getpid()) || std::atoi(fds) < 1) return -1;
+    if (!pid || !fds || std::atol(pid) != static_cast<long>(::getpid()) || std::atoi(fds) < 1)
+        return -1;
     // Children (subprocesses of the app) must not believe the sockets are theirs.
     ::unsetenv("LISTEN_PID");
     ::unsetenv("LISTEN_FDS");
@@ -75,7 +77,8 @@ void add_options(cli::ArgParser& p, Settings& s)
                  std::string text(v);
                  unsigned long mode = std::strtoul(text.c_str(), &end, 8);
                  if (text.empty() || *end || mode > 07777)
-                     throw cli::UsageError("--socket-mode: expected an octal mode like 0660, got '" + text + "'");
+                     throw cli::UsageError(
+                         "--socket-mode: expected an octal mode like 0660, got '" + text + "'");
                  s.server.socket_mode = static_cast<unsigned>(mode);
              });
     p.option("--threads", "N",
@@ -85,10 +88,19 @@ void add_options(cli::ArgParser& p, Settings& s)
                  s.threads = cli::parse_count("--threads", v);
                  if (*s.threads == 0) throw cli::UsageError("--threads must be at least 1");
              });
+    p.option("--workers", "N",
+             "processes serving the socket, forked after the application is imported "
+             "(standalone only; default 1)",
+             [&s](std::string_view v) {
+                 s.workers = cli::parse_count("--workers", v);
+                 if (s.workers == 0) throw cli::UsageError("--workers must be at least 1");
+             });
     p.option("--max-requests", "N", "exit after N requests, standalone only (default: never)",
              [&s](std::string_view v) { s.max_requests = cli::parse_count("--max-requests", v); });
     p.option("--max-connections", "N", "connections served at once (FCGI_MAX_CONNS, default 1024)",
-             [&s](std::string_view v) { s.server.max_connections = cli::parse_count("--max-connections", v); });
+             [&s](std::string_view v) {
+                 s.server.max_connections = cli::parse_count("--max-connections", v);
+             });
     p.option("--max-requests-in-flight", "N",
              "requests accepted at once, all connections (FCGI_MAX_REQS, default 1024); more get "
              "FCGI_OVERLOADED",
@@ -99,44 +111,78 @@ void add_options(cli::ArgParser& p, Settings& s)
              "SCRIPT_NAME of the application: re-splits SCRIPT_NAME/PATH_INFO for web servers that "
              "send the whole path as SCRIPT_NAME (nginx fastcgi_params, mod_proxy_fcgi)",
              [&s](std::string_view v) { s.server.mount = v; });
+    p.flag("--promote-redirect-authorization",
+           "turn REDIRECT_HTTP_AUTHORIZATION (Apache rewrite workaround) into the Authorization "
+           "header; only behind a web server configured for it",
+           [&s] { s.server.promote_redirect_authorization = true; });
     p.option("--mode", "MODE", "auto (default), fastcgi or cgi: override the fd 0 detection",
              [&s](std::string_view v) {
-                 if (v == "auto") s.mode = Mode::automatic;
-                 else if (v == "fastcgi") s.mode = Mode::fastcgi;
-                 else if (v == "cgi") s.mode = Mode::cgi;
-                 else throw cli::UsageError("--mode: expected auto, fastcgi or cgi");
+                 if (v == "auto")
+                     s.mode = Mode::automatic;
+                 else if (v == "fastcgi")
+                     s.mode = Mode::fastcgi;
+                 else if (v == "cgi")
+                     s.mode = Mode::cgi;
+                 else
+                     throw cli::UsageError("--mode: expected auto, fastcgi or cgi");
              });
     cli::add_limit_options(p, s.common.limits);
 }
 
-int serve_cgi(Settings& s, [[maybe_unused]] const Logger& log)
+int serve_cgi(Settings& s, const Logger& log)
 {
-#if WSGIBRIDGE_HAVE_CGI
-    scrub_cgi_environment();
     CgiOptions cgi;
     cgi.limits = s.common.limits;
-    PythonOptions py = cli::prepare_python(s.common);
-    WsgiOptions w;
-    w.run_once = true;
-    w.multiprocess = true;
-    w.redirect_stdout = true;
-    int out = ::dup(1);
-    ::dup2(2, 1); // a stray print() must not corrupt the response
-    cgi.output_fd = out;
-    Interpreter interpreter(py);
+    // httpoxy scrubbed, the request's stdin/stdout moved away from fds 0 and 1 so a
+    // stray print() or a child process cannot touch them (the CGI front end's rules).
+    if (auto ec = prepare_cgi_process(cgi))
+        throw std::system_error(ec, "cannot set up stdin/stdout");
+    auto spec = AppSpec::parse(s.common.app);
+    std::optional<Interpreter> interpreter;
     std::optional<WsgiApp> app;
     try {
-        app.emplace(interpreter, *AppSpec::parse(s.common.app), w, log);
-    } catch (const AppLoadError& e) {
+        if (!spec) throw AppLoadError("bad --app: " + spec.error().message());
+        PythonOptions py = cli::prepare_python(s.common);
+        py.program_name = "wsgi-fcgi";
+        WsgiOptions w;
+        w.run_once = true;
+        w.multiprocess = true;
+        w.redirect_stdout = true;
+        interpreter.emplace(py);
+        app.emplace(*interpreter, *spec, w, log);
+    } catch (const std::exception& e) {
         log.error(concat("cannot load the application: ", e.what()));
-        return answer_cgi_error(cgi, 500, log);
+        int rc = answer_cgi_error(cgi, 500, log);
+        ::close(cgi.output_fd);
+        return rc == 0 ? 3 : 1;
     }
-    return run_cgi(cgi, *app, log);
-#else
-    // TODO(lead): CGI mode needs the CGI front end (feat/cgi, cgi_gateway.hpp).
-    (void)s;
-    throw cli::UsageError("started as a CGI script, but this build has no CGI front end");
-#endif
+    int rc = run_cgi(cgi, *app, log);
+    ::close(cgi.output_fd); // the response ends here, not when the interpreter is finalised
+    return rc;
+}
+
+/// --workers N: the parent binds once and supervises; each forked worker serves the
+/// inherited socket with its own io thread and worker threads.
+void serve_workers(Settings& s, Interpreter& interpreter, WsgiApp& app, const Logger& log,
+                   const AccessLog& access)
+{
+    FastcgiServerOptions worker = s.server;
+    worker.listen_fd = open_fastcgi_listener(s.server);
+    worker.bind.clear();
+    WorkerOptions wo;
+    wo.workers = s.workers;
+    wo.graceful_timeout = s.server.shutdown_grace + std::chrono::seconds(1);
+    log.info(concat("FastCGI: serving ", s.server.bind, " with ", s.workers, " workers"));
+    run_workers(
+        interpreter, wo,
+        [&]() -> int {
+            FastcgiServer server(worker, app, log, access);
+            server.run();
+            return 0;
+        },
+        log);
+    ::close(worker.listen_fd);
+    if (s.server.bind.starts_with("unix:")) ::unlink(s.server.bind.substr(5).c_str());
 }
 
 int serve_fastcgi(Settings& s, const Logger& log)
@@ -149,11 +195,18 @@ int serve_fastcgi(Settings& s, const Logger& log)
         // one request at a time, and a self-imposed limit would race its queued connection.
         s.server.threads = s.threads.value_or(1);
         if (s.max_requests)
-            log.warning("--max-requests is ignored when serving an inherited socket: let the process "
-                        "manager recycle (mod_fcgid: FcgidMaxRequestsPerProcess)");
+            log.warning(
+                "--max-requests is ignored when serving an inherited socket: let the process "
+                "manager recycle (mod_fcgid: FcgidMaxRequestsPerProcess)");
+        if (s.workers > 1)
+            log.warning(
+                "--workers is ignored when serving an inherited socket: the process manager "
+                "runs the processes (mod_fcgid, spawn-fcgi -F)");
+        s.workers = 1;
         if (const char* children = std::getenv("PHP_FCGI_CHILDREN"))
-            log.info(concat("PHP_FCGI_CHILDREN=", children, " ignored: one process serves with --threads (",
-                            s.server.threads, "); use spawn-fcgi -F N for N processes"));
+            log.info(concat("PHP_FCGI_CHILDREN=", children,
+                            " ignored: one process serves with --threads (", s.server.threads,
+                            "); use spawn-fcgi -F N for N processes"));
     } else {
         // One thread: with the GIL, more threads only pay off for applications that
         // wait on I/O, and cost 2x the CPU per request in hand-offs (hello world,
@@ -168,21 +221,25 @@ int serve_fastcgi(Settings& s, const Logger& log)
     py.program_name = "wsgi-fcgi";
     WsgiOptions w;
     w.multithread = s.server.threads > 1;
-    w.multiprocess = inherited;
+    w.multiprocess = inherited || s.workers > 1;
     Interpreter interpreter(py);
     auto spec = AppSpec::parse(s.common.app);
     if (!spec) throw cli::UsageError("--app: " + spec.error().message());
     // The application is imported before the first accept (mod_fcgid counts start-up
     // against FcgidIOTimeout otherwise).
     WsgiApp app(interpreter, *spec, w, log);
-    AccessLog access = s.common.access_log.empty() ? AccessLog() : AccessLog::open_file(s.common.access_log);
-    std::optional<FastcgiServer> server;
+    AccessLog access =
+        s.common.access_log.empty() ? AccessLog() : AccessLog::open_file(s.common.access_log);
     try {
-        server.emplace(s.server, app, log, access);
+        if (s.workers <= 1) {
+            FastcgiServer server(s.server, app, log, access);
+            server.run();
+        } else {
+            serve_workers(s, interpreter, app, log, access);
+        }
     } catch (const std::invalid_argument& e) {
         throw cli::UsageError(e.what()); // a bad --bind or FCGI_WEB_SERVER_ADDRS
     }
-    server->run();
     log.info("wsgi-fcgi: stopped");
     return 0;
 }
@@ -192,22 +249,23 @@ int serve_fastcgi(Settings& s, const Logger& log)
 int main(int argc, char** argv)
 {
     Settings s;
-    cli::ArgParser parser("wsgi-fcgi", "Serve a WSGI application over FastCGI (or CGI when started as one).");
+    cli::ArgParser parser("wsgi-fcgi",
+                          "Serve a WSGI application over FastCGI (or CGI when started as one).");
     add_options(parser, s);
     return cli::run_main(parser, [&]() -> int {
         if (!parser.parse(argc, argv)) return 0;
-        if (s.common.app.empty() && parser.positionals().size() == 1) s.common.app = parser.positionals()[0];
-        else if (!parser.positionals().empty()) throw cli::UsageError("unexpected argument " + parser.positionals()[0]);
+        if (s.common.app.empty() && parser.positionals().size() == 1)
+            s.common.app = parser.positionals()[0];
+        else if (!parser.positionals().empty())
+            throw cli::UsageError("unexpected argument " + parser.positionals()[0]);
         Mode mode = s.mode;
         if (mode == Mode::automatic) {
-            bool have_socket = !s.server.bind.empty() || fd0_is_listening_socket() || systemd_listen_fd_present();
+            bool have_socket =
+                !s.server.bind.empty() || fd0_is_listening_socket() || systemd_listen_fd_present();
             mode = have_socket ? Mode::fastcgi : Mode::cgi;
-#if WSGIBRIDGE_HAVE_CGI
             if (mode == Mode::cgi && !cgi_request_present())
-#else
-            if (mode == Mode::cgi && !std::getenv("REQUEST_METHOD"))
-#endif
-                throw cli::UsageError("no --bind, fd 0 is not a listening socket and there is no CGI request");
+                throw cli::UsageError(
+                    "no --bind, fd 0 is not a listening socket and there is no CGI request");
         }
         if (s.common.app.empty()) throw cli::UsageError("--app is required");
         Logger log = cli::open_error_log(s.common);

@@ -2,16 +2,16 @@
 // pieces of a size the input chooses, every PARAMS stream decoded into a Request and
 // every GET_VALUES answered, STDIN re-framed by the writer and checked. Crashes,
 // sanitizer reports and failed checks (abort) are findings.
+#include "management.hpp"
+#include "record_parser.hpp"
+#include "record_writer.hpp"
+#include "request_from_params.hpp"
+
 #include <cstdint>
 #include <cstdlib>
 #include <map>
 #include <span>
 #include <string>
-
-#include "management.hpp"
-#include "record_parser.hpp"
-#include "record_writer.hpp"
-#include "request_from_params.hpp"
 
 using namespace wsgibridge;
 using namespace wsgibridge::fastcgi;
@@ -28,7 +28,8 @@ void on_record(const Record& rec, std::map<std::uint16_t, std::string>& params)
     case RecordType::params: {
         auto& p = params[rec.request_id];
         if (!rec.content.empty()) {
-            if (p.size() + rec.content.size() <= 256 * 1024) p.append(rec.content.data(), rec.content.size());
+            if (p.size() + rec.content.size() <= 256 * 1024)
+                p.append(rec.content.data(), rec.content.size());
             return;
         }
         std::string scratch;
@@ -55,7 +56,8 @@ void on_record(const Record& rec, std::map<std::uint16_t, std::string>& params)
         check(w.size_bytes() == data + records * header_size + padding);
         return;
     }
-    default: return;
+    default:
+        return;
     }
 }
 } // namespace

@@ -51,10 +51,17 @@ void BodyQueue::fail(std::error_code ec)
     ready_.notify_all();
 }
 
+bool BodyQueue::all_received() const noexcept
+{
+    // CONTENT_LENGTH bytes in: only the empty STDIN record can follow, and it does not
+    // need to be waited for (records of an ended request are ignored).
+    return eof_ || error_ || (content_length_ && received_ >= *content_length_);
+}
+
 bool BodyQueue::complete() const
 {
     std::lock_guard lock(mutex_);
-    return (eof_ || error_) && buffered_ == 0;
+    return all_received();
 }
 
 std::uint64_t BodyQueue::received() const
@@ -80,7 +87,8 @@ Result<std::size_t> BodyQueue::read(std::span<char> buf)
 {
     std::unique_lock lock(mutex_);
     if (content_length_ && read_ >= *content_length_) return std::size_t{0};
-    bool woke = ready_.wait_for(lock, io_timeout_, [&] { return !chunks_.empty() || eof_ || error_; });
+    bool woke =
+        ready_.wait_for(lock, io_timeout_, [&] { return !chunks_.empty() || eof_ || error_; });
     if (!woke) return errc::timeout;
     if (chunks_.empty()) {
         if (error_) return error_;
@@ -90,7 +98,9 @@ Result<std::size_t> BodyQueue::read(std::span<char> buf)
     while (n < buf.size() && !chunks_.empty()) {
         auto& front = chunks_.front();
         std::size_t take = std::min(buf.size() - n, front.size() - front_offset_);
-        if (content_length_) take = static_cast<std::size_t>(std::min<std::uint64_t>(take, *content_length_ - read_ - n));
+        if (content_length_)
+            take = static_cast<std::size_t>(
+                std::min<std::uint64_t>(take, *content_length_ - read_ - n));
         if (take == 0) break;
         std::memcpy(buf.data() + n, front.data() + front_offset_, take);
         n += take;
@@ -123,7 +133,7 @@ bool BodyQueue::drain(std::uint64_t max_bytes)
             discarded += n;
             consumed(lock, n);
         }
-        if (eof_ || error_) return true;
+        if (all_received()) return true;
         if (discarded > max_bytes) return false;
         if (!ready_.wait_for(lock, io_timeout_, [&] { return !chunks_.empty() || eof_ || error_; }))
             return false;

@@ -6,14 +6,14 @@
 // web server cannot make us buffer a whole body.
 #pragma once
 
+#include "wsgibridge/body_source.hpp"
+
 #include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
 #include <mutex>
 #include <string>
-
-#include "wsgibridge/body_source.hpp"
 
 namespace wsgibridge::fastcgi {
 
@@ -34,6 +34,7 @@ public:
     void fail(std::error_code ec);
     /// Called (from the consumer's thread) when a paused reader may read again.
     void set_on_low_water(std::function<void()> f) { on_low_water_ = std::move(f); }
+    /// Nothing more of the body will come off the connection (it may still be queued).
     bool complete() const;
 
     // Consumer side (a worker thread).
@@ -46,6 +47,7 @@ public:
 
 private:
     void consumed(std::unique_lock<std::mutex>& lock, std::size_t n);
+    bool all_received() const noexcept; ///< with mutex_ held
 
     mutable std::mutex mutex_;
     std::condition_variable ready_;

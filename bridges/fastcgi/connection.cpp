@@ -1,16 +1,14 @@
 // The reader half of a connection (io thread): records in, request state out.
 #include "connection.hpp"
 
-#include <sys/socket.h>
-
-#include <boost/asio/post.hpp>
-
-#include <cerrno>
-#include <cstring>
-
 #include "params_codec.hpp"
 #include "record_writer.hpp"
 #include "request_from_params.hpp"
+
+#include <boost/asio/post.hpp>
+#include <cerrno>
+#include <cstring>
+#include <sys/socket.h>
 
 namespace wsgibridge::fastcgi {
 
@@ -59,7 +57,8 @@ void Connection::on_read(const boost::system::error_code& ec, std::size_t n)
         auto rec = parser_.next(in);
         if (!rec) {
             if (rec.error() == errc::need_more) break;
-            context_.log.warning("FastCGI: record with a protocol version other than 1; closing the connection");
+            context_.log.warning(
+                "FastCGI: record with a protocol version other than 1; closing the connection");
             return close_now();
         }
         if (!handle_record(*rec)) return close_now();
@@ -79,10 +78,15 @@ bool Connection::handle_record(const Record& rec)
     if (it == requests_.end()) return true; // inactive id: ignored (spec "Managing Request IDs")
     auto st = it->second;
     switch (rec.record_type()) {
-    case RecordType::params: return on_params(*st, rec);
-    case RecordType::stdin_stream: return on_stdin(*st, rec);
-    case RecordType::abort_request: on_abort(st); return true;
-    default: return true; // DATA (FILTER only) and unknown types on a live id: ignored
+    case RecordType::params:
+        return on_params(*st, rec);
+    case RecordType::stdin_stream:
+        return on_stdin(*st, rec);
+    case RecordType::abort_request:
+        on_abort(st);
+        return true;
+    default:
+        return true; // DATA (FILTER only) and unknown types on a live id: ignored
     }
 }
 
@@ -120,9 +124,10 @@ bool Connection::on_begin_request(const Record& rec)
         return true;
     }
     if (stopping_ || context_.requests_in_flight >= context_.options.max_requests_in_flight) {
-        context_.log.warning(concat("FastCGI: request ", rec.request_id, " refused (",
-                                    stopping_ ? "server stopping" : "--max-requests-in-flight reached",
-                                    "): FCGI_OVERLOADED"));
+        context_.log.warning(
+            concat("FastCGI: request ", rec.request_id, " refused (",
+                   stopping_ ? "server stopping" : "--max-requests-in-flight reached",
+                   "): FCGI_OVERLOADED"));
         end_request_from_reader(rec.request_id, ProtocolStatus::overloaded);
         if (!keep_conn) close_after_drain();
         return true;
@@ -143,7 +148,8 @@ bool Connection::on_params(RequestState& st, const Record& rec)
     if (!rec.content.empty()) {
         if (st.params.size() + rec.content.size() > limits.max_header_bytes) {
             reject(st, errc::header_too_large,
-                   concat("FCGI_PARAMS over --max-header-bytes (", limits.max_header_bytes, " bytes)"));
+                   concat("FCGI_PARAMS over --max-header-bytes (", limits.max_header_bytes,
+                          " bytes)"));
             dispatch(shared);
             return true;
         }
@@ -151,15 +157,19 @@ bool Connection::on_params(RequestState& st, const Record& rec)
         return true;
     }
     st.params_done = true;
-    ParamsOptions po{context_.options.mount, limits.max_header_count};
+    ParamsOptions po{context_.options.mount, limits.max_header_count,
+                     context_.options.promote_redirect_authorization};
     auto ec = request_from_params(st.params, st.scratch, po, st.request);
     if (ec == errc::protocol_error) {
-        context_.log.warning(concat("FastCGI: request ", st.id,
-                                    ": truncated name-value pair in FCGI_PARAMS; closing the connection"));
+        context_.log.warning(
+            concat("FastCGI: request ", st.id,
+                   ": truncated name-value pair in FCGI_PARAMS; closing the connection"));
         return false;
     }
     if (ec == errc::too_many_headers)
-        reject(st, ec, concat("more than --max-header-count (", limits.max_header_count, ") header fields"));
+        reject(
+            st, ec,
+            concat("more than --max-header-count (", limits.max_header_count, ") header fields"));
     else if (ec)
         reject(st, ec, concat("bad FCGI_PARAMS: ", ec.message()));
     else if (st.request.content_length && *st.request.content_length > limits.max_body_bytes)
@@ -180,15 +190,16 @@ void Connection::reject(RequestState& st, std::error_code why, std::string_view 
         st.request = Request{};
         st.request.method = "-";
     }
-    context_.log.warning(concat("FastCGI request ", st.id, ": ", detail, ": answering ",
-                                http_status_for(why)));
+    context_.log.warning(
+        concat("FastCGI request ", st.id, ": ", detail, ": answering ", http_status_for(why)));
 }
 
 bool Connection::on_stdin(RequestState& st, const Record& rec)
 {
     if (!st.body) {
-        context_.log.warning(concat("FastCGI: request ", st.id,
-                                    ": FCGI_STDIN before the end of FCGI_PARAMS; closing the connection"));
+        context_.log.warning(
+            concat("FastCGI: request ", st.id,
+                   ": FCGI_STDIN before the end of FCGI_PARAMS; closing the connection"));
         return false;
     }
     if (rec.content.empty()) {
@@ -202,8 +213,8 @@ bool Connection::on_stdin(RequestState& st, const Record& rec)
 void Connection::dispatch(const std::shared_ptr<RequestState>& st)
 {
     const auto& limits = context_.options.limits;
-    st->body.emplace(st->rejected ? std::nullopt : st->request.content_length, limits.max_body_bytes,
-                     limits.io_timeout);
+    st->body.emplace(st->rejected ? std::nullopt : st->request.content_length,
+                     limits.max_body_bytes, limits.io_timeout);
     std::weak_ptr<Connection> weak = shared_from_this();
     st->body->set_on_low_water([weak, &io = context_.io] {
         boost::asio::post(io, [weak] {

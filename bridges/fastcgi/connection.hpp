@@ -5,17 +5,16 @@
 // serialized by a mutex; each is a blocking writev with poll() and --io-timeout.
 #pragma once
 
+#include "record_parser.hpp"
+#include "request_state.hpp"
+#include "server_context.hpp"
+
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
-
 #include <map>
 #include <memory>
 #include <mutex>
 #include <vector>
-
-#include "record_parser.hpp"
-#include "request_state.hpp"
-#include "server_context.hpp"
 
 namespace wsgibridge::fastcgi {
 

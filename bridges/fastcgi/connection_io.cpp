@@ -1,16 +1,14 @@
 // The worker half of a connection: running a request and writing its records.
-#include <poll.h>
-#include <sys/sendfile.h>
-#include <sys/socket.h>
-
-#include <boost/asio/post.hpp>
-
-#include <algorithm>
-#include <cerrno>
-
 #include "connection.hpp"
 #include "record_writer.hpp"
 #include "response_sink.hpp"
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <cerrno>
+#include <poll.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
 
 namespace wsgibridge::fastcgi {
 namespace {
@@ -47,8 +45,9 @@ std::error_code Connection::write_locked(std::span<iovec> iov)
                 continue;
             }
             broken_ = true;
-            return errno == EPIPE || errno == ECONNRESET ? std::error_code(errc::peer_gone)
-                                                         : std::error_code(errno, std::generic_category());
+            return errno == EPIPE || errno == ECONNRESET
+                       ? std::error_code(errc::peer_gone)
+                       : std::error_code(errno, std::generic_category());
         }
         auto done = static_cast<std::size_t>(n);
         while (!iov.empty() && done >= iov.front().iov_len) {
@@ -101,7 +100,8 @@ Result<std::uint64_t> Connection::send_file(RequestState& st, int file, std::uin
             log().warning(concat("FastCGI request ", st.id, ": sendfile failed after ", sent,
                                  " bytes; closing the connection"));
             break_connection();
-            return n == 0 ? std::error_code(errc::app_error) : std::error_code(errno, std::generic_category());
+            return n == 0 ? std::error_code(errc::app_error)
+                          : std::error_code(errno, std::generic_category());
         }
         static constexpr char zeros[8] = {};
         iovec pad{const_cast<char*>(zeros), header.padding_length};
@@ -118,8 +118,10 @@ void Connection::run_request(const std::shared_ptr<RequestState>& st) noexcept
 {
     const auto& limits = context_.options.limits;
     FcgiResponseSink sink(*this, *st, limits);
-    if (st->rejected) sink.respond_error(http_status_for(st->rejected));
-    else context_.handler.handle(st->request, *st->body, sink);
+    if (st->rejected)
+        sink.respond_error(http_status_for(st->rejected));
+    else
+        context_.handler.handle(st->request, *st->body, sink);
     if (!sink.done()) sink.abort("the handler returned without ending the response");
     if (sink.status() == 0 && !st->aborted)
         log().info(concat("FastCGI request ", st->id, ": no response head was sent"));
@@ -130,7 +132,8 @@ void Connection::run_request(const std::shared_ptr<RequestState>& st) noexcept
 void Connection::on_request_done(const std::shared_ptr<RequestState>& st)
 {
     --context_.requests_in_flight;
-    if (auto it = requests_.find(st->id); it != requests_.end() && it->second == st) requests_.erase(it);
+    if (auto it = requests_.find(st->id); it != requests_.end() && it->second == st)
+        requests_.erase(it);
     if (context_.on_request_done) context_.on_request_done();
     if (closed_) return;
     // Idle and stopping (or the web server left): nothing more can come that we want.

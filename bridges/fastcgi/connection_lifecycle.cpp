@@ -1,13 +1,11 @@
 // The life of a connection (io thread): where ready requests run (worker pool or,
 // with one thread, inline on the io thread), and how the connection ends (peer gone,
 // graceful stop, drain before close, forced close).
-#include <sys/socket.h>
+#include "connection.hpp"
 
 #include <boost/asio/post.hpp>
-
 #include <cerrno>
-
-#include "connection.hpp"
+#include <sys/socket.h>
 
 namespace wsgibridge::fastcgi {
 
@@ -99,7 +97,8 @@ void Connection::close_after_drain()
     if (closed_ || draining_) return;
     draining_ = true;
     ::shutdown(fd_, SHUT_WR);
-    drain_timer_.expires_after(std::min(context_.options.limits.io_timeout, std::chrono::milliseconds(5000)));
+    drain_timer_.expires_after(
+        std::min(context_.options.limits.io_timeout, std::chrono::milliseconds(5000)));
     drain_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
         if (!ec) self->close_now();
     });

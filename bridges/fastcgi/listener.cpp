@@ -1,16 +1,15 @@
 #include "listener.hpp"
 
 #include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <netinet/in.h>
 #include <stdexcept>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <system_error>
+#include <unistd.h>
 
 namespace wsgibridge::fastcgi {
 namespace {
@@ -42,7 +41,9 @@ int open_unix(std::string_view bind, std::string_view path, unsigned mode, int b
     if (path.empty() || path.size() >= sizeof a.sun_path)
         throw std::invalid_argument("--bind: bad unix socket path in '" + std::string(bind) + "'");
     std::memcpy(a.sun_path, path.data(), path.size());
-    struct stat st{};
+    struct stat st
+    {
+    };
     // A socket file left by a previous run would make bind fail: replace it (only a
     // socket, never a regular file).
     if (::lstat(a.sun_path, &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(a.sun_path);
@@ -106,7 +107,8 @@ std::string describe_local(int fd)
         ::inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof text);
         return "[" + std::string(text) + "]:" + std::to_string(ntohs(a->sin6_port));
     }
-    if (ss.ss_family == AF_UNIX) return "unix:" + std::string(reinterpret_cast<sockaddr_un*>(&ss)->sun_path);
+    if (ss.ss_family == AF_UNIX)
+        return "unix:" + std::string(reinterpret_cast<sockaddr_un*>(&ss)->sun_path);
     return "?";
 }
 
@@ -116,12 +118,16 @@ PeerFilter::PeerFilter(std::string_view list)
         auto comma = list.find(',');
         std::string_view item = list.substr(0, comma);
         list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
-        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-        while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+        while (!item.empty() && item.front() == ' ')
+            item.remove_prefix(1);
+        while (!item.empty() && item.back() == ' ')
+            item.remove_suffix(1);
         if (item.empty()) continue;
         boost::system::error_code ec;
         auto addr = boost::asio::ip::make_address(std::string(item), ec);
-        if (ec) throw std::invalid_argument("FCGI_WEB_SERVER_ADDRS: not an IP address: '" + std::string(item) + "'");
+        if (ec)
+            throw std::invalid_argument("FCGI_WEB_SERVER_ADDRS: not an IP address: '" +
+                                        std::string(item) + "'");
         allowed_.push_back(addr);
     }
 }

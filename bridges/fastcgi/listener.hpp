@@ -2,12 +2,10 @@
 // adopting the listening socket, and the FCGI_WEB_SERVER_ADDRS check.
 #pragma once
 
-#include <sys/socket.h>
-
 #include <boost/asio/ip/address.hpp>
-
 #include <string>
 #include <string_view>
+#include <sys/socket.h>
 #include <vector>
 
 namespace wsgibridge::fastcgi {

@@ -8,7 +8,8 @@
 
 namespace wsgibridge::fastcgi {
 
-struct ServerFigures {
+struct ServerFigures
+{
     unsigned max_conns = 0; ///< FCGI_MAX_CONNS
     unsigned max_reqs = 0;  ///< FCGI_MAX_REQS
     bool mpxs_conns = true; ///< FCGI_MPXS_CONNS

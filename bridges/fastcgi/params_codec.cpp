@@ -11,7 +11,8 @@ Result<std::size_t> decode_length(std::span<const char>& in) noexcept
         return std::size_t{b0};
     }
     if (in.size() < 4) return errc::protocol_error;
-    std::size_t n = (std::size_t{b0} & 0x7f) << 24 | std::size_t{static_cast<unsigned char>(in[1])} << 16 |
+    std::size_t n = (std::size_t{b0} & 0x7f) << 24 |
+                    std::size_t{static_cast<unsigned char>(in[1])} << 16 |
                     std::size_t{static_cast<unsigned char>(in[2])} << 8 |
                     std::size_t{static_cast<unsigned char>(in[3])};
     in = in.subspan(4);

@@ -5,17 +5,18 @@
 // bytes actually present before anything is touched.
 #pragma once
 
+#include "wsgibridge/error.hpp"
+
 #include <span>
 #include <string>
 #include <string_view>
-
-#include "wsgibridge/error.hpp"
 
 namespace wsgibridge::fastcgi {
 
 /// One decoded pair: views into the decoded stream. `name` is mutable so the caller
 /// may rewrite it in place (HTTP_ACCEPT_LANGUAGE → ACCEPT-LANGUAGE).
-struct Pair {
+struct Pair
+{
     std::span<char> name;
     std::string_view value;
 };

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <boost/endian/buffers.hpp>
-
 #include <cstddef>
 #include <cstdint>
 
@@ -47,7 +46,8 @@ enum class ProtocolStatus : std::uint8_t {
 /// BEGIN_REQUEST flags: keep the connection open after this request.
 inline constexpr std::uint8_t flag_keep_conn = 1;
 
-struct RecordHeader {
+struct RecordHeader
+{
     std::uint8_t version;
     std::uint8_t type;
     boost::endian::big_uint16_buf_t request_id;
@@ -57,21 +57,24 @@ struct RecordHeader {
 };
 static_assert(sizeof(RecordHeader) == header_size);
 
-struct BeginRequestBody {
+struct BeginRequestBody
+{
     boost::endian::big_uint16_buf_t role;
     std::uint8_t flags;
     std::uint8_t reserved[5];
 };
 static_assert(sizeof(BeginRequestBody) == 8);
 
-struct EndRequestBody {
+struct EndRequestBody
+{
     boost::endian::big_uint32_buf_t app_status;
     std::uint8_t protocol_status;
     std::uint8_t reserved[3];
 };
 static_assert(sizeof(EndRequestBody) == 8);
 
-struct UnknownTypeBody {
+struct UnknownTypeBody
+{
     std::uint8_t type;
     std::uint8_t reserved[7];
 };

@@ -3,17 +3,18 @@
 // records) and takes records out until it says need_more.
 #pragma once
 
+#include "protocol.hpp"
+#include "wsgibridge/error.hpp"
+
 #include <array>
 #include <cstdint>
 #include <span>
 #include <vector>
 
-#include "protocol.hpp"
-#include "wsgibridge/error.hpp"
-
 namespace wsgibridge::fastcgi {
 
-struct Record {
+struct Record
+{
     std::uint8_t type = 0; ///< raw: unknown types must be answered, not rejected
     std::uint16_t request_id = 0;
     /// The content, without padding. Points into the input given to next() when the

@@ -88,7 +88,8 @@ std::span<iovec> RecordWriter::iov()
 std::size_t RecordWriter::size_bytes() const noexcept
 {
     std::size_t n = 0;
-    for (const auto& v : iov_) n += v.iov_len;
+    for (const auto& v : iov_)
+        n += v.iov_len;
     return n;
 }
 

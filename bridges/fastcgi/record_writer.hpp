@@ -5,14 +5,13 @@
 // app's `yield b""` must not). The caller hands iov() to one writev.
 #pragma once
 
-#include <sys/uio.h>
+#include "protocol.hpp"
 
 #include <cstdint>
 #include <deque>
 #include <span>
+#include <sys/uio.h>
 #include <vector>
-
-#include "protocol.hpp"
 
 namespace wsgibridge::fastcgi {
 

@@ -1,18 +1,22 @@
 #include "request_from_params.hpp"
 
-#include <charconv>
-
 #include "model/uri.hpp"
 #include "params_codec.hpp"
+
+#include <charconv>
+#include <optional>
 
 namespace wsgibridge::fastcgi {
 namespace {
 
-struct Seen {
+struct Seen
+{
     bool path_info = false;
     bool request_uri = false;
     bool https = false;
     std::size_t header_count = 0;
+    bool has_authorization = false;
+    std::optional<std::string_view> redirect_authorization;
 };
 
 bool is_on(std::string_view v) noexcept
@@ -57,20 +61,32 @@ std::error_code take_pair(const std::span<char> name_bytes, std::string_view val
 {
     std::string_view name(name_bytes.data(), name_bytes.size());
     if (name.starts_with("HTTP_") && name.size() > 5) {
+        if (name == "HTTP_AUTHORIZATION") seen.has_authorization = true;
         r.headers.add(header_name_in_place(name_bytes), value);
         ++seen.header_count;
         return {};
     }
-    if (name == "REQUEST_METHOD") r.method = value;
-    else if (name == "SCRIPT_NAME") r.script_name = value;
-    else if (name == "PATH_INFO") r.path_info = value, seen.path_info = true;
-    else if (name == "QUERY_STRING") r.query_string = value;
-    else if (name == "REQUEST_URI") r.target = value, seen.request_uri = true;
-    else if (name == "SERVER_PROTOCOL") r.protocol = value;
-    else if (name == "SERVER_NAME") r.server_name = value;
-    else if (name == "SERVER_PORT") r.server_port = value;
-    else if (name == "REMOTE_ADDR") r.remote_addr = value;
-    else if (name == "REMOTE_PORT") r.remote_port = value;
+    if (name == "REDIRECT_HTTP_AUTHORIZATION") seen.redirect_authorization = value;
+    if (name == "REQUEST_METHOD")
+        r.method = value;
+    else if (name == "SCRIPT_NAME")
+        r.script_name = value;
+    else if (name == "PATH_INFO")
+        r.path_info = value, seen.path_info = true;
+    else if (name == "QUERY_STRING")
+        r.query_string = value;
+    else if (name == "REQUEST_URI")
+        r.target = value, seen.request_uri = true;
+    else if (name == "SERVER_PROTOCOL")
+        r.protocol = value;
+    else if (name == "SERVER_NAME")
+        r.server_name = value;
+    else if (name == "SERVER_PORT")
+        r.server_port = value;
+    else if (name == "REMOTE_ADDR")
+        r.remote_addr = value;
+    else if (name == "REMOTE_PORT")
+        r.remote_port = value;
     else if (name == "CONTENT_TYPE") {
         if (!value.empty()) r.headers.add("CONTENT-TYPE", value), ++seen.header_count;
     } else if (name == "CONTENT_LENGTH") {
@@ -78,7 +94,8 @@ std::error_code take_pair(const std::span<char> name_bytes, std::string_view val
         if (value.empty()) return {};
         std::uint64_t n = 0;
         auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-        if (ec != std::errc{} || end != value.data() + value.size()) return errc::bad_content_length;
+        if (ec != std::errc{} || end != value.data() + value.size())
+            return errc::bad_content_length;
         r.content_length = n;
         r.headers.add("CONTENT-LENGTH", value);
         ++seen.header_count;
@@ -111,6 +128,11 @@ std::error_code request_from_params(std::string& params, std::string& scratch,
     });
     if (ec) return ec;
     if (pair_error) return pair_error;
+    if (options.promote_redirect_authorization && seen.redirect_authorization &&
+        !seen.has_authorization) {
+        r.headers.add("AUTHORIZATION", *seen.redirect_authorization);
+        ++seen.header_count;
+    }
     if (seen.header_count > options.max_header_count) return errc::too_many_headers;
     if (r.method.empty()) return errc::bad_request;
 
@@ -129,8 +151,10 @@ std::error_code request_from_params(std::string& params, std::string& scratch,
         if (derived) {
             std::string_view decoded(scratch.data() + decoded_at, decoded_len);
             // The decoded request path already is SCRIPT_NAME + PATH_INFO.
-            if (decoded.starts_with(r.script_name)) scratch.append(decoded);
-            else scratch.append(r.script_name);
+            if (decoded.starts_with(r.script_name))
+                scratch.append(decoded);
+            else
+                scratch.append(r.script_name);
         } else {
             scratch.append(r.script_name).append(r.path_info);
         }
@@ -152,7 +176,8 @@ std::error_code request_from_params(std::string& params, std::string& scratch,
     if (remount) {
         std::string_view full(scratch.data() + full_at, full_len), script, info;
         // Outside the mount point: leave what the web server said (it routed it here).
-        if (split_mount(full, options.mount, script, info)) r.script_name = script, r.path_info = info;
+        if (split_mount(full, options.mount, script, info))
+            r.script_name = script, r.path_info = info;
     }
     if (!seen.request_uri) r.target = std::string_view(scratch.data() + uri_at, uri_len);
     return {};

@@ -3,19 +3,20 @@
 // the worker serving it; the fields each side may touch are marked.
 #pragma once
 
+#include "body_queue.hpp"
+#include "protocol.hpp"
+#include "wsgibridge/request.hpp"
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 
-#include "body_queue.hpp"
-#include "protocol.hpp"
-#include "wsgibridge/request.hpp"
-
 namespace wsgibridge::fastcgi {
 
-struct RequestState {
+struct RequestState
+{
     // Set by the reader before the request is handed to a worker, read-only after.
     std::uint16_t id = 0;
     Role role = Role::responder;

@@ -8,14 +8,22 @@ namespace wsgibridge::fastcgi {
 std::string_view status_line_for(int status) noexcept
 {
     switch (status) {
-    case 400: return "400 Bad Request";
-    case 404: return "404 Not Found";
-    case 408: return "408 Request Timeout";
-    case 413: return "413 Content Too Large";
-    case 431: return "431 Request Header Fields Too Large";
-    case 501: return "501 Not Implemented";
-    case 503: return "503 Service Unavailable";
-    default: return "500 Internal Server Error";
+    case 400:
+        return "400 Bad Request";
+    case 404:
+        return "404 Not Found";
+    case 408:
+        return "408 Request Timeout";
+    case 413:
+        return "413 Content Too Large";
+    case 431:
+        return "431 Request Header Fields Too Large";
+    case 501:
+        return "501 Not Implemented";
+    case 503:
+        return "503 Service Unavailable";
+    default:
+        return "500 Internal Server Error";
     }
 }
 
@@ -31,9 +39,12 @@ std::error_code FcgiResponseSink::start(const ResponseHead& head)
     content_length_ = head.body_allowed ? head.content_length : std::optional<std::uint64_t>{};
     head_.clear();
     head_.append("Status: ").append(head.status).append("\r\n");
-    for (const auto& h : head.headers) head_.append(h.name).append(": ").append(h.value).append("\r\n");
+    for (const auto& h : head.headers)
+        head_.append(h.name).append(": ").append(h.value).append("\r\n");
     if (head.content_length_computed && head.content_length)
-        head_.append("Content-Length: ").append(std::to_string(*head.content_length)).append("\r\n");
+        head_.append("Content-Length: ")
+            .append(std::to_string(*head.content_length))
+            .append("\r\n");
     head_.append("\r\n");
     head_pending_ = true;
     phase_ = Phase::started;

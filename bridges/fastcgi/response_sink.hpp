@@ -4,14 +4,14 @@
 // as the last bytes whenever the request body has been read to its end.
 #pragma once
 
-#include <memory>
-#include <optional>
-#include <string>
-
 #include "record_writer.hpp"
 #include "request_state.hpp"
 #include "wsgibridge/limits.hpp"
 #include "wsgibridge/response_sink.hpp"
+
+#include <memory>
+#include <optional>
+#include <string>
 
 namespace wsgibridge::fastcgi {
 

@@ -1,13 +1,12 @@
 // FastcgiServer: the listening socket, the accept loop, the worker pool, signals and
 // the graceful stop (stop accepting, let requests in flight end within the grace
 // period, then fail them).
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include "connection.hpp"
+#include "listener.hpp"
+#include "server_context.hpp"
+#include "wsgibridge/fastcgi_server.hpp"
 
+#include <atomic>
 #include <boost/asio/basic_socket_acceptor.hpp>
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/io_context.hpp>
@@ -15,21 +14,21 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
-
-#include <atomic>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <optional>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <vector>
-
-#include "connection.hpp"
-#include "listener.hpp"
-#include "server_context.hpp"
-#include "wsgibridge/fastcgi_server.hpp"
 
 namespace wsgibridge {
 
 using boost::asio::generic::stream_protocol;
 
-struct FastcgiServer::Impl {
+struct FastcgiServer::Impl
+{
     FastcgiServerOptions options;
     const Logger& log;
     boost::asio::io_context io{1};
@@ -46,14 +45,18 @@ struct FastcgiServer::Impl {
     std::uint64_t connections_accepted = 0;
     bool stopping = false;
 
-    Impl(const FastcgiServerOptions& o, RequestHandler& handler, const Logger& l, const AccessLog& access)
-        : options(o), log(l), workers(std::max(1u, o.threads)),
-          context{options, handler, l, access, io, workers, {}, {}, {}, {}}, peers(o.web_server_addrs)
+    Impl(const FastcgiServerOptions& o, RequestHandler& handler, const Logger& l,
+         const AccessLog& access)
+        : options(o), log(l),
+          workers(std::max(1u, o.threads)), context{options, handler, l,  access, io,
+                                                    workers, {},      {}, {},     {}},
+          peers(o.web_server_addrs)
     {
         context.figures = {options.max_connections, options.max_requests_in_flight, true};
         context.on_request_done = [this] { count_request(); };
         if (options.bind.empty()) {
-            if (options.listen_fd < 0) throw std::invalid_argument("FastcgiServer: no --bind and no listening fd");
+            if (options.listen_fd < 0)
+                throw std::invalid_argument("FastcgiServer: no --bind and no listening fd");
             listen_fd = options.listen_fd;
         } else {
             listen_fd = fastcgi::open_listener(options.bind, options.socket_mode);
@@ -62,7 +65,8 @@ struct FastcgiServer::Impl {
         sockaddr_storage ss{};
         socklen_t len = sizeof ss;
         if (::getsockname(listen_fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0)
-            throw std::system_error(errno, std::generic_category(), "getsockname on the listening socket");
+            throw std::system_error(errno, std::generic_category(),
+                                    "getsockname on the listening socket");
         // The acceptor takes its own duplicate: an inherited fd 0 stays open for mod_fcgid.
         int fd = ::fcntl(listen_fd, F_DUPFD_CLOEXEC, 3);
         if (fd < 0) throw std::system_error(errno, std::generic_category(), "dup listening socket");
@@ -80,33 +84,37 @@ struct FastcgiServer::Impl {
 
     void accept()
     {
-        acceptor->async_accept([this](const boost::system::error_code& ec, stream_protocol::socket s) {
-            if (stopping) return;
-            if (ec) {
-                if (ec != boost::asio::error::operation_aborted)
-                    log.warning(concat("FastCGI: accept failed: ", ec.message()));
-                // EMFILE and friends: try again shortly instead of spinning.
-                if (ec == boost::asio::error::operation_aborted) return;
-                grace_timer.expires_after(std::chrono::milliseconds(100));
-                grace_timer.async_wait([this](const boost::system::error_code& e) { if (!e) accept(); });
-                return;
-            }
-            admit(std::move(s));
-            accept();
-        });
+        acceptor->async_accept(
+            [this](const boost::system::error_code& ec, stream_protocol::socket s) {
+                if (stopping) return;
+                if (ec) {
+                    if (ec != boost::asio::error::operation_aborted)
+                        log.warning(concat("FastCGI: accept failed: ", ec.message()));
+                    // EMFILE and friends: try again shortly instead of spinning.
+                    if (ec == boost::asio::error::operation_aborted) return;
+                    grace_timer.expires_after(std::chrono::milliseconds(100));
+                    grace_timer.async_wait([this](const boost::system::error_code& e) {
+                        if (!e) accept();
+                    });
+                    return;
+                }
+                admit(std::move(s));
+                accept();
+            });
     }
 
     void admit(stream_protocol::socket s)
     {
         std::string peer;
         if (!peers.allows(s.native_handle(), peer)) {
-            log.warning(concat("FastCGI: connection from ", peer, " refused: not in FCGI_WEB_SERVER_ADDRS"));
+            log.warning(concat("FastCGI: connection from ", peer,
+                               " refused: not in FCGI_WEB_SERVER_ADDRS"));
             return; // closed by the socket's destructor
         }
         std::erase_if(connections, [](const auto& w) { return w.expired(); });
         if (connections.size() >= options.max_connections) {
-            log.warning(concat("FastCGI: connection refused: --max-connections (", options.max_connections,
-                               ") reached"));
+            log.warning(concat("FastCGI: connection refused: --max-connections (",
+                               options.max_connections, ") reached"));
             return;
         }
         if (s.local_endpoint().protocol().family() != AF_UNIX) {
@@ -125,7 +133,8 @@ struct FastcgiServer::Impl {
     {
         ++requests_done;
         if (options.max_requests && requests_done == options.max_requests && !stopping) {
-            log.info(concat("FastCGI: served --max-requests (", options.max_requests, "); stopping"));
+            log.info(
+                concat("FastCGI: served --max-requests (", options.max_requests, "); stopping"));
             begin_stop();
         }
     }
@@ -146,7 +155,17 @@ struct FastcgiServer::Impl {
             bool any = false;
             for (auto& w : connections)
                 if (auto c = w.lock()) c->force_close(), any = true;
-            if (any) log.warning("FastCGI: requests still running after the grace period were failed");
+            if (any)
+                log.warning("FastCGI: requests still running after the grace period were failed");
+            // Whatever still holds the io thread now (a connection that will not go
+            // away) must not keep the process from exiting.
+            grace_timer.expires_after(std::chrono::seconds(1));
+            grace_timer.async_wait([this](const boost::system::error_code& e) {
+                if (e) return;
+                log.warning(
+                    "FastCGI: connections still open 1 s after the grace period; stopping anyway");
+                io.stop();
+            });
         });
         // The timer must not keep run() alive once every connection is gone.
         watch_drained();
@@ -155,7 +174,9 @@ struct FastcgiServer::Impl {
     void watch_drained()
     {
         std::erase_if(connections, [](const auto& w) { return w.expired(); });
-        if (connections.empty() && context.requests_in_flight == 0) {
+        // A request in flight holds its connection until it is done, so no connection
+        // left means no request left.
+        if (connections.empty()) {
             grace_timer.cancel();
             return;
         }
@@ -163,6 +184,11 @@ struct FastcgiServer::Impl {
         t->async_wait([this, t](const boost::system::error_code&) { watch_drained(); });
     }
 };
+
+int open_fastcgi_listener(const FastcgiServerOptions& options)
+{
+    return fastcgi::open_listener(options.bind, options.socket_mode);
+}
 
 FastcgiServer::FastcgiServer(const FastcgiServerOptions& options, RequestHandler& handler,
                              const Logger& log, const AccessLog& access_log)
@@ -187,11 +213,13 @@ void FastcgiServer::run()
         d.signals.add(SIGUSR1);
         d.signals.async_wait([&d](const boost::system::error_code& ec, int sig) {
             if (ec) return;
-            d.log.info(concat("FastCGI: signal ", sig, ": finishing requests in flight, then exiting"));
+            d.log.info(
+                concat("FastCGI: signal ", sig, ": finishing requests in flight, then exiting"));
             d.begin_stop();
         });
     }
-    d.log.info(concat("FastCGI: serving on ", local_endpoint(), " with ", d.options.threads, " thread(s)"));
+    d.log.info(concat("FastCGI: serving on ", local_endpoint(), " with ", d.options.threads,
+                      " thread(s)"));
     d.accept();
     d.io.run();
     d.workers.join();

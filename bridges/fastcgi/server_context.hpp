@@ -2,18 +2,18 @@
 // logs, the io_context the readers run on and the worker pool requests run on.
 #pragma once
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/thread_pool.hpp>
-
-#include <atomic>
-#include <functional>
-
 #include "management.hpp"
 #include "wsgibridge/fastcgi_server.hpp"
 
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <functional>
+
 namespace wsgibridge::fastcgi {
 
-struct ServerContext {
+struct ServerContext
+{
     const FastcgiServerOptions& options;
     RequestHandler& handler;
     const Logger& log;

@@ -4,18 +4,19 @@
 // multiplexed; they run on a pool of worker threads.
 #pragma once
 
+#include "handler.hpp"
+#include "limits.hpp"
+#include "log.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 
-#include "handler.hpp"
-#include "limits.hpp"
-#include "log.hpp"
-
 namespace wsgibridge {
 
-struct FastcgiServerOptions {
+struct FastcgiServerOptions
+{
     /// "unix:/path/to.sock", "127.0.0.1:9000", "[::1]:9000" or ":9000" (all IPv4
     /// addresses). Empty: serve `listen_fd`.
     std::string bind;
@@ -32,6 +33,9 @@ struct FastcgiServerOptions {
     /// SCRIPT_NAME and PATH_INFO as sent.
     std::string mount;
     Limits limits;
+    /// Turn REDIRECT_HTTP_AUTHORIZATION (Apache's rewrite workaround for the stripped
+    /// Authorization header) into the Authorization header. Off by default.
+    bool promote_redirect_authorization = false;
     /// Connections served at once (FCGI_MAX_CONNS); more are closed at accept.
     unsigned max_connections = 1024;
     /// Requests in flight at once, all connections together (FCGI_MAX_REQS); more get
@@ -72,5 +76,11 @@ private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
+
+/// Creates the listening socket `options.bind` names (as the constructor does), for a
+/// parent that forks workers: each builds its FastcgiServer on it with `listen_fd`.
+/// The caller owns the fd (and removes a unix socket file when done). Throws like the
+/// constructor.
+int open_fastcgi_listener(const FastcgiServerOptions& options);
 
 } // namespace wsgibridge

@@ -1,9 +1,9 @@
 // Apache mod_fcgid → wsgi-fcgi started by mod_fcgid (fd 0 mode), through a .fcgi script.
+#include "fcgi_common.hpp"
+
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include "fcgi_common.hpp"
 
 using namespace wsgibridge::test;
 using namespace std::chrono_literals;
@@ -24,20 +24,30 @@ TEST(FcgiApacheFcgid, WrapperScriptOnFdZero)
     ::chmod(log.c_str(), 0666);
     write_file(dir / "httpd.conf",
                substitute(read_file(source_root() / "tests/e2e/conf/fcgi_apache_fcgid.conf.in"),
-                          {{"DIR", dir.path().string()}, {"PORT", std::to_string(port)},
-                           {"USER", user}, {"GROUP", group}}));
+                          {{"DIR", dir.path().string()},
+                           {"PORT", std::to_string(port)},
+                           {"USER", user},
+                           {"GROUP", group}}));
     write_file(dir / "wsgi-app.conf",
-               example_with("apache-fcgid/wsgi-app.conf", {{"\"/srv/app/htdocs\"", "\"" + (dir / "htdocs").string() + "\""}}));
+               example_with("apache-fcgid/wsgi-app.conf",
+                            {{"\"/srv/app/htdocs\"", "\"" + (dir / "htdocs").string() + "\""}}));
     write_file(dir / "htdocs/app.fcgi", example_fcgi_wrapper(log), true);
-    ChildProcess server({apache, "-d", dir.path().string(), "-f", (dir / "httpd.conf").string(), "-DFOREGROUND"},
-                        SpawnOptions{.env = {}, .unset_env = {}, .cwd = {}, .stdout_file = dir / "stdout.log",
-                                     .stderr_file = dir / "stderr.log", .stdin_fd = -1});
-    ASSERT_TRUE(wait_for_tcp(port)) << read_file(dir / "error.log") << read_file(dir / "stderr.log");
+    ChildProcess server(
+        {apache, "-d", dir.path().string(), "-f", (dir / "httpd.conf").string(), "-DFOREGROUND"},
+        SpawnOptions{.env = {},
+                     .unset_env = {},
+                     .cwd = {},
+                     .stdout_file = dir / "stdout.log",
+                     .stderr_file = dir / "stderr.log",
+                     .stdin_fd = -1});
+    ASSERT_TRUE(wait_for_tcp(port))
+        << read_file(dir / "error.log") << read_file(dir / "stderr.log");
 
     check_http_front(port, "/app.fcgi");
 
     auto r = curl({"http://127.0.0.1:" + std::to_string(port) + "/app.fcgi/env"});
-    EXPECT_NE(r.out.find("SCRIPT_NAME='/app.fcgi'"), std::string::npos) << r.out << read_file(dir / "error.log");
+    EXPECT_NE(r.out.find("SCRIPT_NAME='/app.fcgi'"), std::string::npos)
+        << r.out << read_file(dir / "error.log");
     EXPECT_NE(r.out.find("PATH_INFO='/env'"), std::string::npos);
     // fd-0 mode: one thread, mod_fcgid runs several processes
     EXPECT_NE(r.out.find("wsgi.multithread=False"), std::string::npos);

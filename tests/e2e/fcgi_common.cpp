@@ -1,8 +1,7 @@
 #include "fcgi_common.hpp"
 
-#include <unistd.h>
-
 #include <chrono>
+#include <unistd.h>
 
 namespace wsgibridge::test {
 using namespace std::chrono_literals;
@@ -21,14 +20,17 @@ std::string fcgi_test_app()
 ChildProcess start_wsgi_fcgi(const std::string& bind, const std::filesystem::path& log,
                              const std::vector<std::string>& extra)
 {
-    std::vector<std::string> argv{wsgi_fcgi_path(), "--app", fcgi_test_app(), "--bind", bind,
-                                  "--log-level", "debug", "--log-file", log.string()};
+    std::vector<std::string> argv{wsgi_fcgi_path(), "--app", fcgi_test_app(), "--bind",    bind,
+                                  "--log-level",    "debug", "--log-file",    log.string()};
     argv.insert(argv.end(), extra.begin(), extra.end());
     SpawnOptions o;
     o.stderr_file = log;
     ChildProcess child(argv, o);
-    bool up = bind.starts_with("unix:") ? wait_for_unix(bind.substr(5), 10s)
-                                        : wait_for_tcp(static_cast<unsigned short>(std::stoi(bind.substr(bind.rfind(':') + 1))), 10s);
+    bool up =
+        bind.starts_with("unix:")
+            ? wait_for_unix(bind.substr(5), 10s)
+            : wait_for_tcp(static_cast<unsigned short>(std::stoi(bind.substr(bind.rfind(':') + 1))),
+                           10s);
     EXPECT_TRUE(up) << "wsgi-fcgi did not start: " << read_file(log);
     return child;
 }
@@ -64,10 +66,11 @@ void check_http_front(unsigned short port, const std::string& prefix)
     // 1 MiB POST echoed byte for byte
     TempDir tmp;
     std::string big(1024 * 1024, '\0');
-    for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('A' + (i * 7) % 26);
+    for (std::size_t i = 0; i < big.size(); ++i)
+        big[i] = static_cast<char>('A' + (i * 7) % 26);
     write_file(tmp / "big.bin", big);
-    r = curl({"-H", "Content-Type: application/octet-stream", "--data-binary", "@" + (tmp / "big.bin").string(),
-              base + "/echo"});
+    r = curl({"-H", "Content-Type: application/octet-stream", "--data-binary",
+              "@" + (tmp / "big.bin").string(), base + "/echo"});
     EXPECT_EQ(status_of(r.out), 200);
     auto echoed = body_of(r.out);
     EXPECT_EQ(echoed.size(), big.size());
@@ -85,19 +88,21 @@ void check_http_front(unsigned short port, const std::string& prefix)
     // HTTP keep-alive: three requests on one client connection
     SpawnOptions no_proxy;
     no_proxy.unset_env = {"http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"};
-    auto k = run_command({"/usr/bin/curl", "-sv", "-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null",
-                          base + "/", base + "/link", base + "/"},
+    auto k = run_command({"/usr/bin/curl", "-sv", "-o", "/dev/null", "-o", "/dev/null", "-o",
+                          "/dev/null", base + "/", base + "/link", base + "/"},
                          {}, no_proxy);
     EXPECT_EQ(k.exit_code, 0);
     EXPECT_NE(k.err.find("Re-using existing connection"), std::string::npos) << k.err;
 }
 
-std::string example_with(const std::string& name, const std::vector<std::pair<std::string, std::string>>& edits)
+std::string example_with(const std::string& name,
+                         const std::vector<std::pair<std::string, std::string>>& edits)
 {
     std::string text = read_file(source_root() / "examples" / name);
     for (const auto& [from, to] : edits) {
         auto pos = text.find(from);
-        EXPECT_NE(pos, std::string::npos) << "examples/" << name << " no longer contains '" << from << "'";
+        EXPECT_NE(pos, std::string::npos)
+            << "examples/" << name << " no longer contains '" << from << "'";
         if (pos != std::string::npos) text.replace(pos, from.size(), to);
     }
     return text;
@@ -105,16 +110,19 @@ std::string example_with(const std::string& name, const std::vector<std::pair<st
 
 std::string example_fcgi_wrapper(const std::filesystem::path& log)
 {
-    return example_with("apache-fcgid/app.fcgi",
-                        {{"/usr/local/bin/wsgi-fcgi", wsgi_fcgi_path()},
-                         {"--app /srv/app/app.py", "--app " + fcgi_test_app() + " --log-level debug --log-file " + log.string()}});
+    return example_with(
+        "apache-fcgid/app.fcgi",
+        {{"/usr/local/bin/wsgi-fcgi", wsgi_fcgi_path()},
+         {"--app /srv/app/app.py",
+          "--app " + fcgi_test_app() + " --log-level debug --log-file " + log.string()}});
 }
 
 int connections_accepted(const std::filesystem::path& log)
 {
     auto text = read_file(log);
     int n = 0;
-    for (auto p = text.find(" accepted"); p != std::string::npos; p = text.find(" accepted", p + 1)) ++n;
+    for (auto p = text.find(" accepted"); p != std::string::npos; p = text.find(" accepted", p + 1))
+        ++n;
     return n;
 }
 

@@ -4,12 +4,11 @@
 // HTTP keep-alive).
 #pragma once
 
-#include <gtest/gtest.h>
+#include "process.hpp"
 
+#include <gtest/gtest.h>
 #include <string>
 #include <vector>
-
-#include "process.hpp"
 
 namespace wsgibridge::test {
 
@@ -28,7 +27,8 @@ void check_http_front(unsigned short port, const std::string& prefix);
 
 /// The text of examples/`name` with each `from` replaced by `to`; a `from` that is not
 /// in the file fails the test (the example and its test must not drift apart).
-std::string example_with(const std::string& name, const std::vector<std::pair<std::string, std::string>>& edits);
+std::string example_with(const std::string& name,
+                         const std::vector<std::pair<std::string, std::string>>& edits);
 
 /// The mod_fcgid wrapper examples/apache-fcgid/app.fcgi, pointed at the built
 /// wsgi-fcgi and the test app, logging at debug level to `log`.

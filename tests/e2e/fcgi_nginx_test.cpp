@@ -18,16 +18,19 @@ TEST(FcgiNginx, UnixAndTcpWithStockParamsAndKeepConn)
                                    {"--mount", "/tcp", "--threads", "4"});
 
     auto port = free_tcp_port(), tcp_port = free_tcp_port();
-    write_file(dir / "site.conf", example_with("nginx/wsgi-app.conf",
-                                               {{"server unix:/run/wsgi-fcgi/app.sock;", "server unix:" + sock.string() + ";"},
-                                                {"listen 80;", "listen 127.0.0.1:" + std::to_string(port) + ";"},
-                                                {"include fastcgi_params;", "include /etc/nginx/fastcgi_params;"}}));
+    write_file(dir / "site.conf",
+               example_with(
+                   "nginx/wsgi-app.conf",
+                   {{"server unix:/run/wsgi-fcgi/app.sock;", "server unix:" + sock.string() + ";"},
+                    {"listen 80;", "listen 127.0.0.1:" + std::to_string(port) + ";"},
+                    {"include fastcgi_params;", "include /etc/nginx/fastcgi_params;"}}));
     write_file(dir / "nginx.conf",
                substitute(read_file(source_root() / "tests/e2e/conf/fcgi_nginx.conf.in"),
-                          {{"DIR", dir.path().string()}, {"FCGI_PORT", std::to_string(fcgi_port)},
+                          {{"DIR", dir.path().string()},
+                           {"FCGI_PORT", std::to_string(fcgi_port)},
                            {"TCP_PORT", std::to_string(tcp_port)}}));
-    ChildProcess server({nginx, "-p", dir.path().string(), "-c", (dir / "nginx.conf").string(), "-e",
-                         (dir / "nginx-error.log").string()});
+    ChildProcess server({nginx, "-p", dir.path().string(), "-c", (dir / "nginx.conf").string(),
+                         "-e", (dir / "nginx-error.log").string()});
     ASSERT_TRUE(wait_for_tcp(port)) << read_file(dir / "nginx-error.log");
 
     ASSERT_TRUE(wait_for_tcp(tcp_port));

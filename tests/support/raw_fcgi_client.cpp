@@ -1,17 +1,16 @@
 #include "raw_fcgi_client.hpp"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <stdexcept>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <thread>
+#include <unistd.h>
 
 namespace wsgibridge::test {
 namespace fcgi {
@@ -82,7 +81,8 @@ std::string begin(std::uint16_t id, std::uint16_t role, bool keep_conn)
 std::string params(std::uint16_t id, const std::vector<std::pair<std::string, std::string>>& pairs)
 {
     std::string all;
-    for (const auto& [n, v] : pairs) all += pair(n, v);
+    for (const auto& [n, v] : pairs)
+        all += pair(n, v);
     return stream(params_type, id, all);
 }
 
@@ -101,10 +101,11 @@ std::vector<std::pair<std::string, std::string>> cgi_params(std::string method, 
 {
     auto q = uri.find('?');
     std::string path = uri.substr(0, q), query = q == std::string::npos ? "" : uri.substr(q + 1);
-    return {{"REQUEST_METHOD", method}, {"SCRIPT_NAME", ""},      {"PATH_INFO", path},
-            {"QUERY_STRING", query},    {"REQUEST_URI", uri},     {"SERVER_PROTOCOL", "HTTP/1.1"},
-            {"SERVER_NAME", "localhost"}, {"SERVER_PORT", "80"},  {"REMOTE_ADDR", "127.0.0.1"},
-            {"REMOTE_PORT", "50000"},   {"HTTP_HOST", "localhost"}};
+    return {
+        {"REQUEST_METHOD", method},   {"SCRIPT_NAME", ""},       {"PATH_INFO", path},
+        {"QUERY_STRING", query},      {"REQUEST_URI", uri},      {"SERVER_PROTOCOL", "HTTP/1.1"},
+        {"SERVER_NAME", "localhost"}, {"SERVER_PORT", "80"},     {"REMOTE_ADDR", "127.0.0.1"},
+        {"REMOTE_PORT", "50000"},     {"HTTP_HOST", "localhost"}};
 }
 } // namespace fcgi
 
@@ -125,11 +126,13 @@ std::string FcgiReply::header(std::string_view name) const
         auto colon = line.find(':');
         if (colon == std::string_view::npos || colon != name.size()) continue;
         bool same = std::equal(name.begin(), name.end(), line.begin(), [](char a, char b) {
-            return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+            return std::tolower(static_cast<unsigned char>(a)) ==
+                   std::tolower(static_cast<unsigned char>(b));
         });
         if (!same) continue;
         auto v = line.substr(colon + 1);
-        while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+        while (!v.empty() && v.front() == ' ')
+            v.remove_prefix(1);
         return std::string(v);
     }
     return {};
@@ -150,7 +153,8 @@ RawFcgiClient::RawFcgiClient(unsigned short port)
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
         ::close(fd_);
-        throw std::runtime_error("connect to port " + std::to_string(port) + ": " + std::strerror(errno));
+        throw std::runtime_error("connect to port " + std::to_string(port) + ": " +
+                                 std::strerror(errno));
     }
     int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -164,7 +168,8 @@ RawFcgiClient::RawFcgiClient(const std::filesystem::path& unix_socket)
     std::strncpy(a.sun_path, unix_socket.c_str(), sizeof a.sun_path - 1);
     if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
         ::close(fd_);
-        throw std::runtime_error("connect to " + unix_socket.string() + ": " + std::strerror(errno));
+        throw std::runtime_error("connect to " + unix_socket.string() + ": " +
+                                 std::strerror(errno));
     }
 }
 
@@ -229,7 +234,8 @@ FcgiRecord RawFcgiClient::read_record(std::chrono::milliseconds timeout)
                 return r;
             }
         }
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0 || !fill(left)) return {};
     }
 }
@@ -243,7 +249,8 @@ FcgiReply RawFcgiClient::read_reply(std::uint16_t id, std::chrono::milliseconds 
             pending_.erase(it);
             return r;
         }
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
         FcgiRecord rec = left.count() > 0 ? read_record(left) : FcgiRecord{};
         if (rec.type == 0) {
             auto r = std::move(pending_[id]);
@@ -260,7 +267,9 @@ FcgiReply RawFcgiClient::read_reply(std::uint16_t id, std::chrono::milliseconds 
         } else if (rec.type == fcgi::stderr_stream) {
             reply.stderr_data += rec.content;
         } else if (rec.type == fcgi::end_request && rec.content.size() == 8) {
-            auto u = [&](std::size_t i) { return static_cast<std::uint32_t>(static_cast<unsigned char>(rec.content[i])); };
+            auto u = [&](std::size_t i) {
+                return static_cast<std::uint32_t>(static_cast<unsigned char>(rec.content[i]));
+            };
             reply.app_status = u(0) << 24 | u(1) << 16 | u(2) << 8 | u(3);
             reply.protocol_status = static_cast<std::uint8_t>(rec.content[4]);
             reply.ended = true;
@@ -272,7 +281,8 @@ bool RawFcgiClient::closed_by_peer(std::chrono::milliseconds timeout)
 {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) return false;
         pollfd p{fd_, POLLIN, 0};
         if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;

@@ -15,9 +15,10 @@
 namespace wsgibridge::test {
 
 namespace fcgi {
-inline constexpr std::uint8_t begin_request = 1, abort_request = 2, end_request = 3, params_type = 4,
-                              stdin_stream = 5, stdout_stream = 6, stderr_stream = 7,
-                              get_values = 9, get_values_result = 10, unknown_type = 11;
+inline constexpr std::uint8_t begin_request = 1, abort_request = 2, end_request = 3,
+                              params_type = 4, stdin_stream = 5, stdout_stream = 6,
+                              stderr_stream = 7, get_values = 9, get_values_result = 10,
+                              unknown_type = 11;
 
 /// One record: header + content + `padding` zero bytes (version may be set to anything).
 std::string record(std::uint8_t type, std::uint16_t id, std::string_view content,
@@ -35,7 +36,8 @@ std::string request(std::uint16_t id, const std::vector<std::pair<std::string, s
 std::vector<std::pair<std::string, std::string>> cgi_params(std::string method, std::string uri);
 } // namespace fcgi
 
-struct FcgiRecord {
+struct FcgiRecord
+{
     std::uint8_t version = 0, type = 0;
     std::uint16_t id = 0;
     std::string content;
@@ -43,16 +45,17 @@ struct FcgiRecord {
 };
 
 /// What came back for one request id.
-struct FcgiReply {
+struct FcgiReply
+{
     std::string stdout_data;
     std::string stderr_data;
-    bool ended = false;            ///< END_REQUEST seen
+    bool ended = false; ///< END_REQUEST seen
     std::uint32_t app_status = 0;
     std::uint8_t protocol_status = 0xff;
     std::size_t stdout_records = 0;
     std::size_t empty_stdout_records = 0;
     std::size_t max_stdout_record = 0;
-    bool padding_ok = true;        ///< every record padded to a multiple of 8
+    bool padding_ok = true; ///< every record padded to a multiple of 8
 
     /// "Status: 200 OK" → 200 (0 when absent).
     int status() const;
@@ -76,7 +79,8 @@ public:
     /// The next record, or nullopt-like (type 0) on close/timeout.
     FcgiRecord read_record(std::chrono::milliseconds timeout = std::chrono::seconds(10));
     /// Reads records until END_REQUEST for `id` (other ids are kept for later calls).
-    FcgiReply read_reply(std::uint16_t id, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    FcgiReply read_reply(std::uint16_t id,
+                         std::chrono::milliseconds timeout = std::chrono::seconds(10));
     /// True when the server closed the connection within `timeout` (reads to EOF).
     bool closed_by_peer(std::chrono::milliseconds timeout = std::chrono::seconds(5));
     void shutdown_write();

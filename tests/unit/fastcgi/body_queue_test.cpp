@@ -1,10 +1,9 @@
-#include <gtest/gtest.h>
+#include "body_queue.hpp"
 
 #include <atomic>
+#include <gtest/gtest.h>
 #include <string>
 #include <thread>
-
-#include "body_queue.hpp"
 
 using namespace wsgibridge;
 using namespace wsgibridge::fastcgi;
@@ -83,7 +82,8 @@ TEST(BodyQueue, HighWaterPausesAndDrainResumes)
     q.set_on_low_water([&] { ++resumed; });
     std::string chunk(64 * 1024, 'x');
     bool paused = false;
-    for (int i = 0; i < 20 && !paused; ++i) paused = q.push(chunk);
+    for (int i = 0; i < 20 && !paused; ++i)
+        paused = q.push(chunk);
     EXPECT_TRUE(paused);
     std::thread writer([&] {
         std::this_thread::sleep_for(30ms);

@@ -1,10 +1,9 @@
-#include <gtest/gtest.h>
-
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include "listener.hpp"
 #include "process.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 using namespace wsgibridge::fastcgi;
 
@@ -31,7 +30,9 @@ TEST(Listener, UnixSocketModeAndStaleFile)
     wsgibridge::test::TempDir dir;
     auto path = (dir / "a.sock").string();
     int fd = open_listener("unix:" + path, 0660);
-    struct stat st{};
+    struct stat st
+    {
+    };
     ASSERT_EQ(::stat(path.c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0660u);
     EXPECT_EQ(describe_local(fd), "unix:" + path);

@@ -1,8 +1,8 @@
-#include <gtest/gtest.h>
-
 #include "management.hpp"
 #include "params_codec.hpp"
 #include "raw_fcgi_client.hpp"
+
+#include <gtest/gtest.h>
 
 using namespace wsgibridge::fastcgi;
 namespace wire = wsgibridge::test::fcgi;

@@ -1,17 +1,17 @@
-#include <gtest/gtest.h>
-
-#include <string>
-#include <vector>
-
 #include "params_codec.hpp"
 #include "raw_fcgi_client.hpp"
+
+#include <gtest/gtest.h>
+#include <string>
+#include <vector>
 
 using namespace wsgibridge;
 using namespace wsgibridge::fastcgi;
 namespace wire = wsgibridge::test::fcgi;
 
 namespace {
-std::vector<std::pair<std::string, std::string>> decode(std::string s, std::error_code* ec = nullptr)
+std::vector<std::pair<std::string, std::string>> decode(std::string s,
+                                                        std::error_code* ec = nullptr)
 {
     std::vector<std::pair<std::string, std::string>> out;
     auto e = decode_pairs(std::span<char>(s.data(), s.size()), [&](const Pair& p) {
@@ -59,7 +59,9 @@ TEST(ParamsCodec, FourByteNameOneByteValue)
 TEST(ParamsCodec, HugeDeclaredLengthIsRangeCheckedNotAllocated)
 {
     // name length 0x7fffffff with 3 bytes behind it
-    std::string bytes("\xff\xff\xff\xff\x01" "abc", 8);
+    std::string bytes("\xff\xff\xff\xff\x01"
+                      "abc",
+                      8);
     std::error_code ec;
     auto pairs = decode(bytes, &ec);
     EXPECT_TRUE(pairs.empty());
@@ -73,8 +75,10 @@ TEST(ParamsCodec, EveryTruncationIsAProtocolError)
         std::error_code ec;
         auto pairs = decode(whole.substr(0, n), &ec);
         bool boundary = n == wire::pair("HTTP_COOKIE", std::string(200, 'k')).size();
-        if (boundary) EXPECT_FALSE(ec) << n;
-        else EXPECT_EQ(ec, errc::protocol_error) << "cut at " << n;
+        if (boundary)
+            EXPECT_FALSE(ec) << n;
+        else
+            EXPECT_EQ(ec, errc::protocol_error) << "cut at " << n;
     }
 }
 

@@ -1,17 +1,17 @@
-#include <gtest/gtest.h>
-
-#include <string>
-#include <vector>
-
 #include "raw_fcgi_client.hpp"
 #include "record_parser.hpp"
+
+#include <gtest/gtest.h>
+#include <string>
+#include <vector>
 
 using namespace wsgibridge;
 using namespace wsgibridge::fastcgi;
 namespace wire = wsgibridge::test::fcgi;
 
 namespace {
-struct Parsed {
+struct Parsed
+{
     std::uint8_t type;
     std::uint16_t id;
     std::string content;
@@ -35,7 +35,8 @@ std::vector<Parsed> parse_in_pieces(const std::string& bytes, std::vector<std::s
                 if (r.error() != errc::need_more) return out;
                 break;
             }
-            out.push_back({r->type, r->request_id, std::string(r->content.begin(), r->content.end())});
+            out.push_back(
+                {r->type, r->request_id, std::string(r->content.begin(), r->content.end())});
         }
         EXPECT_TRUE(in.empty());
     }
@@ -59,15 +60,20 @@ TEST(RecordParser, GoldenBytesOfOneRecord)
 TEST(RecordParser, MaxRecordFedOneByteAtATime)
 {
     std::string content(65535, 'x');
-    for (std::size_t i = 0; i < content.size(); ++i) content[i] = static_cast<char>('a' + i % 26);
-    std::string bytes = wire::record(wire::stdin_stream, 7, content, 255) + wire::record(wire::params_type, 7, "");
+    for (std::size_t i = 0; i < content.size(); ++i)
+        content[i] = static_cast<char>('a' + i % 26);
+    std::string bytes =
+        wire::record(wire::stdin_stream, 7, content, 255) + wire::record(wire::params_type, 7, "");
     RecordParser parser;
     std::vector<Parsed> out;
     for (char c : bytes) {
         std::span<const char> in(&c, 1);
         auto r = parser.next(in);
-        if (r) out.push_back({r->type, r->request_id, std::string(r->content.begin(), r->content.end())});
-        else ASSERT_EQ(r.error(), errc::need_more);
+        if (r)
+            out.push_back(
+                {r->type, r->request_id, std::string(r->content.begin(), r->content.end())});
+        else
+            ASSERT_EQ(r.error(), errc::need_more);
         EXPECT_TRUE(in.empty());
     }
     ASSERT_EQ(out.size(), 2u);
@@ -78,7 +84,8 @@ TEST(RecordParser, MaxRecordFedOneByteAtATime)
 
 TEST(RecordParser, EverySplitPointOfThreeRecords)
 {
-    std::string bytes = wire::record(wire::params_type, 1, "hello", 3) + wire::record(wire::params_type, 1, "") +
+    std::string bytes = wire::record(wire::params_type, 1, "hello", 3) +
+                        wire::record(wire::params_type, 1, "") +
                         wire::record(wire::stdin_stream, 1, std::string(300, 'b'), 4);
     for (std::size_t a = 0; a <= bytes.size(); ++a) {
         auto recs = parse_in_pieces(bytes, {a});
@@ -96,7 +103,9 @@ TEST(RecordParser, EverySplitPointOfThreeRecords)
 TEST(RecordParser, ManyRecordsInOneRead)
 {
     std::string bytes;
-    for (int i = 0; i < 100; ++i) bytes += wire::record(wire::stdin_stream, 3, std::to_string(i), 8 - std::to_string(i).size());
+    for (int i = 0; i < 100; ++i)
+        bytes +=
+            wire::record(wire::stdin_stream, 3, std::to_string(i), 8 - std::to_string(i).size());
     auto recs = parse_in_pieces(bytes, {});
     ASSERT_EQ(recs.size(), 100u);
     EXPECT_EQ(recs[42].content, "42");
@@ -105,17 +114,20 @@ TEST(RecordParser, ManyRecordsInOneRead)
 TEST(RecordParser, PaddingSkippedOnEveryType)
 {
     std::string bytes;
-    for (std::uint8_t t = 1; t <= 11; ++t) bytes += wire::record(t, 1, "xy", 255);
+    for (std::uint8_t t = 1; t <= 11; ++t)
+        bytes += wire::record(t, 1, "xy", 255);
     bytes += wire::record(42, 0, "z", 7);
     auto recs = parse_in_pieces(bytes, {bytes.size() / 2});
     ASSERT_EQ(recs.size(), 12u);
-    for (std::size_t i = 0; i < 11; ++i) EXPECT_EQ(recs[i].content, "xy");
+    for (std::size_t i = 0; i < 11; ++i)
+        EXPECT_EQ(recs[i].content, "xy");
     EXPECT_EQ(recs[11].type, 42);
 }
 
 TEST(RecordParser, VersionOtherThanOneIsAnError)
 {
-    std::string bytes = wire::record(wire::params_type, 1, "ok") + wire::record(wire::params_type, 1, "bad", 0, 2);
+    std::string bytes =
+        wire::record(wire::params_type, 1, "ok") + wire::record(wire::params_type, 1, "bad", 0, 2);
     std::error_code ec;
     auto recs = parse_in_pieces(bytes, {}, &ec);
     EXPECT_EQ(recs.size(), 1u);

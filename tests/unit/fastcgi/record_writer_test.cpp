@@ -1,10 +1,9 @@
-#include <gtest/gtest.h>
-
-#include <string>
-
 #include "raw_fcgi_client.hpp"
 #include "record_parser.hpp"
 #include "record_writer.hpp"
+
+#include <gtest/gtest.h>
+#include <string>
 
 using namespace wsgibridge;
 using namespace wsgibridge::fastcgi;
@@ -13,11 +12,13 @@ namespace {
 std::string flatten(RecordWriter& w)
 {
     std::string out;
-    for (const auto& v : w.iov()) out.append(static_cast<const char*>(v.iov_base), v.iov_len);
+    for (const auto& v : w.iov())
+        out.append(static_cast<const char*>(v.iov_base), v.iov_len);
     return out;
 }
 
-struct Seen {
+struct Seen
+{
     std::uint8_t type;
     std::size_t length;
     std::uint8_t padding;

@@ -1,18 +1,18 @@
-#include <gtest/gtest.h>
-
-#include <string>
-#include <vector>
-
 #include "raw_fcgi_client.hpp"
 #include "request_from_params.hpp"
 #include "wsgibridge/error.hpp"
+
+#include <gtest/gtest.h>
+#include <string>
+#include <vector>
 
 using namespace wsgibridge;
 using namespace wsgibridge::fastcgi;
 namespace wire = wsgibridge::test::fcgi;
 
 namespace {
-struct Built {
+struct Built
+{
     std::string params, scratch;
     Request req;
     std::error_code ec;
@@ -21,7 +21,8 @@ struct Built {
 void build(Built& b, const std::vector<std::pair<std::string, std::string>>& pairs,
            ParamsOptions options = {})
 {
-    for (const auto& [n, v] : pairs) b.params += wire::pair(n, v);
+    for (const auto& [n, v] : pairs)
+        b.params += wire::pair(n, v);
     b.ec = request_from_params(b.params, b.scratch, options, b.req);
 }
 } // namespace
@@ -29,10 +30,17 @@ void build(Built& b, const std::vector<std::pair<std::string, std::string>>& pai
 TEST(RequestFromParams, FixedVariables)
 {
     Built b;
-    build(b, {{"REQUEST_METHOD", "POST"}, {"SCRIPT_NAME", "/app"}, {"PATH_INFO", "/x"},
-              {"QUERY_STRING", "a=1"}, {"REQUEST_URI", "/app/x?a=1"}, {"SERVER_PROTOCOL", "HTTP/1.1"},
-              {"SERVER_NAME", "example.org"}, {"SERVER_PORT", "8080"}, {"REMOTE_ADDR", "10.0.0.1"},
-              {"REMOTE_PORT", "5555"}, {"DOCUMENT_ROOT", "/srv"}});
+    build(b, {{"REQUEST_METHOD", "POST"},
+              {"SCRIPT_NAME", "/app"},
+              {"PATH_INFO", "/x"},
+              {"QUERY_STRING", "a=1"},
+              {"REQUEST_URI", "/app/x?a=1"},
+              {"SERVER_PROTOCOL", "HTTP/1.1"},
+              {"SERVER_NAME", "example.org"},
+              {"SERVER_PORT", "8080"},
+              {"REMOTE_ADDR", "10.0.0.1"},
+              {"REMOTE_PORT", "5555"},
+              {"DOCUMENT_ROOT", "/srv"}});
     ASSERT_FALSE(b.ec);
     const auto& r = b.req;
     EXPECT_EQ(r.method, "POST");
@@ -54,8 +62,11 @@ TEST(RequestFromParams, FixedVariables)
 TEST(RequestFromParams, HttpVariablesBecomeHeadersInPlace)
 {
     Built b;
-    build(b, {{"REQUEST_METHOD", "GET"}, {"HTTP_ACCEPT_LANGUAGE", "fr"}, {"HTTP_X_Y", "1"},
-              {"CONTENT_TYPE", "text/plain"}, {"CONTENT_LENGTH", "12"}});
+    build(b, {{"REQUEST_METHOD", "GET"},
+              {"HTTP_ACCEPT_LANGUAGE", "fr"},
+              {"HTTP_X_Y", "1"},
+              {"CONTENT_TYPE", "text/plain"},
+              {"CONTENT_LENGTH", "12"}});
     ASSERT_FALSE(b.ec);
     EXPECT_EQ(b.req.headers.find("Accept-Language"), "fr");
     EXPECT_EQ(b.req.headers.find("X-Y"), "1");
@@ -112,9 +123,10 @@ TEST(RequestFromParams, MissingPathInfoDerivedDecodedFromRequestUri)
 TEST(RequestFromParams, NginxStockParamsWithMount)
 {
     // nginx's fastcgi_params: SCRIPT_NAME is the whole (decoded) path, no PATH_INFO.
-    std::vector<std::pair<std::string, std::string>> stock = {
-        {"REQUEST_METHOD", "GET"}, {"SCRIPT_NAME", "/app/caf\xC3\xA9"},
-        {"REQUEST_URI", "/app/caf%C3%A9"}, {"QUERY_STRING", ""}};
+    std::vector<std::pair<std::string, std::string>> stock = {{"REQUEST_METHOD", "GET"},
+                                                              {"SCRIPT_NAME", "/app/caf\xC3\xA9"},
+                                                              {"REQUEST_URI", "/app/caf%C3%A9"},
+                                                              {"QUERY_STRING", ""}};
     Built plain, mounted;
     build(plain, stock);
     EXPECT_EQ(plain.req.script_name, "/app/caf\xC3\xA9");
@@ -128,8 +140,11 @@ TEST(RequestFromParams, NginxStockParamsWithMount)
 TEST(RequestFromParams, MountResplitsModProxyFcgiScriptName)
 {
     Built b;
-    build(b, {{"REQUEST_METHOD", "GET"}, {"SCRIPT_NAME", "/app/hello/x"}, {"REQUEST_URI", "/app/hello/x"},
-              {"SCRIPT_FILENAME", "proxy:fcgi://127.0.0.1:9000/app/hello/x"}},
+    build(b,
+          {{"REQUEST_METHOD", "GET"},
+           {"SCRIPT_NAME", "/app/hello/x"},
+           {"REQUEST_URI", "/app/hello/x"},
+           {"SCRIPT_FILENAME", "proxy:fcgi://127.0.0.1:9000/app/hello/x"}},
           {.mount = "/app/"});
     ASSERT_FALSE(b.ec);
     EXPECT_EQ(b.req.script_name, "/app");
@@ -144,7 +159,9 @@ TEST(RequestFromParams, MountResplitsModProxyFcgiScriptName)
 TEST(RequestFromParams, RequestUriBuiltWhenMissing)
 {
     Built b;
-    build(b, {{"REQUEST_METHOD", "GET"}, {"SCRIPT_NAME", "/a b"}, {"PATH_INFO", "/caf\xC3\xA9"},
+    build(b, {{"REQUEST_METHOD", "GET"},
+              {"SCRIPT_NAME", "/a b"},
+              {"PATH_INFO", "/caf\xC3\xA9"},
               {"QUERY_STRING", "x=1"}});
     ASSERT_FALSE(b.ec);
     EXPECT_EQ(b.req.target, "/a%20b/caf%C3%A9?x=1");
@@ -154,7 +171,8 @@ TEST(RequestFromParams, TooManyHeadersAndMissingMethod)
 {
     Built many;
     std::vector<std::pair<std::string, std::string>> pairs{{"REQUEST_METHOD", "GET"}};
-    for (int i = 0; i < 5; ++i) pairs.emplace_back("HTTP_X_" + std::to_string(i), "v");
+    for (int i = 0; i < 5; ++i)
+        pairs.emplace_back("HTTP_X_" + std::to_string(i), "v");
     build(many, pairs, {.mount = {}, .max_header_count = 4});
     EXPECT_EQ(many.ec, errc::too_many_headers);
     Built none;
@@ -165,7 +183,28 @@ TEST(RequestFromParams, TooManyHeadersAndMissingMethod)
 TEST(RequestFromParams, TruncatedPairIsProtocolError)
 {
     Built b;
-    b.params = wire::pair("REQUEST_METHOD", "GET") + std::string("\x05\x05" "ab", 4);
+    b.params = wire::pair("REQUEST_METHOD", "GET") + std::string("\x05\x05"
+                                                                 "ab",
+                                                                 4);
     b.ec = request_from_params(b.params, b.scratch, {}, b.req);
     EXPECT_EQ(b.ec, errc::protocol_error);
+}
+
+TEST(RequestFromParams, RedirectAuthorizationPromotedOnlyWhenAsked)
+{
+    std::vector<std::pair<std::string, std::string>> pairs{
+        {"REQUEST_METHOD", "GET"}, {"REDIRECT_HTTP_AUTHORIZATION", "Basic eDp5"}};
+    Built off, on, both;
+    build(off, pairs);
+    EXPECT_FALSE(off.req.headers.find("Authorization"));
+    EXPECT_EQ(off.req.variables.find("REDIRECT_HTTP_AUTHORIZATION"), "Basic eDp5");
+    build(on, pairs,
+          {.mount = {}, .max_header_count = 100, .promote_redirect_authorization = true});
+    EXPECT_EQ(on.req.headers.find("Authorization"), "Basic eDp5");
+    // a real Authorization header wins
+    pairs.emplace_back("HTTP_AUTHORIZATION", "Bearer t");
+    build(both, pairs,
+          {.mount = {}, .max_header_count = 100, .promote_redirect_authorization = true});
+    ASSERT_EQ(both.req.headers.size(), 1u);
+    EXPECT_EQ(both.req.headers.find("Authorization"), "Bearer t");
 }

@@ -1,16 +1,15 @@
 #include "server_fixture.hpp"
 
+#include <chrono>
 #include <fcntl.h>
 #include <unistd.h>
-
-#include <chrono>
 
 namespace wsgibridge::test {
 using namespace std::chrono_literals;
 
 namespace {
-std::error_code respond(ResponseSink& sink, int code, std::string_view status, std::string_view body,
-                        std::span<const Header> extra = {})
+std::error_code respond(ResponseSink& sink, int code, std::string_view status,
+                        std::string_view body, std::span<const Header> extra = {})
 {
     ResponseHead head;
     head.status_code = code;
@@ -66,13 +65,15 @@ void TestHandler::handle(const Request& req, BodySource& body, ResponseSink& sin
         std::string out = std::string(req.method) + "|" + std::string(req.script_name) + "|" +
                           std::string(req.path_info) + "|" + std::string(req.query_string) + "|" +
                           std::string(req.target) + "|" + std::string(req.scheme) + "\n";
-        for (const auto& h : req.headers) out += std::string(h.name) + "=" + std::to_string(h.value.size()) + "\n";
+        for (const auto& h : req.headers)
+            out += std::string(h.name) + "=" + std::to_string(h.value.size()) + "\n";
         (void)respond(sink, 200, "200 OK", out);
     } else if (path == "/big") {
         (void)respond(sink, 200, "200 OK", std::string(200000, 'B'));
     } else if (path == "/empty-chunks") {
         if (start_stream(sink)) return;
-        for (std::string_view piece : {"", "a", "", "b", ""}) (void)sink.write(piece);
+        for (std::string_view piece : {"", "a", "", "b", ""})
+            (void)sink.write(piece);
         (void)sink.finish();
     } else if (path == "/stderr") {
         sink.write_error("something odd\n");

@@ -3,17 +3,16 @@
 // exercise through the raw FastCGI client.
 #pragma once
 
-#include <gtest/gtest.h>
-
-#include <atomic>
-#include <condition_variable>
-#include <mutex>
-#include <string>
-#include <thread>
-
 #include "process.hpp"
 #include "raw_fcgi_client.hpp"
 #include "wsgibridge/fastcgi_server.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <gtest/gtest.h>
+#include <mutex>
+#include <string>
+#include <thread>
 
 namespace wsgibridge::test {
 

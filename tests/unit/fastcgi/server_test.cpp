@@ -1,9 +1,9 @@
 // The server through a raw FastCGI client: framing, keep-conn, management, roles,
 // errors answered as HTTP responses, multiplexing.
+#include "server_fixture.hpp"
+
 #include <chrono>
 #include <thread>
-
-#include "server_fixture.hpp"
 
 using namespace wsgibridge;
 using namespace wsgibridge::test;
@@ -42,7 +42,8 @@ TEST_F(FcgiServerTest, PairStraddlingTwoParamsRecords)
 {
     start();
     std::string pairs;
-    for (const auto& [n, v] : wire::cgi_params("GET", "/env")) pairs += wire::pair(n, v);
+    for (const auto& [n, v] : wire::cgi_params("GET", "/env"))
+        pairs += wire::pair(n, v);
     pairs += wire::pair("HTTP_X_LONG", std::string(300, 'x'));
     std::string bytes = wire::begin(1);
     std::size_t cut = pairs.size() - 150; // inside the X_LONG value
@@ -61,7 +62,8 @@ TEST_F(FcgiServerTest, KeepConnReusesTheConnectionAndId)
     start();
     RawFcgiClient c(port());
     for (int i = 0; i < 3; ++i) {
-        ASSERT_TRUE(c.send(wire::request(1, wire::cgi_params("POST", "/echo"), "n" + std::to_string(i), true)));
+        ASSERT_TRUE(c.send(
+            wire::request(1, wire::cgi_params("POST", "/echo"), "n" + std::to_string(i), true)));
         auto r = c.read_reply(1);
         ASSERT_TRUE(r.ended) << i;
         EXPECT_EQ(r.body(), "n" + std::to_string(i));
@@ -90,8 +92,9 @@ TEST_F(FcgiServerTest, ManagementRecords)
     EXPECT_EQ(rec.type, wire::unknown_type);
     EXPECT_EQ(rec.content, std::string("\x2a\0\0\0\0\0\0\0", 8));
     // type 42 on a live id, and records for an inactive id, are ignored
-    ASSERT_TRUE(c.send(wire::begin(1) + wire::record(42, 1, "zz") + wire::record(wire::stdin_stream, 5, "x") +
-                       wire::params(1, wire::cgi_params("GET", "/hello")) + wire::stdin_body(1, "")));
+    ASSERT_TRUE(c.send(
+        wire::begin(1) + wire::record(42, 1, "zz") + wire::record(wire::stdin_stream, 5, "x") +
+        wire::params(1, wire::cgi_params("GET", "/hello")) + wire::stdin_body(1, "")));
     auto r = c.read_reply(1);
     EXPECT_EQ(r.body(), "hello");
 }
@@ -113,7 +116,8 @@ TEST_F(FcgiServerTest, FilterRoleIsUnknownAuthorizerIsServed)
     auto r = c.read_reply(1);
     EXPECT_TRUE(r.ended);
     EXPECT_EQ(r.protocol_status, 3); // FCGI_UNKNOWN_ROLE
-    ASSERT_TRUE(c.send(wire::begin(2, 2, true) + wire::params(2, wire::cgi_params("GET", "/hello")) +
+    ASSERT_TRUE(c.send(wire::begin(2, 2, true) +
+                       wire::params(2, wire::cgi_params("GET", "/hello")) +
                        wire::stdin_body(2, "")));
     r = c.read_reply(2);
     EXPECT_EQ(r.status(), 200);
@@ -127,8 +131,8 @@ TEST_F(FcgiServerTest, InterleavedMultiplexedRequestsRunConcurrently)
     // only answer "met" when served at the same time.
     auto p1 = wire::params(1, wire::cgi_params("GET", "/rendezvous"));
     auto p2 = wire::params(2, wire::cgi_params("GET", "/rendezvous"));
-    ASSERT_TRUE(c.send(wire::begin(1, 1, true) + wire::begin(2, 1, true) + p2 + p1 + wire::stdin_body(2, "") +
-                       wire::stdin_body(1, "")));
+    ASSERT_TRUE(c.send(wire::begin(1, 1, true) + wire::begin(2, 1, true) + p2 + p1 +
+                       wire::stdin_body(2, "") + wire::stdin_body(1, "")));
     auto r1 = c.read_reply(1);
     auto r2 = c.read_reply(2);
     EXPECT_EQ(r1.body(), "met");
@@ -143,7 +147,8 @@ TEST_F(FcgiServerTest, SameIdInFlightIsIgnored)
     start();
     RawFcgiClient c(port());
     ASSERT_TRUE(c.send(wire::begin(1, 1, true) + wire::begin(1, 1, true) +
-                       wire::params(1, wire::cgi_params("GET", "/hello")) + wire::stdin_body(1, "")));
+                       wire::params(1, wire::cgi_params("GET", "/hello")) +
+                       wire::stdin_body(1, "")));
     auto r = c.read_reply(1);
     EXPECT_EQ(r.body(), "hello");
     EXPECT_EQ(handler.handled, 1);
@@ -179,10 +184,12 @@ TEST_F(FcgiServerTest, SendFileIsReframed)
 {
     start();
     std::string content(200000, '\0');
-    for (std::size_t i = 0; i < content.size(); ++i) content[i] = static_cast<char>('a' + i % 23);
+    for (std::size_t i = 0; i < content.size(); ++i)
+        content[i] = static_cast<char>('a' + i % 23);
     write_file(dir / "f.bin", content);
     RawFcgiClient c(port());
-    ASSERT_TRUE(c.send(wire::request(1, wire::cgi_params("GET", "/file?" + (dir / "f.bin").string()))));
+    ASSERT_TRUE(
+        c.send(wire::request(1, wire::cgi_params("GET", "/file?" + (dir / "f.bin").string()))));
     auto r = c.read_reply(1);
     EXPECT_EQ(r.body(), "head:" + content.substr(3, 150000));
     EXPECT_LE(r.max_stdout_record, 65535u);
