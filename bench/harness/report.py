@@ -157,7 +157,7 @@ def chart(results, png, tmp):
             label = f"{r['scenario']}: {r['server']} {r['shape']}".replace('"', "'")
             f.write(f'{i} "{label}" {r["rps"]:.1f} {1 if r["ours"] else 0}\n')
     script = f"""
-set terminal pngcairo size 1600,1000 font "sans,9"
+set terminal pngcairo noenhanced size 1600,1000 font "sans,9"
 set output "{png}"
 set title "wsgi-bridge vs peers: requests/s ({results['meta']['date']}, higher is better)"
 set logscale y
@@ -165,7 +165,8 @@ set ylabel "requests/s (log scale)"
 set style fill solid 0.8 border -1
 set boxwidth 0.8
 set xtics rotate by -60 left
-set bmargin 24
+set bmargin 26
+set rmargin 22
 set grid ytics
 set key top right
 plot "{data}" using 1:($4==1 ? $3 : 1/0):xtic(2) with boxes lc rgb "#1f77b4" title "ours", \\
