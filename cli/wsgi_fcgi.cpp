@@ -5,11 +5,13 @@
 //   - as a plain CGI script (fd 0 is not a socket and REQUEST_METHOD is set): serves
 //     the one request through the CGI front end, so one script works under both.
 #include "options.hpp"
+#include "sd_notify.hpp"
 #include "wsgibridge/fastcgi_server.hpp"
 #include "wsgibridge/invoker.hpp"
 #include "wsgibridge/workers.hpp"
 
 #include <cerrno>
+#include <charconv>
 #include <cstdlib>
 #include <optional>
 #include <string>
@@ -34,6 +36,7 @@ struct Settings
     std::optional<std::uint64_t> max_requests;
     unsigned workers = 1;
     Mode mode = Mode::automatic;
+    std::string notify_socket; ///< systemd NOTIFY_SOCKET, out of the environment
 };
 
 /// fd 0 as mod_fcgid and spawn-fcgi leave it: a listening socket (getsockname works,
@@ -169,18 +172,41 @@ int serve_cgi(Settings& s, [[maybe_unused]] const Logger& log)
 #endif
 }
 
-/// --workers N: the parent binds once and supervises; each forked worker serves the
-/// inherited socket with its own io thread and worker threads.
+/// spawn-fcgi -C N exports PHP_FCGI_CHILDREN=N for a server that forks N children on
+/// the socket it was given (PHP does); 0 means "serve in this process". Unset afterwards
+/// so the application's own child processes never read it. Bad values: one process.
+unsigned php_fcgi_children(const Logger& log)
+{
+    const char* text = std::getenv("PHP_FCGI_CHILDREN");
+    if (!text) return 1;
+    std::string_view v(text);
+    unsigned n = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    ::unsetenv("PHP_FCGI_CHILDREN");
+    if (ec != std::errc{} || end != v.data() + v.size() || n > 256) {
+        log.warning(concat("PHP_FCGI_CHILDREN='", v, "' is not a count from 0 to 256; serving ",
+                           "with one process"));
+        return 1;
+    }
+    return n == 0 ? 1 : n;
+}
+
+/// --workers N (or PHP_FCGI_CHILDREN on an inherited socket): the parent binds once (or
+/// keeps the inherited socket) and supervises; each forked worker serves the socket
+/// with its own io thread and worker threads.
 void serve_workers(Settings& s, Interpreter& interpreter, WsgiApp& app, const Logger& log,
                    const AccessLog& access)
 {
+    bool inherited = s.server.bind.empty();
     FastcgiServerOptions worker = s.server;
-    worker.listen_fd = open_fastcgi_listener(s.server);
+    worker.listen_fd = inherited ? s.server.listen_fd : open_fastcgi_listener(s.server);
     worker.bind.clear();
     WorkerOptions wo;
     wo.workers = s.workers;
     wo.graceful_timeout = s.server.shutdown_grace + std::chrono::seconds(1);
-    log.info(concat("FastCGI: serving ", s.server.bind, " with ", s.workers, " workers"));
+    log.info(concat("FastCGI: serving ", inherited ? "the inherited socket" : s.server.bind,
+                    " with ", s.workers, " workers"));
+    cli::notify_ready(s.notify_socket, log);
     run_workers(
         interpreter, wo,
         [&]() -> int {
@@ -189,6 +215,7 @@ void serve_workers(Settings& s, Interpreter& interpreter, WsgiApp& app, const Lo
             return 0;
         },
         log);
+    if (inherited) return; // not ours to close or unlink
     ::close(worker.listen_fd);
     if (s.server.bind.starts_with("unix:")) ::unlink(s.server.bind.substr(5).c_str());
 }
@@ -209,12 +236,10 @@ int serve_fastcgi(Settings& s, const Logger& log)
         if (s.workers > 1)
             log.warning(
                 "--workers is ignored when serving an inherited socket: the process manager "
-                "runs the processes (mod_fcgid, spawn-fcgi -F)");
-        s.workers = 1;
-        if (const char* children = std::getenv("PHP_FCGI_CHILDREN"))
-            log.info(concat("PHP_FCGI_CHILDREN=", children,
-                            " ignored: one process serves with --threads (", s.server.threads,
-                            "); use spawn-fcgi -F N for N processes"));
+                "runs the processes (mod_fcgid, spawn-fcgi -F; or PHP_FCGI_CHILDREN=N)");
+        // spawn-fcgi -C N: honour the child count as PHP does (trap 63); mod_fcgid leaves
+        // it unset, so one process.
+        s.workers = php_fcgi_children(log);
     } else {
         // One thread: with the GIL, more threads only pay off for applications that
         // wait on I/O, and cost 2x the CPU per request in hand-offs (hello world,
@@ -223,6 +248,7 @@ int serve_fastcgi(Settings& s, const Logger& log)
         s.server.max_requests = s.max_requests.value_or(0);
     }
     if (const char* addrs = std::getenv("FCGI_WEB_SERVER_ADDRS")) s.server.web_server_addrs = addrs;
+    s.notify_socket = cli::take_notify_socket(); // before Python copies the environment
     s.server.limits = s.common.limits;
 
     PythonOptions py = cli::prepare_python(s.common);
@@ -241,6 +267,7 @@ int serve_fastcgi(Settings& s, const Logger& log)
     try {
         if (s.workers <= 1) {
             FastcgiServer server(s.server, app, log, access);
+            cli::notify_ready(s.notify_socket, log); // imported and listening (systemd Type=notify)
             server.run();
         } else {
             serve_workers(s, interpreter, app, log, access);
