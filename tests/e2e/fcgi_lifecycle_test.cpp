@@ -75,7 +75,8 @@ struct Fd0Server
         write_file(dir / "app.py", app_text);
         int fd = listening_unix_socket(sock);
         std::vector<std::string> argv{wsgi_fcgi_path(), "--app", (dir / "app.py").string(),
-                                      "--log-level", "debug", "--log-file", log.string()};
+                                      "--log-level",    "debug", "--log-file",
+                                      log.string()};
         argv.insert(argv.end(), extra.begin(), extra.end());
         SpawnOptions o;
         o.env = env;
@@ -199,16 +200,14 @@ TEST(FcgiLifecycle, SystemdSocketActivationAndReadiness)
     ASSERT_GT(n, 0);
     std::string message(buf, static_cast<std::size_t>(n));
     EXPECT_NE(message.find("READY=1\n"), std::string::npos) << message;
-    EXPECT_NE(message.find("MAINPID=" + std::to_string(child.pid())), std::string::npos)
-        << message;
+    EXPECT_NE(message.find("MAINPID=" + std::to_string(child.pid())), std::string::npos) << message;
 
     auto body = get(sock, "/env");
     EXPECT_NE(body.find("pid=" + std::to_string(child.pid())), std::string::npos)
         << body << read_file(dir / "log");
     for (auto name : {"LISTEN_FDS", "LISTEN_PID", "NOTIFY_SOCKET"})
-        EXPECT_NE(body.find(std::string(name) + "=<absent>\n"), std::string::npos)
-            << name << "\n"
-            << body;
+        EXPECT_NE(body.find(std::string(name) + "=<absent>\n"), std::string::npos) << name << "\n"
+                                                                                   << body;
     int status = child.stop(SIGTERM, 5s);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }
