@@ -121,6 +121,29 @@ TEST_F(FcgiServerTest, FilterRoleIsUnknownAuthorizerIsServed)
                        wire::stdin_body(2, "")));
     r = c.read_reply(2);
     EXPECT_EQ(r.status(), 200);
+    // Trap 12: the authorizer's Variable-* headers reach the web server unchanged.
+    ASSERT_TRUE(c.send(wire::begin(3, 2, true) +
+                       wire::params(3, wire::cgi_params("GET", "/authz")) +
+                       wire::stdin_body(3, "")));
+    r = c.read_reply(3);
+    EXPECT_EQ(r.status(), 200);
+    EXPECT_EQ(r.header("Variable-AUTHZ_USER"), "bob");
+}
+
+TEST_F(FcgiServerTest, ResponseShortOfContentLengthBreaksTheConnection)
+{
+    // Trap 42: once part of a body went out, only a broken connection tells the web
+    // server the response is incomplete: no END_REQUEST, even with FCGI_KEEP_CONN.
+    start();
+    RawFcgiClient c(port());
+    ASSERT_TRUE(c.send(wire::request(1, wire::cgi_params("GET", "/short"), "", true)));
+    auto r = c.read_reply(1, 2s);
+    EXPECT_FALSE(r.ended);
+    EXPECT_EQ(r.body(), "12345");
+    EXPECT_TRUE(c.closed_by_peer());
+    RawFcgiClient next(port());
+    ASSERT_TRUE(next.send(wire::request(1, wire::cgi_params("GET", "/hello"))));
+    EXPECT_EQ(next.read_reply(1).body(), "hello");
 }
 
 TEST_F(FcgiServerTest, InterleavedMultiplexedRequestsRunConcurrently)
