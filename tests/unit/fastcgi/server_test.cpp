@@ -130,6 +130,22 @@ TEST_F(FcgiServerTest, FilterRoleIsUnknownAuthorizerIsServed)
     EXPECT_EQ(r.header("Variable-AUTHZ_USER"), "bob");
 }
 
+TEST_F(FcgiServerTest, AuthorizerIsAnsweredWithoutAnyStdin)
+{
+    // FastCGI §6.3: the web server sends an Authorizer no FCGI_STDIN (mod_authnz_fcgi
+    // sends none, not even the empty record): its body is empty, the answer immediate.
+    start();
+    RawFcgiClient c(port());
+    auto t0 = std::chrono::steady_clock::now();
+    ASSERT_TRUE(
+        c.send(wire::begin(1, 2, true) + wire::params(1, wire::cgi_params("POST", "/echo"))));
+    auto r = c.read_reply(1, 3s);
+    EXPECT_TRUE(r.ended);
+    EXPECT_EQ(r.status(), 200);
+    EXPECT_EQ(r.body(), "");
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+}
+
 TEST_F(FcgiServerTest, ResponseShortOfContentLengthBreaksTheConnection)
 {
     // Trap 42: once part of a body went out, only a broken connection tells the web
