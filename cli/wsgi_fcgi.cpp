@@ -120,6 +120,14 @@ void add_options(cli::ArgParser& p, Settings& s)
            "turn REDIRECT_HTTP_AUTHORIZATION (Apache rewrite workaround) into the Authorization "
            "header; only behind a web server configured for it",
            [&s] { s.server.promote_redirect_authorization = true; });
+    p.option("--wsgi-errors", "WHERE",
+             "fastcgi (default): wsgi.errors as FCGI_STDERR records the web server logs; log: "
+             "into our error log (--log-file)",
+             [&s](std::string_view v) {
+                 if (v != "fastcgi" && v != "log")
+                     throw cli::UsageError("--wsgi-errors: expected fastcgi or log");
+                 s.server.errors_to_web_server = v == "fastcgi";
+             });
     p.option("--mode", "MODE", "auto (default), fastcgi or cgi: override the fd 0 detection",
              [&s](std::string_view v) {
                  if (v == "auto")

@@ -27,8 +27,10 @@ std::string_view status_line_for(int status) noexcept
     }
 }
 
-FcgiResponseSink::FcgiResponseSink(Connection& conn, RequestState& state, const Limits& limits)
-    : conn_(conn), state_(state), limits_(limits), writer_(state.id)
+FcgiResponseSink::FcgiResponseSink(Connection& conn, RequestState& state, const Limits& limits,
+                                   bool errors_to_web_server)
+    : conn_(conn), state_(state), limits_(limits), errors_to_web_server_(errors_to_web_server),
+      writer_(state.id)
 {
 }
 
@@ -153,6 +155,7 @@ void FcgiResponseSink::abort(std::string_view reason)
 
 bool FcgiResponseSink::write_error(std::string_view text)
 {
+    if (!errors_to_web_server_) return false; // the invoker logs it
     if (text.empty()) return true;
     RecordWriter w(state_.id);
     w.append(RecordType::stderr_stream, text);

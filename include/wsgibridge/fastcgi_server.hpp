@@ -47,6 +47,9 @@ struct FastcgiServerOptions
     /// over TCP ("" = any). Unix-socket peers are not checked: the file's permissions
     /// guard them.
     std::string web_server_addrs;
+    /// wsgi.errors as FCGI_STDERR records, which the web server logs (nginx: "FastCGI
+    /// sent in stderr"); false: into our own error log (--log-file) instead.
+    bool errors_to_web_server = true;
     /// Stop gracefully on SIGTERM, SIGINT and SIGUSR1.
     bool handle_signals = true;
     /// How long a stop waits for requests in flight before failing them.

@@ -23,6 +23,9 @@ const char* app_text = R"(import os, time
 
 def application(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
+    if environ["PATH_INFO"] == "/errors":
+        environ["wsgi.errors"].write("complaint from the app\n")
+        return [b"ok"]
     if environ["PATH_INFO"] == "/slow":
         def ticks():
             for _ in range(10):
@@ -231,4 +234,25 @@ TEST(FcgiLifecycle, ModeOverrideBeatsDetection)
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << read_file(s.log);
     EXPECT_TRUE(out.starts_with("Status: 200 OK\r\n")) << out << read_file(s.log);
     EXPECT_NE(out.find("multiprocess=True"), std::string::npos) << out;
+}
+
+TEST(FcgiLifecycle, WsgiErrorsToStderrRecordsOrToTheLogFile)
+{
+    // Trap 19: wsgi.errors goes to the web server as FCGI_STDERR by default, or into
+    // --log-file with --wsgi-errors log (mod_fcgid's stderr is Apache's error log).
+    if (wsgi_fcgi_path().empty()) GTEST_SKIP();
+    for (bool to_log : {false, true}) {
+        Fd0Server s;
+        std::vector<std::string> extra;
+        if (to_log) extra = {"--wsgi-errors", "log"};
+        s.start(extra);
+        RawFcgiClient c(s.sock);
+        ASSERT_TRUE(c.send(wire::request(1, wire::cgi_params("GET", "/errors"))));
+        auto r = c.read_reply(1, 10s);
+        EXPECT_EQ(r.body(), "ok");
+        EXPECT_EQ(r.stderr_data, to_log ? "" : "complaint from the app\n") << to_log;
+        s.child.stop(SIGTERM, 5s);
+        bool logged = read_file(s.log).find("complaint from the app") != std::string::npos;
+        EXPECT_EQ(logged, to_log) << read_file(s.log);
+    }
 }

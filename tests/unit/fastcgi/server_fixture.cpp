@@ -76,8 +76,8 @@ void TestHandler::handle(const Request& req, BodySource& body, ResponseSink& sin
             (void)sink.write(piece);
         (void)sink.finish();
     } else if (path == "/stderr") {
-        sink.write_error("something odd\n");
-        (void)respond(sink, 200, "200 OK", "ok");
+        bool sent = sink.write_error("something odd\n");
+        (void)respond(sink, 200, "200 OK", sent ? "ok" : "yours to log");
     } else if (path == "/slow") {
         // 20 chunks 100 ms apart: long enough to abort or hang up in the middle.
         if (start_stream(sink)) return;

@@ -217,6 +217,17 @@ TEST_F(FcgiServerTest, WsgiErrorsGoToStderrRecords)
     auto r = c.read_reply(1);
     EXPECT_EQ(r.stderr_data, "something odd\n");
     EXPECT_EQ(r.body(), "ok");
+    server->stop();
+    runner.join();
+    // Trap 19, "or a log file by option": no FCGI_STDERR, the invoker logs it.
+    FastcgiServerOptions o;
+    o.errors_to_web_server = false;
+    start(o);
+    RawFcgiClient c2(port());
+    ASSERT_TRUE(c2.send(wire::request(1, wire::cgi_params("GET", "/stderr"))));
+    r = c2.read_reply(1);
+    EXPECT_EQ(r.stderr_data, "");
+    EXPECT_EQ(r.body(), "yours to log");
 }
 
 TEST_F(FcgiServerTest, SendFileIsReframed)
