@@ -256,3 +256,22 @@ TEST(FcgiLifecycle, WsgiErrorsToStderrRecordsOrToTheLogFile)
         EXPECT_EQ(logged, to_log) << read_file(s.log);
     }
 }
+
+TEST(FcgiLifecycle, OversizedParamsAre431AndTheLogNamesTheOption)
+{
+    // Trap 6 through the program: a 100 KB cookie over the default --max-header-bytes
+    // gets a 431 (not a dropped socket), the log says which option, serving goes on.
+    if (wsgi_fcgi_path().empty()) GTEST_SKIP();
+    Fd0Server s;
+    s.start();
+    auto params = wire::cgi_params("GET", "/env");
+    params.emplace_back("HTTP_COOKIE", std::string(100 * 1024, 'c'));
+    RawFcgiClient c(s.sock);
+    ASSERT_TRUE(c.send(wire::request(1, params)));
+    auto r = c.read_reply(1, 10s);
+    EXPECT_TRUE(r.ended);
+    EXPECT_EQ(r.status(), 431);
+    EXPECT_NE(get(s.sock, "/env").find("pid="), std::string::npos);
+    auto log = read_file(s.log);
+    EXPECT_NE(log.find("--max-header-bytes"), std::string::npos) << log;
+}
