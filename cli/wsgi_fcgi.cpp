@@ -18,9 +18,7 @@
 #include <sys/socket.h>
 #include <system_error>
 #include <unistd.h>
-#if WSGIBRIDGE_HAVE_CGI
 #include "wsgibridge/cgi_gateway.hpp"
-#endif
 
 using namespace wsgibridge;
 
@@ -142,9 +140,8 @@ void add_options(cli::ArgParser& p, Settings& s)
     cli::add_limit_options(p, s.common.limits);
 }
 
-int serve_cgi(Settings& s, [[maybe_unused]] const Logger& log)
+int serve_cgi(Settings& s, const Logger& log)
 {
-#if WSGIBRIDGE_HAVE_CGI
     CgiOptions cgi;
     cgi.limits = s.common.limits;
     // httpoxy scrubbed, the request's stdin/stdout moved away from fds 0 and 1 so a
@@ -173,11 +170,6 @@ int serve_cgi(Settings& s, [[maybe_unused]] const Logger& log)
     int rc = run_cgi(cgi, *app, log);
     ::close(cgi.output_fd); // the response ends here, not when the interpreter is finalised
     return rc;
-#else
-    // TODO(lead): CGI mode needs the CGI front end (feat/cgi, cgi_gateway.hpp).
-    (void)s;
-    throw cli::UsageError("started as a CGI script, but this build has no CGI front end");
-#endif
 }
 
 /// spawn-fcgi -C N exports PHP_FCGI_CHILDREN=N for a server that forks N children on
@@ -306,11 +298,7 @@ int main(int argc, char** argv)
             bool have_socket =
                 !s.server.bind.empty() || fd0_is_listening_socket() || systemd_listen_fd_present();
             mode = have_socket ? Mode::fastcgi : Mode::cgi;
-#if WSGIBRIDGE_HAVE_CGI
             if (mode == Mode::cgi && !cgi_request_present())
-#else
-            if (mode == Mode::cgi && !std::getenv("REQUEST_METHOD"))
-#endif
                 throw cli::UsageError(
                     "no --bind, fd 0 is not a listening socket and there is no CGI request");
         }

@@ -14,6 +14,9 @@ namespace wsgibridge {
 struct HttpServerOptions {
     /// "127.0.0.1:8000", "[::1]:8000", ":8000" (all IPv4 addresses) or "unix:/path/to.sock".
     std::string bind = "127.0.0.1:8000";
+    /// Permissions of a unix socket file (--socket-mode); 0666 lets a web server running
+    /// as another user connect.
+    unsigned socket_mode = 0666;
     /// Threads that read requests and call the handler. Requests in Python take turns
     /// on the GIL, but threads blocked on slow clients no longer hold anybody up.
     unsigned threads = 4;
@@ -29,7 +32,9 @@ struct HttpServerOptions {
 class HttpServer
 {
 public:
-    /// Binds the listening socket (throws std::system_error when it cannot).
+    /// Binds the listening socket (throws std::system_error when it cannot). Sets
+    /// SIGPIPE to ignored for the process: sendfile(2) has no MSG_NOSIGNAL, and a client
+    /// hanging up must cost an EPIPE, not the process.
     HttpServer(const HttpServerOptions& options, RequestHandler& handler, const Logger& log,
                const AccessLog& access_log);
     ~HttpServer();

@@ -1,0 +1,124 @@
+#include "http/body_source.hpp"
+
+#include "http/fd_io.hpp"
+
+#include <array>
+#include <boost/asio/error.hpp>
+#include <boost/beast/http/read.hpp>
+
+namespace wsgibridge::http {
+namespace {
+
+constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
+
+std::error_code to_errc(const boost::beast::error_code& ec) noexcept
+{
+    if (ec == bhttp::error::body_limit) return make_error_code(errc::body_too_large);
+    if (ec == bhttp::error::bad_chunk || ec == bhttp::error::bad_chunk_extension)
+        return make_error_code(errc::bad_chunk);
+    if (ec == bhttp::error::partial_message || ec == boost::asio::error::eof)
+        return make_error_code(errc::body_truncated);
+    if (ec == boost::beast::error::timeout) return make_error_code(errc::timeout);
+    return make_error_code(errc::peer_gone);
+}
+
+} // namespace
+
+std::error_code HttpBodySource::fail(std::error_code ec)
+{
+    // The parser cannot resume after an error: whatever follows on the wire is not a
+    // request we can find the start of.
+    x_.must_close = true;
+    if (!x_.body_error) {
+        x_.body_error = ec;
+        if (ec == errc::body_too_large)
+            x_.log->warning(concat("413 to ", x_.peer, ": request body larger than --max-body (",
+                                   x_.limits->max_body_bytes, " bytes)"));
+        else if (ec == errc::bad_chunk)
+            x_.log->warning(concat("400 to ", x_.peer, ": malformed chunked request body"));
+        else if (ec == errc::timeout)
+            x_.log->warning(concat("request body from ", x_.peer,
+                                   " stalled longer than --io-timeout (",
+                                   x_.limits->io_timeout.count(), " ms)"));
+        else
+            x_.log->info(concat("request body from ", x_.peer, " ended early: ", ec.message()));
+    }
+    return ec;
+}
+
+Result<std::size_t> HttpBodySource::read(std::span<char> buf)
+{
+    if (x_.body_error) return x_.body_error;
+    auto& parser = *x_.parser;
+    if (parser.is_done() || buf.empty()) return std::size_t{0};
+
+    // Trap 57: the client waits for "100 Continue" only until we answer; once the
+    // response head is out it must not see a stray 100 in front of the next response.
+    if (x_.expect_continue && !x_.continue_sent && !x_.head_sent) {
+        x_.continue_sent = true;
+        if (auto ec = write_all(x_.fd, continue_line, x_.limits->io_timeout)) return fail(ec);
+    }
+
+    FdReadStream stream(x_.fd, x_.limits->io_timeout);
+    for (;;) {
+        auto& body = parser.get().body();
+        body.data = buf.data();
+        body.size = buf.size();
+        body.more = true;
+        boost::beast::error_code ec;
+        bhttp::read_some(stream, *x_.buffer, parser, ec);
+        if (ec == bhttp::error::need_buffer) ec = {};
+        if (ec) return fail(to_errc(ec));
+        std::size_t n = buf.size() - parser.get().body().size;
+        if (n > 0 || parser.is_done()) {
+            consumed_ += n;
+            return n;
+        }
+    }
+}
+
+std::optional<std::uint64_t> HttpBodySource::remaining() const noexcept
+{
+    auto length = x_.parser->content_length();
+    if (!length) return x_.parser->is_done() ? std::optional<std::uint64_t>(0) : std::nullopt;
+    return *length > consumed_ ? *length - consumed_ : 0;
+}
+
+bool HttpBodySource::drain()
+{
+    if (x_.body_error || x_.must_close) return false;
+    if (x_.parser->is_done()) return true;
+    // The client holds the body back until it sees 100 Continue, which it will not get
+    // now: closing is the only way to keep the connection in sync.
+    if (x_.expect_continue && !x_.continue_sent) return false;
+    if (auto left = remaining(); left && *left > x_.limits->max_drain_bytes) return false;
+
+    std::array<char, 16 * 1024> scratch;
+    std::uint64_t drained = 0;
+    while (!x_.parser->is_done()) {
+        auto n = read(scratch);
+        if (!n) return false;
+        drained += *n;
+        if (drained > x_.limits->max_drain_bytes) return false;
+    }
+    return true;
+}
+
+std::error_code precheck_chunked(RequestParser& parser, boost::beast::flat_buffer& buffer)
+{
+    if (!parser.chunked() || parser.is_done() || buffer.size() == 0) return {};
+    // No body buffer: the parser stops with need_buffer at the first data byte, having
+    // validated (and consumed) only the chunk header before it.
+    auto& body = parser.get().body();
+    body.data = nullptr;
+    body.size = 0;
+    body.more = true;
+    boost::beast::error_code ec;
+    std::size_t used = parser.put(buffer.data(), ec);
+    buffer.consume(used);
+    if (ec == bhttp::error::need_buffer || ec == bhttp::error::need_more) return {};
+    if (ec) return to_errc(ec);
+    return {};
+}
+
+} // namespace wsgibridge::http

@@ -1,0 +1,23 @@
+// The responses the front end answers by itself (the application never sees these
+// requests): 400, 404, 408, 413, 431, 500, 501, 505. Internal.
+#pragma once
+
+#include "http/response_sink.hpp"
+
+#include <string_view>
+#include <system_error>
+
+namespace wsgibridge::http {
+
+/// "413 Content Too Large" for 413; "500 Internal Server Error" for unknown codes.
+std::string_view status_line(int code) noexcept;
+
+/// A short text/plain response through `sink` (never started before).
+void send_canned(HttpResponseSink& sink, int code);
+
+/// The log line for a request refused with `reason`, naming the option that governs the
+/// limit: "431 from 127.0.0.1:5000: request head larger than --max-header-bytes (65536)".
+std::string refusal_message(std::error_code reason, std::string_view peer, const Limits& limits,
+                            std::string_view detail);
+
+} // namespace wsgibridge::http

@@ -1,0 +1,119 @@
+#include "http/fd_io.hpp"
+
+#include <boost/asio/error.hpp>
+#include <boost/beast/core/error.hpp>
+#include <cerrno>
+#include <poll.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace wsgibridge::http {
+namespace {
+
+/// Waits until `fd` is ready for `events`; false on timeout.
+bool wait_ready(int fd, short events, std::chrono::milliseconds timeout) noexcept
+{
+    pollfd p{fd, events, 0};
+    for (;;) {
+        int r = ::poll(&p, 1, static_cast<int>(timeout.count()));
+        if (r < 0 && errno == EINTR) continue;
+        return r > 0;
+    }
+}
+
+std::error_code gone(int err) noexcept
+{
+    // EPIPE, ECONNRESET and friends all mean the client is no longer there; the
+    // original errno stays visible in debug logs through the message of the caller.
+    (void)err;
+    return make_error_code(errc::peer_gone);
+}
+
+} // namespace
+
+Result<std::size_t> read_some(int fd, std::span<char> buf, std::chrono::milliseconds timeout)
+{
+    for (;;) {
+        ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+        if (n >= 0) return static_cast<std::size_t>(n);
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) return gone(errno);
+        if (!wait_ready(fd, POLLIN, timeout)) return make_error_code(errc::timeout);
+    }
+}
+
+std::error_code write_all(int fd, std::span<iovec> iov, std::chrono::milliseconds timeout)
+{
+    while (!iov.empty()) {
+        if (iov.front().iov_len == 0) {
+            iov = iov.subspan(1);
+            continue;
+        }
+        msghdr msg{};
+        msg.msg_iov = iov.data();
+        msg.msg_iovlen = iov.size() < IOV_MAX ? iov.size() : IOV_MAX;
+        ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK) return gone(errno);
+            if (!wait_ready(fd, POLLOUT, timeout)) return make_error_code(errc::timeout);
+            continue;
+        }
+        auto left = static_cast<std::size_t>(n);
+        while (!iov.empty() && left >= iov.front().iov_len) {
+            left -= iov.front().iov_len;
+            iov = iov.subspan(1);
+        }
+        if (left > 0) {
+            iov.front().iov_base = static_cast<char*>(iov.front().iov_base) + left;
+            iov.front().iov_len -= left;
+        }
+    }
+    return {};
+}
+
+std::error_code write_all(int fd, std::string_view data, std::chrono::milliseconds timeout)
+{
+    iovec v{const_cast<char*>(data.data()), data.size()};
+    return write_all(fd, std::span<iovec>(&v, 1), timeout);
+}
+
+std::error_code send_file_all(int out_fd, int in_fd, std::uint64_t offset, std::uint64_t count,
+                              std::chrono::milliseconds timeout)
+{
+    auto off = static_cast<off_t>(offset);
+    while (count > 0) {
+        // sendfile moves at most 0x7ffff000 bytes per call on Linux.
+        std::size_t want = count < 0x40000000u ? static_cast<std::size_t>(count) : 0x40000000u;
+        ssize_t n = ::sendfile(out_fd, in_fd, &off, want);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK) return gone(errno);
+            if (!wait_ready(out_fd, POLLOUT, timeout)) return make_error_code(errc::timeout);
+            continue;
+        }
+        if (n == 0) return make_error_code(errc::body_truncated);
+        count -= static_cast<std::uint64_t>(n);
+    }
+    return {};
+}
+
+std::size_t FdReadStream::read_into(std::span<char> buf, boost::beast::error_code& ec)
+{
+    auto r = http::read_some(fd_, buf, timeout_);
+    if (!r) {
+        ec = r.error() == errc::timeout
+                 ? boost::beast::error::timeout
+                 : boost::beast::error_code(boost::asio::error::connection_reset);
+        return 0;
+    }
+    if (*r == 0) {
+        ec = boost::asio::error::eof;
+        return 0;
+    }
+    ec = {};
+    return *r;
+}
+
+} // namespace wsgibridge::http

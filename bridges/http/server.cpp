@@ -1,0 +1,162 @@
+// HttpServer: the listening socket, the io threads, signals and graceful stop. The
+// per-connection work is in session.cpp.
+#include "http/listener.hpp"
+#include "http/session.hpp"
+#include "wsgibridge/http_server.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+namespace wsgibridge {
+namespace asio = boost::asio;
+
+struct HttpServer::Impl
+{
+    Impl(const HttpServerOptions& options, RequestHandler& handler, const Logger& log,
+         const AccessLog& access_log)
+        : options(options),
+          context{handler, log, access_log, options.limits, options.mount, options.server_software,
+                  {},      {},  {}},
+          ioc(static_cast<int>(std::max(1u, options.threads))),
+          acceptor(http::open_listener(ioc, options.bind, options.socket_mode)), retry(ioc),
+          signals(ioc)
+    {
+        endpoint = http::describe_listener(acceptor);
+        if (endpoint.starts_with("unix:")) socket_path = endpoint.substr(5);
+    }
+
+    ~Impl()
+    {
+        // The socket file is ours: leave no stale file for the next start to trip on.
+        if (!socket_path.empty()) ::unlink(socket_path.c_str());
+    }
+
+    void accept();
+    void on_accept(boost::system::error_code ec, http::Session::Socket socket);
+    void stop();
+
+    HttpServerOptions options;
+    // Before the io_context: handlers the io_context destroys unrun still hold sessions,
+    // and a session unregisters from the context when it dies.
+    http::ServerContext context;
+    asio::io_context ioc;
+    http::Acceptor acceptor;
+    asio::steady_timer retry; ///< backs off accepting after EMFILE and friends
+    asio::signal_set signals;
+    std::string endpoint;
+    std::string socket_path; ///< unix socket file to remove on shutdown
+};
+
+void HttpServer::Impl::accept()
+{
+    acceptor.async_accept(asio::make_strand(ioc),
+                          [this](auto ec, auto socket) { on_accept(ec, std::move(socket)); });
+}
+
+void HttpServer::Impl::on_accept(boost::system::error_code ec, http::Session::Socket socket)
+{
+    if (ec == asio::error::operation_aborted || context.stopping) return;
+    if (ec) {
+        // Out of descriptors or memory: the pending connection stays in the backlog;
+        // spinning on it would burn the CPU the in-flight requests need.
+        context.log.error(
+            concat("accept on ", endpoint, " failed: ", ec.message(), "; retrying in 100 ms"));
+        retry.expires_after(std::chrono::milliseconds(100));
+        retry.async_wait([this](boost::system::error_code e) {
+            if (!e) accept();
+        });
+        return;
+    }
+    if (socket.local_endpoint().protocol().family() != AF_UNIX) {
+        // Responses go out in one writev; Nagle would only delay the next small one.
+        int one = 1;
+        ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    std::make_shared<http::Session>(std::move(socket), context)->start();
+    accept();
+}
+
+void HttpServer::Impl::stop()
+{
+    if (context.stopping.exchange(true)) return;
+    asio::post(ioc, [this] {
+        boost::system::error_code ignored;
+        acceptor.close(ignored);
+        retry.cancel();
+        signals.cancel();
+    });
+    std::vector<std::shared_ptr<http::Session>> live;
+    {
+        std::lock_guard lock(context.mutex);
+        for (auto& [raw, weak] : context.sessions)
+            if (auto s = weak.lock()) live.push_back(std::move(s));
+    }
+    // Each session's stop runs on its own strand: after the request it may be serving.
+    for (auto& s : live)
+        asio::post(s->executor(), [s] { s->on_stop(); });
+}
+
+HttpServer::HttpServer(const HttpServerOptions& options, RequestHandler& handler, const Logger& log,
+                       const AccessLog& access_log)
+    : impl_(std::make_unique<Impl>(options, handler, log, access_log))
+{
+    // A client that resets the connection must cost an EPIPE, not the process
+    // (sendfile has no MSG_NOSIGNAL).
+    ::signal(SIGPIPE, SIG_IGN);
+}
+
+HttpServer::~HttpServer() = default;
+
+std::string HttpServer::local_endpoint() const
+{
+    return impl_->endpoint;
+}
+
+void HttpServer::run()
+{
+    auto& impl = *impl_;
+    if (impl.options.handle_signals) {
+        impl.signals.add(SIGTERM);
+        impl.signals.add(SIGINT);
+        impl.signals.async_wait([&impl](boost::system::error_code ec, int sig) {
+            if (ec) return;
+            impl.context.log.info(
+                concat("signal ", sig, ": finishing in-flight requests, then exiting"));
+            impl.stop();
+        });
+    }
+    impl.accept();
+    auto serve = [&impl] {
+        for (;;) {
+            try {
+                impl.ioc.run();
+                return;
+            } catch (const std::exception& e) {
+                // One connection's failure (out of memory building a head) must not take
+                // the server down; its session is gone with the stack that threw.
+                impl.context.log.error(concat("request failed: ", e.what()));
+            }
+        }
+    };
+    std::vector<std::jthread> extra;
+    for (unsigned i = 1; i < std::max(1u, impl.options.threads); ++i)
+        extra.emplace_back(serve);
+    serve();
+    extra.clear(); // joins
+}
+
+void HttpServer::stop()
+{
+    impl_->stop();
+}
+
+} // namespace wsgibridge

@@ -1,0 +1,272 @@
+#include "http/session.hpp"
+
+#include "http/body_source.hpp"
+#include "http/canned.hpp"
+#include "http/response_sink.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/beast/http/read.hpp>
+#include <sys/socket.h>
+
+namespace wsgibridge::http {
+namespace asio = boost::asio;
+namespace {
+
+constexpr std::size_t arena_bytes = 8 * 1024;
+/// How long and how much a closing connection keeps reading so the client receives
+/// our last response instead of a reset (Apache's lingering close).
+constexpr std::chrono::milliseconds linger_time{2000};
+constexpr std::size_t linger_bytes = 1024 * 1024;
+/// Pipelined requests served by direct calls before one goes through the io_context
+/// (keeps the stack shallow against a client pipelining thousands of requests).
+constexpr unsigned max_direct_depth = 8;
+
+/// Beast's head-parsing errors in our vocabulary; end of stream and resets are not
+/// refusals (nothing to answer) and give errc::peer_gone.
+std::error_code classify(const boost::beast::error_code& ec) noexcept
+{
+    namespace e = bhttp;
+    if (ec == e::error::header_limit) return make_error_code(errc::header_too_large);
+    if (ec == e::error::body_limit) return make_error_code(errc::body_too_large);
+    if (ec == e::error::bad_content_length || ec == e::error::multiple_content_length ||
+        ec == e::error::bad_transfer_encoding)
+        return make_error_code(errc::bad_content_length);
+    if (ec.category() == e::make_error_code(e::error::bad_method).category() &&
+        ec != e::error::partial_message && ec != e::error::end_of_stream)
+        return make_error_code(errc::bad_request);
+    return make_error_code(errc::peer_gone);
+}
+
+} // namespace
+
+Session::Session(Socket socket, ServerContext& context)
+    : socket_(std::move(socket)), timer_(socket_.get_executor()), ctx_(context),
+      fd_(socket_.native_handle()), info_(connection_info(fd_)), arena_(arena_bytes)
+{
+    peer_ = info_.unix_socket ? "unix:" + info_.local_addr
+                              : info_.remote_addr + ":" + info_.remote_port;
+    req_.headers.reserve(32);
+    // Blocking reads and writes inside handle() poll() on EAGAIN themselves.
+    boost::system::error_code ignored;
+    socket_.non_blocking(true, ignored);
+}
+
+Session::~Session()
+{
+    std::lock_guard lock(ctx_.mutex);
+    ctx_.sessions.erase(this);
+}
+
+void Session::start()
+{
+    {
+        std::lock_guard lock(ctx_.mutex);
+        ctx_.sessions.emplace(this, weak_from_this());
+    }
+    asio::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->read_next(); });
+}
+
+void Session::on_stop()
+{
+    boost::system::error_code ignored;
+    if (waiting_) socket_.cancel(ignored); // the pending read completes with operation_aborted
+}
+
+void Session::arm(std::chrono::milliseconds timeout)
+{
+    timed_out_ = false;
+    timer_.expires_after(timeout); // cancels the previous wait
+    timer_.async_wait(
+        [self = shared_from_this(), gen = ++generation_](boost::system::error_code ec) {
+            if (ec || gen != self->generation_) return;
+            self->timed_out_ = true;
+            boost::system::error_code ignored;
+            self->socket_.cancel(ignored);
+        });
+}
+
+void Session::disarm()
+{
+    ++generation_;
+    timer_.cancel();
+}
+
+void Session::read_next()
+{
+    if (ctx_.stopping) return close();
+    parser_.reset(); // frees the previous head: the arena starts over
+    parser_.emplace(std::piecewise_construct, std::make_tuple(),
+                    std::make_tuple(ArenaAllocator<char>(arena_)));
+    const auto limit = ctx_.limits.max_header_bytes;
+    parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limit, UINT32_MAX)));
+    parser_->body_limit(ctx_.limits.max_body_bytes);
+
+    if (buffer_.size() > 0 || requests_ == 0) return read_head();
+    // Keep-alive: wait for the next bytes with the idle timeout, then give the rest of
+    // the head the header timeout. An idle client is closed without a 408.
+    waiting_ = true;
+    arm(ctx_.limits.idle_timeout);
+    socket_.async_read_some(
+        buffer_.prepare(4096),
+        [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+            self->waiting_ = false;
+            self->buffer_.commit(n);
+            if (ec || self->timed_out_ || self->ctx_.stopping) return self->close();
+            self->read_head();
+        });
+}
+
+void Session::read_head()
+{
+    // Sans-I/O first: the head usually arrived in one segment (or was pipelined), and
+    // then it needs no timer and no trip through the reactor. Recursion through
+    // serve() -> read_next() is bounded: past a few pipelined requests the next one
+    // goes through the io_context.
+    if (buffer_.size() > 0 && depth_ < max_direct_depth) {
+        boost::beast::error_code ec;
+        buffer_.consume(parser_->put(buffer_.data(), ec));
+        if (ec != bhttp::error::need_more) {
+            timed_out_ = false;
+            ++depth_;
+            on_head(ec);
+            --depth_;
+            return;
+        }
+    }
+    waiting_ = true;
+    arm(ctx_.limits.header_timeout);
+    bhttp::async_read_header(socket_, buffer_, *parser_,
+                             [self = shared_from_this()](boost::beast::error_code ec, std::size_t) {
+                                 self->depth_ = 0;
+                                 self->on_head(ec);
+                             });
+}
+
+void Session::on_head(boost::beast::error_code ec)
+{
+    waiting_ = false;
+    disarm();
+    if (timed_out_) return reject(make_error_code(errc::timeout), {});
+    if (ec == asio::error::operation_aborted || ctx_.stopping) return close();
+    if (ec) {
+        auto reason = classify(ec);
+        if (ec == bhttp::error::bad_version) {
+            auto data = buffer_.cdata();
+            std::string_view start(static_cast<const char*>(data.data()), data.size());
+            if (well_formed_version(start)) reason = make_error_code(errc::unsupported_version);
+        }
+        if (reason == errc::peer_gone) return close();
+        return reject(reason, ec.message());
+    }
+    if (auto reason = check_head(parser_->get(), ctx_.limits.max_header_count))
+        return reject(reason, "Content-Length with Transfer-Encoding");
+    if (auto reason = precheck_chunked(*parser_, buffer_)) return reject(reason, "bad chunk size");
+    serve();
+}
+
+void Session::serve()
+{
+    ++requests_;
+    const auto& head = parser_->get();
+    Exchange x;
+    x.fd = fd_;
+    x.limits = &ctx_.limits;
+    x.log = &ctx_.log;
+    x.parser = &*parser_;
+    x.buffer = &buffer_;
+    x.peer = peer_;
+    x.stopping = &ctx_.stopping;
+    x.http10 = head.version() == 10;
+    x.keep_alive = parser_->keep_alive() && !ctx_.stopping;
+    x.expect_continue = expects_continue(head);
+
+    HttpResponseSink sink(x, head_buf_, ctx_.server_software);
+    HttpBodySource body(x);
+    if (request_from_beast(head, info_, ctx_.mount, path_buf_, req_)) {
+        ctx_.handler.handle(req_, body, sink);
+    } else {
+        send_canned(sink, 404);
+    }
+    if (!x.head_sent && !sink.completed()) {
+        // The handler ended without a response (or aborted before sending anything):
+        // the client still gets one, and the body error it may have hit explains it.
+        HttpResponseSink fallback(x, head_buf_, ctx_.server_software);
+        x.must_close = true;
+        send_canned(fallback, x.body_error ? http_status_for(x.body_error) : 500);
+        ctx_.access_log.log(req_, fallback.status(), fallback.body_bytes());
+    } else {
+        ctx_.access_log.log(req_, sink.status(), sink.body_bytes());
+    }
+    bool keep = x.keep_alive && !x.must_close && !ctx_.stopping && body.drain();
+    finish_exchange(keep);
+}
+
+void Session::finish_exchange(bool keep_alive)
+{
+    if (keep_alive) return read_next();
+    // Lingering only matters when unread bytes would turn close() into a reset; the
+    // usual "Connection: close" client has sent nothing more, and closing at once
+    // saves a round of async operations per connection.
+    char probe;
+    bool unread = buffer_.size() > 0 || !parser_->is_done() ||
+                  ::recv(fd_, &probe, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+    if (unread) return linger_close();
+    boost::system::error_code ignored;
+    socket_.shutdown(Socket::shutdown_both, ignored);
+    close();
+}
+
+void Session::reject(std::error_code reason, std::string_view detail)
+{
+    int code = http_status_for(reason);
+    ctx_.log.warning(refusal_message(reason, peer_, ctx_.limits, detail));
+    Exchange x;
+    x.fd = fd_;
+    x.limits = &ctx_.limits;
+    x.log = &ctx_.log;
+    x.peer = peer_;
+    x.keep_alive = false; // after a malformed request the stream cannot be trusted
+    HttpResponseSink sink(x, head_buf_, ctx_.server_software);
+    send_canned(sink, code);
+    // Refusals of a parsed head (431 for too many fields, 400, 501...) get an access
+    // log line like any answered request.
+    if (parser_ && parser_->is_header_done()) {
+        (void)request_from_beast(parser_->get(), info_, ctx_.mount, path_buf_, req_);
+        ctx_.access_log.log(req_, sink.status(), sink.body_bytes());
+    }
+    linger_close();
+}
+
+void Session::linger_close()
+{
+    boost::system::error_code ignored;
+    socket_.shutdown(Socket::shutdown_send, ignored);
+    lingered_ = 0;
+    arm(linger_time);
+    linger_read();
+}
+
+void Session::linger_read()
+{
+    buffer_.clear();
+    waiting_ = true;
+    socket_.async_read_some(
+        buffer_.prepare(16 * 1024),
+        [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+            self->waiting_ = false;
+            self->lingered_ += n;
+            if (ec || self->timed_out_ || self->lingered_ > linger_bytes) return self->close();
+            self->linger_read();
+        });
+}
+
+void Session::close()
+{
+    if (closed_) return;
+    closed_ = true;
+    disarm();
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+}
+
+} // namespace wsgibridge::http

@@ -1,0 +1,103 @@
+// One HTTP/1.x connection.
+//
+// Threading (why it is built this way): every io thread runs the one io_context, and a
+// connection's handlers run on its own strand. Waiting for a request head is
+// asynchronous with a deadline (header timeout; keep-alive idle timeout before the
+// first byte), so slow or idle clients hold no thread: a slowloris costs a socket and
+// a few KiB, not a worker. Once a head is complete, the session calls
+// RequestHandler::handle() synchronously on the io thread that parsed it. The body and
+// the response then use blocking poll()-based reads and writes on the non-blocking fd
+// (fd_io.hpp): the WSGI application expects a blocking wsgi.input and write(), the
+// invoker releases the GIL around them, and a request costs no io_context round trips.
+// Afterwards the unread body is drained (bounded) and the session goes back to async
+// reading; bytes already buffered are the next pipelined request. Internal.
+#pragma once
+
+#include "http/request_from_beast.hpp"
+#include "wsgibridge/handler.hpp"
+#include "wsgibridge/limits.hpp"
+#include "wsgibridge/log.hpp"
+
+#include <atomic>
+#include <boost/asio/generic/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+namespace wsgibridge::http {
+
+class Session;
+
+/// What every connection of one server shares. Outlives all sessions.
+struct ServerContext
+{
+    RequestHandler& handler;
+    const Logger& log;
+    const AccessLog& access_log;
+    Limits limits;
+    std::string mount;
+    std::string server_software;
+    std::atomic<bool> stopping{false};
+
+    /// Live sessions, so stop() can wake the idle ones.
+    std::mutex mutex;
+    std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
+};
+
+class Session : public std::enable_shared_from_this<Session>
+{
+public:
+    using Socket = boost::asio::generic::stream_protocol::socket;
+
+    Session(Socket socket, ServerContext& context);
+    ~Session();
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    /// Registers with the context and starts reading the first request.
+    void start();
+    /// Server stopping: an idle connection closes now, a busy one after its response.
+    void on_stop();
+    Socket::executor_type executor() { return socket_.get_executor(); }
+
+private:
+    void read_next();
+    void read_head();
+    void on_head(boost::beast::error_code ec);
+    void serve();
+    void reject(std::error_code reason, std::string_view detail);
+    void finish_exchange(bool keep_alive);
+
+    void arm(std::chrono::milliseconds timeout);
+    void disarm();
+    void linger_close();
+    void linger_read();
+    void close();
+
+    Socket socket_;
+    boost::asio::steady_timer timer_;
+    ServerContext& ctx_;
+    int fd_;
+    ConnectionInfo info_;
+    std::string peer_; ///< "addr:port" for log lines
+
+    Arena arena_;
+    std::optional<RequestParser> parser_;
+    boost::beast::flat_buffer buffer_;
+    Request req_;
+    std::string path_buf_, head_buf_;
+
+    unsigned generation_ = 0; ///< invalidates timer callbacks of earlier waits
+    bool timed_out_ = false;
+    bool waiting_ = false; ///< an async read is pending (stop may cancel it)
+    bool closed_ = false;
+    std::uint64_t requests_ = 0;
+    unsigned depth_ = 0; ///< nested on_head calls of pipelined requests
+    std::size_t lingered_ = 0;
+};
+
+} // namespace wsgibridge::http
