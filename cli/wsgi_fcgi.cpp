@@ -5,20 +5,18 @@
 //   - as a plain CGI script (fd 0 is not a socket and REQUEST_METHOD is set): serves
 //     the one request through the CGI front end, so one script works under both.
 #include "options.hpp"
+#include "process_manager.hpp"
 #include "sd_notify.hpp"
+#include "wsgibridge/cgi_gateway.hpp"
 #include "wsgibridge/fastcgi_server.hpp"
 #include "wsgibridge/invoker.hpp"
 #include "wsgibridge/workers.hpp"
 
-#include <cerrno>
-#include <charconv>
 #include <cstdlib>
 #include <optional>
 #include <string>
-#include <sys/socket.h>
 #include <system_error>
 #include <unistd.h>
-#include "wsgibridge/cgi_gateway.hpp"
 
 using namespace wsgibridge;
 
@@ -36,37 +34,6 @@ struct Settings
     Mode mode = Mode::automatic;
     std::string notify_socket; ///< systemd NOTIFY_SOCKET, out of the environment
 };
-
-/// fd 0 as mod_fcgid and spawn-fcgi leave it: a listening socket (getsockname works,
-/// getpeername says ENOTCONN). A connected socket or a pipe is not one.
-bool fd0_is_listening_socket() noexcept
-{
-    sockaddr_storage ss{};
-    socklen_t len = sizeof ss;
-    if (::getsockname(0, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return false;
-    len = sizeof ss;
-    return ::getpeername(0, reinterpret_cast<sockaddr*>(&ss), &len) != 0 && errno == ENOTCONN;
-}
-
-/// systemd socket activation: the first passed socket (fd 3), for this process only.
-int systemd_listen_fd() noexcept
-{
-    const char* pid = std::getenv("LISTEN_PID");
-    const char* fds = std::getenv("LISTEN_FDS");
-    if (!pid || !fds || std::atol(pid) != static_cast<long>(::getpid()) || std::atoi(fds) < 1)
-        return -1;
-    // Children (subprocesses of the app) must not believe the sockets are theirs.
-    ::unsetenv("LISTEN_PID");
-    ::unsetenv("LISTEN_FDS");
-    ::unsetenv("LISTEN_FDNAMES");
-    return 3;
-}
-
-bool systemd_listen_fd_present() noexcept
-{
-    const char* pid = std::getenv("LISTEN_PID");
-    return pid && std::atol(pid) == static_cast<long>(::getpid()) && std::getenv("LISTEN_FDS");
-}
 
 void add_options(cli::ArgParser& p, Settings& s)
 {
@@ -172,25 +139,6 @@ int serve_cgi(Settings& s, const Logger& log)
     return rc;
 }
 
-/// spawn-fcgi -C N exports PHP_FCGI_CHILDREN=N for a server that forks N children on
-/// the socket it was given (PHP does); 0 means "serve in this process". Unset afterwards
-/// so the application's own child processes never read it. Bad values: one process.
-unsigned php_fcgi_children(const Logger& log)
-{
-    const char* text = std::getenv("PHP_FCGI_CHILDREN");
-    if (!text) return 1;
-    std::string_view v(text);
-    unsigned n = 0;
-    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-    ::unsetenv("PHP_FCGI_CHILDREN");
-    if (ec != std::errc{} || end != v.data() + v.size() || n > 256) {
-        log.warning(concat("PHP_FCGI_CHILDREN='", v, "' is not a count from 0 to 256; serving ",
-                           "with one process"));
-        return 1;
-    }
-    return n == 0 ? 1 : n;
-}
-
 /// --workers N (or PHP_FCGI_CHILDREN on an inherited socket): the parent binds once (or
 /// keeps the inherited socket) and supervises; each forked worker serves the socket
 /// with its own io thread and worker threads.
@@ -224,7 +172,7 @@ int serve_fastcgi(Settings& s, const Logger& log)
 {
     bool inherited = s.server.bind.empty();
     if (inherited) {
-        int fd = systemd_listen_fd();
+        int fd = cli::systemd_listen_fd();
         s.server.listen_fd = fd >= 0 ? fd : 0;
         // mod_fcgid runs many processes and recycles them itself (FcgidMaxRequestsPerProcess):
         // one request at a time, and a self-imposed limit would race its queued connection.
@@ -239,7 +187,7 @@ int serve_fastcgi(Settings& s, const Logger& log)
                 "runs the processes (mod_fcgid, spawn-fcgi -F; or PHP_FCGI_CHILDREN=N)");
         // spawn-fcgi -C N: honour the child count as PHP does (trap 63); mod_fcgid leaves
         // it unset, so one process.
-        s.workers = php_fcgi_children(log);
+        s.workers = cli::php_fcgi_children(log);
     } else {
         // One thread: with the GIL, more threads only pay off for applications that
         // wait on I/O, and cost 2x the CPU per request in hand-offs (hello world,
@@ -295,8 +243,8 @@ int main(int argc, char** argv)
             throw cli::UsageError("unexpected argument " + parser.positionals()[0]);
         Mode mode = s.mode;
         if (mode == Mode::automatic) {
-            bool have_socket =
-                !s.server.bind.empty() || fd0_is_listening_socket() || systemd_listen_fd_present();
+            bool have_socket = !s.server.bind.empty() || cli::fd0_is_listening_socket() ||
+                               cli::systemd_listen_fd_present();
             mode = have_socket ? Mode::fastcgi : Mode::cgi;
             if (mode == Mode::cgi && !cgi_request_present())
                 throw cli::UsageError(
