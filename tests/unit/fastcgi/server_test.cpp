@@ -2,8 +2,12 @@
 // errors answered as HTTP responses, multiplexing.
 #include "server_fixture.hpp"
 
+#include <arpa/inet.h>
 #include <chrono>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <thread>
+#include <unistd.h>
 
 using namespace wsgibridge;
 using namespace wsgibridge::test;
@@ -244,4 +248,47 @@ TEST_F(FcgiServerTest, SendFileIsReframed)
     EXPECT_EQ(r.body(), "head:" + content.substr(3, 150000));
     EXPECT_LE(r.max_stdout_record, 65535u);
     EXPECT_TRUE(r.padding_ok);
+}
+
+namespace {
+/// Sends `bytes` to [::1]:port and returns everything read until the peer closes
+/// (bounded by 3 s); "" when the connection is refused or closed unanswered.
+std::string exchange_v6(unsigned short port, const std::string& bytes)
+{
+    int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    a.sin6_port = htons(port);
+    a.sin6_addr = in6addr_loopback;
+    std::string got;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+        ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+            static_cast<ssize_t>(bytes.size())) {
+        timeval tv{3, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        char buf[4096];
+        for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
+            got.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return got;
+}
+} // namespace
+
+TEST_F(FcgiServerTest, WebServerAddrsFilterIpv6Peers)
+{
+    // Trap 18: libfcgi checks only AF_INET peers; we check IPv6 peers too.
+    FastcgiServerOptions o;
+    o.bind = "[::1]:0";
+    o.web_server_addrs = "127.0.0.1";
+    start(o);
+    auto request = wire::request(1, wire::cgi_params("GET", "/hello"));
+    EXPECT_EQ(exchange_v6(port(), request), "") << "::1 is not in the list: closed unanswered";
+    EXPECT_EQ(handler.handled, 0);
+    server->stop();
+    runner.join();
+
+    o.web_server_addrs = "127.0.0.1, ::1";
+    start(o);
+    EXPECT_NE(exchange_v6(port(), request).find("hello"), std::string::npos);
 }
