@@ -58,7 +58,4 @@ private:
     std::uint64_t body_bytes_ = 0;
 };
 
-/// "431 Request Header Fields Too Large" for the statuses a front end answers itself.
-std::string_view status_line_for(int status) noexcept;
-
 } // namespace wsgibridge::fastcgi
