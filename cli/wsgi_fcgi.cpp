@@ -7,6 +7,7 @@
 #include "options.hpp"
 #include "wsgibridge/fastcgi_server.hpp"
 #include "wsgibridge/invoker.hpp"
+#include "wsgibridge/listener.hpp"
 #include "wsgibridge/workers.hpp"
 
 #include <cerrno>
@@ -167,7 +168,7 @@ void serve_workers(Settings& s, Interpreter& interpreter, WsgiApp& app, const Lo
                    const AccessLog& access)
 {
     FastcgiServerOptions worker = s.server;
-    worker.listen_fd = open_fastcgi_listener(s.server);
+    worker.listen_fd = open_listener(s.server.bind, s.server.socket_mode);
     worker.bind.clear();
     WorkerOptions wo;
     wo.workers = s.workers;
