@@ -88,8 +88,8 @@ void remove_stale_socket(const BindAddress& where)
     if (!probe) os_error(errno, "socket");
     int rc = ::connect(probe.get(), reinterpret_cast<const sockaddr*>(&where.addr), where.length);
     if (rc == 0 || errno == EAGAIN || errno == EINPROGRESS)
-        os_error(EADDRINUSE, "cannot listen on unix:" + where.unix_path +
-                                 " (another server accepts on it)");
+        os_error(EADDRINUSE,
+                 "cannot listen on unix:" + where.unix_path + " (another server accepts on it)");
     if (errno == ECONNREFUSED) ::unlink(where.unix_path.c_str());
 }
 
@@ -141,9 +141,8 @@ std::string describe_local(int fd)
     }
     if (ss.ss_family == AF_UNIX) {
         const auto* a = reinterpret_cast<const sockaddr_un*>(&ss);
-        std::size_t room = len > offsetof(sockaddr_un, sun_path)
-                               ? len - offsetof(sockaddr_un, sun_path)
-                               : 0;
+        std::size_t room =
+            len > offsetof(sockaddr_un, sun_path) ? len - offsetof(sockaddr_un, sun_path) : 0;
         return "unix:" + std::string(a->sun_path, ::strnlen(a->sun_path, room));
     }
     return "?";

@@ -25,8 +25,7 @@ BindAddress resolve_bind(std::string_view bind);
 
 /// Binds and listens (see wsgibridge::open_listener). Throws std::invalid_argument for a
 /// bad `bind`, std::system_error (naming the address) when the socket cannot be made.
-util::UniqueFd open_listener(std::string_view bind, unsigned socket_mode,
-                             int backlog = SOMAXCONN);
+util::UniqueFd open_listener(std::string_view bind, unsigned socket_mode, int backlog = SOMAXCONN);
 
 /// "127.0.0.1:9000", "[::1]:9000" or "unix:/path" for a socket's own address; "?" when
 /// getsockname fails.

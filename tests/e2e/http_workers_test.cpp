@@ -96,8 +96,8 @@ TEST(WsgiHttpWorkers, UnixSocketSurvivesAWorkerAndGoesWithTheParent)
 {
     TempDir dir;
     auto sock = dir / "w.sock";
-    WsgiHttpProcess s({"--app", "tests/apps/pid_app.py", "--workers", "2", "--bind",
-                       "unix:" + sock.string()});
+    WsgiHttpProcess s(
+        {"--app", "tests/apps/pid_app.py", "--workers", "2", "--bind", "unix:" + sock.string()});
     ASSERT_TRUE(wait_for_unix(sock, 20s)) << s.error_log();
     auto once = [&] {
         auto body = response_body(curl({"--unix-socket", sock.string(), "http://w/"}).out);

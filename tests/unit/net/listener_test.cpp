@@ -4,12 +4,11 @@
 #include "process.hpp"
 #include "wsgibridge/listener.hpp"
 
-#include <gtest/gtest.h>
-
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <stdexcept>
 #include <sys/socket.h>
