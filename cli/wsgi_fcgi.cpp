@@ -10,6 +10,7 @@
 #include "wsgibridge/cgi_gateway.hpp"
 #include "wsgibridge/fastcgi_server.hpp"
 #include "wsgibridge/invoker.hpp"
+#include "wsgibridge/listener.hpp"
 #include "wsgibridge/workers.hpp"
 
 #include <cstdlib>
@@ -147,7 +148,8 @@ void serve_workers(Settings& s, Interpreter& interpreter, WsgiApp& app, const Lo
 {
     bool inherited = s.server.bind.empty();
     FastcgiServerOptions worker = s.server;
-    worker.listen_fd = inherited ? s.server.listen_fd : open_fastcgi_listener(s.server);
+    worker.listen_fd =
+        inherited ? s.server.listen_fd : open_listener(s.server.bind, s.server.socket_mode);
     worker.bind.clear();
     WorkerOptions wo;
     wo.workers = s.workers;
