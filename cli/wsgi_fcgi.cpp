@@ -5,18 +5,19 @@
 //   - as a plain CGI script (fd 0 is not a socket and REQUEST_METHOD is set): serves
 //     the one request through the CGI front end, so one script works under both.
 #include "options.hpp"
+#include "process_manager.hpp"
+#include "sd_notify.hpp"
+#include "wsgibridge/cgi_gateway.hpp"
 #include "wsgibridge/fastcgi_server.hpp"
 #include "wsgibridge/invoker.hpp"
+#include "wsgibridge/listener.hpp"
 #include "wsgibridge/workers.hpp"
 
-#include <cerrno>
 #include <cstdlib>
 #include <optional>
 #include <string>
-#include <sys/socket.h>
 #include <system_error>
 #include <unistd.h>
-#include "wsgibridge/cgi_gateway.hpp"
 
 using namespace wsgibridge;
 
@@ -32,38 +33,8 @@ struct Settings
     std::optional<std::uint64_t> max_requests;
     unsigned workers = 1;
     Mode mode = Mode::automatic;
+    std::string notify_socket; ///< systemd NOTIFY_SOCKET, out of the environment
 };
-
-/// fd 0 as mod_fcgid and spawn-fcgi leave it: a listening socket (getsockname works,
-/// getpeername says ENOTCONN). A connected socket or a pipe is not one.
-bool fd0_is_listening_socket() noexcept
-{
-    sockaddr_storage ss{};
-    socklen_t len = sizeof ss;
-    if (::getsockname(0, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return false;
-    len = sizeof ss;
-    return ::getpeername(0, reinterpret_cast<sockaddr*>(&ss), &len) != 0 && errno == ENOTCONN;
-}
-
-/// systemd socket activation: the first passed socket (fd 3), for this process only.
-int systemd_listen_fd() noexcept
-{
-    const char* pid = std::getenv("LISTEN_PID");
-    const char* fds = std::getenv("LISTEN_FDS");
-    if (!pid || !fds || std::atol(pid) != static_cast<long>(::getpid()) || std::atoi(fds) < 1)
-        return -1;
-    // Children (subprocesses of the app) must not believe the sockets are theirs.
-    ::unsetenv("LISTEN_PID");
-    ::unsetenv("LISTEN_FDS");
-    ::unsetenv("LISTEN_FDNAMES");
-    return 3;
-}
-
-bool systemd_listen_fd_present() noexcept
-{
-    const char* pid = std::getenv("LISTEN_PID");
-    return pid && std::atol(pid) == static_cast<long>(::getpid()) && std::getenv("LISTEN_FDS");
-}
 
 void add_options(cli::ArgParser& p, Settings& s)
 {
@@ -115,6 +86,14 @@ void add_options(cli::ArgParser& p, Settings& s)
            "turn REDIRECT_HTTP_AUTHORIZATION (Apache rewrite workaround) into the Authorization "
            "header; only behind a web server configured for it",
            [&s] { s.server.promote_redirect_authorization = true; });
+    p.option("--wsgi-errors", "WHERE",
+             "fastcgi (default): wsgi.errors as FCGI_STDERR records the web server logs; log: "
+             "into our error log (--log-file)",
+             [&s](std::string_view v) {
+                 if (v != "fastcgi" && v != "log")
+                     throw cli::UsageError("--wsgi-errors: expected fastcgi or log");
+                 s.server.errors_to_web_server = v == "fastcgi";
+             });
     p.option("--mode", "MODE", "auto (default), fastcgi or cgi: override the fd 0 detection",
              [&s](std::string_view v) {
                  if (v == "auto")
@@ -161,18 +140,23 @@ int serve_cgi(Settings& s, const Logger& log)
     return rc;
 }
 
-/// --workers N: the parent binds once and supervises; each forked worker serves the
-/// inherited socket with its own io thread and worker threads.
+/// --workers N (or PHP_FCGI_CHILDREN on an inherited socket): the parent binds once (or
+/// keeps the inherited socket) and supervises; each forked worker serves the socket
+/// with its own io thread and worker threads.
 void serve_workers(Settings& s, Interpreter& interpreter, WsgiApp& app, const Logger& log,
                    const AccessLog& access)
 {
+    bool inherited = s.server.bind.empty();
     FastcgiServerOptions worker = s.server;
-    worker.listen_fd = open_fastcgi_listener(s.server);
+    worker.listen_fd =
+        inherited ? s.server.listen_fd : open_listener(s.server.bind, s.server.socket_mode);
     worker.bind.clear();
     WorkerOptions wo;
     wo.workers = s.workers;
     wo.graceful_timeout = s.server.shutdown_grace + std::chrono::seconds(1);
-    log.info(concat("FastCGI: serving ", s.server.bind, " with ", s.workers, " workers"));
+    log.info(concat("FastCGI: serving ", inherited ? "the inherited socket" : s.server.bind,
+                    " with ", s.workers, " workers"));
+    cli::notify_ready(s.notify_socket, log);
     run_workers(
         interpreter, wo,
         [&]() -> int {
@@ -181,6 +165,7 @@ void serve_workers(Settings& s, Interpreter& interpreter, WsgiApp& app, const Lo
             return 0;
         },
         log);
+    if (inherited) return; // not ours to close or unlink
     ::close(worker.listen_fd);
     if (s.server.bind.starts_with("unix:")) ::unlink(s.server.bind.substr(5).c_str());
 }
@@ -189,7 +174,7 @@ int serve_fastcgi(Settings& s, const Logger& log)
 {
     bool inherited = s.server.bind.empty();
     if (inherited) {
-        int fd = systemd_listen_fd();
+        int fd = cli::systemd_listen_fd();
         s.server.listen_fd = fd >= 0 ? fd : 0;
         // mod_fcgid runs many processes and recycles them itself (FcgidMaxRequestsPerProcess):
         // one request at a time, and a self-imposed limit would race its queued connection.
@@ -201,12 +186,10 @@ int serve_fastcgi(Settings& s, const Logger& log)
         if (s.workers > 1)
             log.warning(
                 "--workers is ignored when serving an inherited socket: the process manager "
-                "runs the processes (mod_fcgid, spawn-fcgi -F)");
-        s.workers = 1;
-        if (const char* children = std::getenv("PHP_FCGI_CHILDREN"))
-            log.info(concat("PHP_FCGI_CHILDREN=", children,
-                            " ignored: one process serves with --threads (", s.server.threads,
-                            "); use spawn-fcgi -F N for N processes"));
+                "runs the processes (mod_fcgid, spawn-fcgi -F; or PHP_FCGI_CHILDREN=N)");
+        // spawn-fcgi -C N: honour the child count as PHP does (trap 63); mod_fcgid leaves
+        // it unset, so one process.
+        s.workers = cli::php_fcgi_children(log);
     } else {
         // One thread: with the GIL, more threads only pay off for applications that
         // wait on I/O, and cost 2x the CPU per request in hand-offs (hello world,
@@ -215,6 +198,7 @@ int serve_fastcgi(Settings& s, const Logger& log)
         s.server.max_requests = s.max_requests.value_or(0);
     }
     if (const char* addrs = std::getenv("FCGI_WEB_SERVER_ADDRS")) s.server.web_server_addrs = addrs;
+    s.notify_socket = cli::take_notify_socket(); // before Python copies the environment
     s.server.limits = s.common.limits;
 
     PythonOptions py = cli::prepare_python(s.common);
@@ -233,6 +217,7 @@ int serve_fastcgi(Settings& s, const Logger& log)
     try {
         if (s.workers <= 1) {
             FastcgiServer server(s.server, app, log, access);
+            cli::notify_ready(s.notify_socket, log); // imported and listening (systemd Type=notify)
             server.run();
         } else {
             serve_workers(s, interpreter, app, log, access);
@@ -260,8 +245,8 @@ int main(int argc, char** argv)
             throw cli::UsageError("unexpected argument " + parser.positionals()[0]);
         Mode mode = s.mode;
         if (mode == Mode::automatic) {
-            bool have_socket =
-                !s.server.bind.empty() || fd0_is_listening_socket() || systemd_listen_fd_present();
+            bool have_socket = !s.server.bind.empty() || cli::fd0_is_listening_socket() ||
+                               cli::systemd_listen_fd_present();
             mode = have_socket ? Mode::fastcgi : Mode::cgi;
             if (mode == Mode::cgi && !cgi_request_present())
                 throw cli::UsageError(

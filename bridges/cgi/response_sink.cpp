@@ -33,34 +33,6 @@ void append_http_date(std::string& out)
 
 } // namespace
 
-std::string_view reason_phrase(int status) noexcept
-{
-    switch (status) {
-    case 200:
-        return "OK";
-    case 400:
-        return "Bad Request";
-    case 404:
-        return "Not Found";
-    case 408:
-        return "Request Timeout";
-    case 413:
-        return "Content Too Large";
-    case 431:
-        return "Request Header Fields Too Large";
-    case 500:
-        return "Internal Server Error";
-    case 501:
-        return "Not Implemented";
-    case 503:
-        return "Service Unavailable";
-    case 505:
-        return "HTTP Version Not Supported";
-    default:
-        return "Error";
-    }
-}
-
 StdoutSink::StdoutSink(int fd, std::string_view nph_protocol) : fd_(fd), nph_protocol_(nph_protocol)
 {
     head_.reserve(512);
@@ -164,7 +136,7 @@ void StdoutSink::abort(std::string_view /*reason: logged by the caller*/)
 
 std::error_code StdoutSink::send_simple(int status, bool head_only)
 {
-    std::string status_line = concat(status, " ", reason_phrase(status));
+    std::string status_line(gateway_status_line(status));
     std::string body = status_line + "\n";
     std::string length = std::to_string(body.size());
     std::array<Header, 2> headers{

@@ -9,9 +9,6 @@
 
 namespace wsgibridge::cgi {
 
-/// The reason phrase of the status codes the gateway answers by itself.
-std::string_view reason_phrase(int status) noexcept;
-
 class StdoutSink final : public ResponseSink
 {
 public:

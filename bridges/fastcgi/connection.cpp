@@ -176,6 +176,11 @@ bool Connection::on_params(RequestState& st, const Record& rec)
         reject(st, errc::body_too_large,
                concat("CONTENT_LENGTH ", *st.request.content_length, " over --max-body (",
                       limits.max_body_bytes, " bytes)"));
+    // An application serving both roles must know which one it plays: libfcgi puts
+    // FCGI_ROLE in the environment itself; mod_authnz_fcgi sends it, nginx does not.
+    if (!st.rejected && !st.request.variables.find("FCGI_ROLE"))
+        st.request.variables.add("FCGI_ROLE",
+                                 st.role == Role::authorizer ? "AUTHORIZER" : "RESPONDER");
     dispatch(shared);
     return true;
 }
@@ -213,8 +218,14 @@ bool Connection::on_stdin(RequestState& st, const Record& rec)
 void Connection::dispatch(const std::shared_ptr<RequestState>& st)
 {
     const auto& limits = context_.options.limits;
-    st->body.emplace(st->rejected ? std::nullopt : st->request.content_length,
-                     limits.max_body_bytes, limits.io_timeout);
+    // FastCGI 1.0 §6.3: an Authorizer is sent no FCGI_STDIN (mod_authnz_fcgi sends none,
+    // not even the empty record), so its body is empty and complete at once.
+    std::optional<std::uint64_t> length = st->request.content_length;
+    if (st->rejected)
+        length = std::nullopt;
+    else if (st->role == Role::authorizer)
+        length = 0;
+    st->body.emplace(length, limits.max_body_bytes, limits.io_timeout);
     std::weak_ptr<Connection> weak = shared_from_this();
     st->body->set_on_low_water([weak, &io = context_.io] {
         boost::asio::post(io, [weak] {

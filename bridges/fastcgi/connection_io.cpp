@@ -117,7 +117,7 @@ Result<std::uint64_t> Connection::send_file(RequestState& st, int file, std::uin
 void Connection::run_request(const std::shared_ptr<RequestState>& st) noexcept
 {
     const auto& limits = context_.options.limits;
-    FcgiResponseSink sink(*this, *st, limits);
+    FcgiResponseSink sink(*this, *st, limits, context_.options.errors_to_web_server);
     if (st->rejected)
         sink.respond_error(http_status_for(st->rejected));
     else

@@ -5,30 +5,10 @@
 
 namespace wsgibridge::fastcgi {
 
-std::string_view status_line_for(int status) noexcept
-{
-    switch (status) {
-    case 400:
-        return "400 Bad Request";
-    case 404:
-        return "404 Not Found";
-    case 408:
-        return "408 Request Timeout";
-    case 413:
-        return "413 Content Too Large";
-    case 431:
-        return "431 Request Header Fields Too Large";
-    case 501:
-        return "501 Not Implemented";
-    case 503:
-        return "503 Service Unavailable";
-    default:
-        return "500 Internal Server Error";
-    }
-}
-
-FcgiResponseSink::FcgiResponseSink(Connection& conn, RequestState& state, const Limits& limits)
-    : conn_(conn), state_(state), limits_(limits), writer_(state.id)
+FcgiResponseSink::FcgiResponseSink(Connection& conn, RequestState& state, const Limits& limits,
+                                   bool errors_to_web_server)
+    : conn_(conn), state_(state), limits_(limits), errors_to_web_server_(errors_to_web_server),
+      writer_(state.id)
 {
 }
 
@@ -153,6 +133,7 @@ void FcgiResponseSink::abort(std::string_view reason)
 
 bool FcgiResponseSink::write_error(std::string_view text)
 {
+    if (!errors_to_web_server_) return false; // the invoker logs it
     if (text.empty()) return true;
     RecordWriter w(state_.id);
     w.append(RecordType::stderr_stream, text);
@@ -167,7 +148,7 @@ bool FcgiResponseSink::client_gone() const noexcept
 
 void FcgiResponseSink::respond_error(int status)
 {
-    std::string_view line = status_line_for(status);
+    std::string_view line = gateway_status_line(status);
     std::string body = concat(line, "\n");
     ResponseHead head;
     head.status_code = status;

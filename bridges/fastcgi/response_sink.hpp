@@ -20,7 +20,9 @@ class Connection;
 class FcgiResponseSink final : public ResponseSink
 {
 public:
-    FcgiResponseSink(Connection& conn, RequestState& state, const Limits& limits);
+    /// `errors_to_web_server`: wsgi.errors as FCGI_STDERR; false: the caller logs it.
+    FcgiResponseSink(Connection& conn, RequestState& state, const Limits& limits,
+                     bool errors_to_web_server = true);
 
     std::error_code start(const ResponseHead& head) override;
     std::error_code write(std::span<const char> data) override;
@@ -44,6 +46,7 @@ private:
     Connection& conn_;
     RequestState& state_;
     const Limits& limits_;
+    bool errors_to_web_server_;
     RecordWriter writer_;
     std::string head_;
     bool head_pending_ = false;
@@ -54,8 +57,5 @@ private:
     int status_ = 0;
     std::uint64_t body_bytes_ = 0;
 };
-
-/// "431 Request Header Fields Too Large" for the statuses a front end answers itself.
-std::string_view status_line_for(int status) noexcept;
 
 } // namespace wsgibridge::fastcgi

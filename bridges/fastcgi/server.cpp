@@ -2,7 +2,8 @@
 // the graceful stop (stop accepting, let requests in flight end within the grace
 // period, then fail them).
 #include "connection.hpp"
-#include "listener.hpp"
+#include "net/listener.hpp"
+#include "peer_filter.hpp"
 #include "server_context.hpp"
 #include "wsgibridge/fastcgi_server.hpp"
 
@@ -35,8 +36,8 @@ struct FastcgiServer::Impl
     boost::asio::thread_pool workers;
     fastcgi::ServerContext context;
     fastcgi::PeerFilter peers;
+    util::UniqueFd owned_listen_fd; ///< the socket bound for `bind`; none when inherited
     int listen_fd = -1;
-    bool owns_listen_fd = false;
     std::optional<boost::asio::basic_socket_acceptor<stream_protocol>> acceptor;
     boost::asio::signal_set signals{io};
     boost::asio::steady_timer grace_timer{io};
@@ -59,8 +60,8 @@ struct FastcgiServer::Impl
                 throw std::invalid_argument("FastcgiServer: no --bind and no listening fd");
             listen_fd = options.listen_fd;
         } else {
-            listen_fd = fastcgi::open_listener(options.bind, options.socket_mode);
-            owns_listen_fd = true;
+            owned_listen_fd = net::open_listener(options.bind, options.socket_mode);
+            listen_fd = owned_listen_fd.get();
         }
         sockaddr_storage ss{};
         socklen_t len = sizeof ss;
@@ -76,10 +77,8 @@ struct FastcgiServer::Impl
 
     ~Impl()
     {
-        if (owns_listen_fd) {
-            if (options.bind.starts_with("unix:")) ::unlink(options.bind.substr(5).c_str());
-            ::close(listen_fd);
-        }
+        if (owned_listen_fd && options.bind.starts_with("unix:"))
+            ::unlink(options.bind.substr(5).c_str());
     }
 
     void accept()
@@ -185,11 +184,6 @@ struct FastcgiServer::Impl
     }
 };
 
-int open_fastcgi_listener(const FastcgiServerOptions& options)
-{
-    return fastcgi::open_listener(options.bind, options.socket_mode);
-}
-
 FastcgiServer::FastcgiServer(const FastcgiServerOptions& options, RequestHandler& handler,
                              const Logger& log, const AccessLog& access_log)
     : impl_(std::make_unique<Impl>(options, handler, log, access_log))
@@ -200,7 +194,7 @@ FastcgiServer::~FastcgiServer() = default;
 
 std::string FastcgiServer::local_endpoint() const
 {
-    return fastcgi::describe_local(impl_->listen_fd);
+    return net::describe_local(impl_->listen_fd);
 }
 
 void FastcgiServer::run()

@@ -4,33 +4,9 @@
 
 namespace wsgibridge::http {
 
-std::string_view status_line(int code) noexcept
-{
-    switch (code) {
-    case 400:
-        return "400 Bad Request";
-    case 404:
-        return "404 Not Found";
-    case 408:
-        return "408 Request Timeout";
-    case 413:
-        return "413 Content Too Large";
-    case 431:
-        return "431 Request Header Fields Too Large";
-    case 501:
-        return "501 Not Implemented";
-    case 503:
-        return "503 Service Unavailable";
-    case 505:
-        return "505 HTTP Version Not Supported";
-    default:
-        return "500 Internal Server Error";
-    }
-}
-
 void send_canned(HttpResponseSink& sink, int code)
 {
-    std::string_view line = status_line(code);
+    std::string_view line = gateway_status_line(code);
     // The body is the status line itself: enough for a human, nothing leaked.
     std::array<char, 64> body{};
     std::size_t n = line.copy(body.data(), body.size() - 1);

@@ -9,9 +9,6 @@
 
 namespace wsgibridge::http {
 
-/// "413 Content Too Large" for 413; "500 Internal Server Error" for unknown codes.
-std::string_view status_line(int code) noexcept;
-
 /// A short text/plain response through `sink` (never started before).
 void send_canned(HttpResponseSink& sink, int code);
 

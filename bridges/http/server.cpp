@@ -1,23 +1,54 @@
 // HttpServer: the listening socket, the io threads, signals and graceful stop. The
 // per-connection work is in session.cpp.
-#include "http/listener.hpp"
 #include "http/session.hpp"
+#include "net/listener.hpp"
 #include "wsgibridge/http_server.hpp"
 
+#include <boost/asio/basic_socket_acceptor.hpp>
+#include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <cerrno>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <system_error>
 #include <thread>
 #include <unistd.h>
 #include <vector>
 
 namespace wsgibridge {
 namespace asio = boost::asio;
+using Acceptor = asio::basic_socket_acceptor<asio::generic::stream_protocol>;
+
+namespace {
+
+/// The acceptor on a socket bound here for `options.bind`, or on a duplicate of the
+/// inherited `options.listen_fd` (which stays open for its owner, e.g. a pre-fork parent).
+Acceptor make_acceptor(asio::io_context& ioc, const HttpServerOptions& options)
+{
+    util::UniqueFd fd;
+    if (options.listen_fd >= 0) {
+        fd.reset(::fcntl(options.listen_fd, F_DUPFD_CLOEXEC, 3));
+        if (!fd) throw std::system_error(errno, std::generic_category(), "dup listening socket");
+    } else {
+        fd = net::open_listener(options.bind, options.socket_mode);
+    }
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0)
+        throw std::system_error(errno, std::generic_category(), "getsockname on the listener");
+    Acceptor acceptor(ioc);
+    acceptor.assign(asio::generic::stream_protocol(ss.ss_family, SOCK_STREAM), fd.get());
+    fd.release(); // the acceptor's now
+    return acceptor;
+}
+
+} // namespace
 
 struct HttpServer::Impl
 {
@@ -27,16 +58,18 @@ struct HttpServer::Impl
           context{handler, log, access_log, options.limits, options.mount, options.server_software,
                   {},      {},  {}},
           ioc(static_cast<int>(std::max(1u, options.threads))),
-          acceptor(http::open_listener(ioc, options.bind, options.socket_mode)), retry(ioc),
-          signals(ioc)
+          acceptor(make_acceptor(ioc, options)), retry(ioc), signals(ioc)
     {
-        endpoint = http::describe_listener(acceptor);
-        if (endpoint.starts_with("unix:")) socket_path = endpoint.substr(5);
+        endpoint = net::describe_local(acceptor.native_handle());
+        if (options.listen_fd < 0 && endpoint.starts_with("unix:"))
+            socket_path = endpoint.substr(5);
     }
 
     ~Impl()
     {
-        // The socket file is ours: leave no stale file for the next start to trip on.
+        // A socket file we created is ours: leave no stale file for the next start to trip
+        // on. An inherited socket's file belongs to whoever bound it (other workers still
+        // serve it).
         if (!socket_path.empty()) ::unlink(socket_path.c_str());
     }
 
@@ -49,11 +82,11 @@ struct HttpServer::Impl
     // and a session unregisters from the context when it dies.
     http::ServerContext context;
     asio::io_context ioc;
-    http::Acceptor acceptor;
+    Acceptor acceptor;
     asio::steady_timer retry; ///< backs off accepting after EMFILE and friends
     asio::signal_set signals;
     std::string endpoint;
-    std::string socket_path; ///< unix socket file to remove on shutdown
+    std::string socket_path; ///< unix socket file to remove on shutdown (bound here)
 };
 
 void HttpServer::Impl::accept()

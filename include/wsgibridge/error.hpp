@@ -54,6 +54,10 @@ inline std::error_code make_error_code(errc e) noexcept
 /// application ran (400 for malformed input, 413, 431, 408, 501), or 500.
 int http_status_for(std::error_code ec) noexcept;
 
+/// The status line the gateway answers with when it refuses or fails a request itself
+/// ("413 Content Too Large"); codes it never sends give "500 Internal Server Error".
+std::string_view gateway_status_line(int status) noexcept;
+
 /// Expected-style result: a value or an error_code.
 template <class T>
 using Result = boost::system::result<T, std::error_code>;

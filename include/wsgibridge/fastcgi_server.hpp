@@ -20,8 +20,9 @@ struct FastcgiServerOptions
     /// "unix:/path/to.sock", "127.0.0.1:9000", "[::1]:9000" or ":9000" (all IPv4
     /// addresses). Empty: serve `listen_fd`.
     std::string bind;
-    /// An inherited listening socket (fd 0 under mod_fcgid and spawn-fcgi), used when
-    /// `bind` is empty. Not closed by the server.
+    /// An inherited listening socket (fd 0 under mod_fcgid and spawn-fcgi, or from
+    /// open_listener() in a parent that forks workers, see listener.hpp), used when `bind`
+    /// is empty. Not closed by the server.
     int listen_fd = -1;
     /// Permissions of a unix socket created for `bind` (e.g. 0660); 0 leaves the umask's.
     unsigned socket_mode = 0;
@@ -47,6 +48,9 @@ struct FastcgiServerOptions
     /// over TCP ("" = any). Unix-socket peers are not checked: the file's permissions
     /// guard them.
     std::string web_server_addrs;
+    /// wsgi.errors as FCGI_STDERR records, which the web server logs (nginx: "FastCGI
+    /// sent in stderr"); false: into our own error log (--log-file) instead.
+    bool errors_to_web_server = true;
     /// Stop gracefully on SIGTERM, SIGINT and SIGUSR1.
     bool handle_signals = true;
     /// How long a stop waits for requests in flight before failing them.
@@ -76,11 +80,5 @@ private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
-
-/// Creates the listening socket `options.bind` names (as the constructor does), for a
-/// parent that forks workers: each builds its FastcgiServer on it with `listen_fd`.
-/// The caller owns the fd (and removes a unix socket file when done). Throws like the
-/// constructor.
-int open_fastcgi_listener(const FastcgiServerOptions& options);
 
 } // namespace wsgibridge

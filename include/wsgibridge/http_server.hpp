@@ -14,8 +14,12 @@ namespace wsgibridge {
 struct HttpServerOptions {
     /// "127.0.0.1:8000", "[::1]:8000", ":8000" (all IPv4 addresses) or "unix:/path/to.sock".
     std::string bind = "127.0.0.1:8000";
+    /// An inherited listening socket (e.g. from open_listener() in a parent that forks
+    /// workers, see listener.hpp): served instead of binding `bind`. Not closed by the
+    /// server, and its unix socket file is not removed.
+    int listen_fd = -1;
     /// Permissions of a unix socket file (--socket-mode); 0666 lets a web server running
-    /// as another user connect.
+    /// as another user connect; 0 leaves the umask's.
     unsigned socket_mode = 0666;
     /// Threads that read requests and call the handler. Requests in Python take turns
     /// on the GIL, but threads blocked on slow clients no longer hold anybody up.
@@ -32,7 +36,8 @@ struct HttpServerOptions {
 class HttpServer
 {
 public:
-    /// Binds the listening socket (throws std::system_error when it cannot). Sets
+    /// Binds the listening socket, or adopts `listen_fd` (throws std::invalid_argument for
+    /// a malformed `bind`, std::system_error when it cannot listen). Sets
     /// SIGPIPE to ignored for the process: sendfile(2) has no MSG_NOSIGNAL, and a client
     /// hanging up must cost an EPIPE, not the process.
     HttpServer(const HttpServerOptions& options, RequestHandler& handler, const Logger& log,

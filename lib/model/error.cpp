@@ -61,4 +61,20 @@ int http_status_for(std::error_code ec) noexcept
     }
 }
 
+std::string_view gateway_status_line(int status) noexcept
+{
+    switch (status) {
+    case 200: return "200 OK";
+    case 400: return "400 Bad Request";
+    case 404: return "404 Not Found";
+    case 408: return "408 Request Timeout";
+    case 413: return "413 Content Too Large";
+    case 431: return "431 Request Header Fields Too Large";
+    case 501: return "501 Not Implemented";
+    case 503: return "503 Service Unavailable";
+    case 505: return "505 HTTP Version Not Supported";
+    default: return "500 Internal Server Error";
+    }
+}
+
 } // namespace wsgibridge

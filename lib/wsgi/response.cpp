@@ -27,26 +27,6 @@ void note_sink_error(RequestContext& ctx, std::error_code ec, const char* what)
                         "); the client is gone, response abandoned"));
 }
 
-std::string_view reason_phrase(int code) noexcept
-{
-    switch (code) {
-    case 400:
-        return "400 Bad Request";
-    case 408:
-        return "408 Request Timeout";
-    case 413:
-        return "413 Content Too Large";
-    case 431:
-        return "431 Request Header Fields Too Large";
-    case 501:
-        return "501 Not Implemented";
-    case 505:
-        return "505 HTTP Version Not Supported";
-    default:
-        return "500 Internal Server Error";
-    }
-}
-
 } // namespace
 
 void ResponseState::reset() noexcept
@@ -151,7 +131,7 @@ void fail_response(RequestContext& ctx, int code, std::string_view reason)
         return;
     }
     static constexpr Header text_plain[] = {{"Content-Type", "text/plain; charset=utf-8"}};
-    std::string_view status = reason_phrase(code);
+    std::string_view status = gateway_status_line(code);
     std::string_view body = status.substr(4); // "Internal Server Error"
     static thread_local std::string body_line;
     body_line.assign(body);

@@ -14,6 +14,7 @@ import tempfile
 import threading
 import time
 import warnings
+import weakref
 from urllib.parse import parse_qs
 from wsgiref.validate import validator, WSGIWarning
 
@@ -120,6 +121,32 @@ def bad_head(environ, start_response, case):
     return _text(start_response, "accepted", "200 OK", sys.exc_info())
 
 
+class _Marker(Exception):
+    pass
+
+
+def _exc_kept(start_response, write):
+    """(write, 'kept' or 'dropped'): whether the exception passed as exc_info is still
+    alive once the app dropped its own references (no gc: only a reference held
+    elsewhere keeps it). write=None: the head is not sent, start_response sets it;
+    else the head goes out with write() and start_response must re-raise."""
+    try:
+        raise _Marker()
+    except _Marker:
+        info = sys.exc_info()
+        ref = weakref.ref(info[1])
+        if write is None:
+            write = start_response("500 Oops", [("Content-Type", "text/plain")], info)
+        else:
+            write(b"sent ")
+            try:
+                start_response("500 Oops", [], info)  # re-raises _Marker
+            except _Marker:
+                pass
+        info = None
+    return write, "kept" if ref() is not None else "dropped"
+
+
 def route(environ, start_response):
     path = environ["PATH_INFO"]
     q = _q(environ)
@@ -223,6 +250,12 @@ def route(environ, start_response):
         except TypeError as e:
             return [("TypeError: %s" % e).encode()]
         return [b"accepted"]
+    if path == "/exc-dropped":
+        # Trap 40: start_response keeps no reference to exc_info, neither when it
+        # replaces the head nor when it re-raises (the traceback holds the app's frames).
+        write, before = _exc_kept(start_response, None)
+        _, after = _exc_kept(start_response, write)
+        return [("before=%s after=%s" % (before, after)).encode()]
     if path == "/exc-after-sent":
         write = start_response("200 OK", [("Content-Type", "text/plain")])
         write(b"partial")

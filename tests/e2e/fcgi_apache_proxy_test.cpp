@@ -52,3 +52,69 @@ TEST(FcgiApacheProxy, ProxyPassWithMount)
     EXPECT_LT(connections_accepted(dir / "wsgi-fcgi.log"), 12) << read_file(dir / "wsgi-fcgi.log");
     server.stop(15, 5s);
 }
+
+TEST(FcgiApacheProxy, BackendTypesAndPathinfoWithANonAsciiPath)
+{
+    // Trap 26: Apache 2.4 sends the whole path as SCRIPT_NAME under both
+    // ProxyFCGIBackendType GENERIC and FPM; --mount puts the mount point back. With
+    // proxy-fcgi-pathinfo=unescape Apache splits it itself, and --mount changes nothing.
+    // PATH_INFO is the decoded bytes as latin-1 either way (trap 23).
+    auto apache = find_program({"/usr/sbin/apache2"});
+    if (apache.empty() || wsgi_fcgi_path().empty() ||
+        ::access("/usr/lib/apache2/modules/mod_proxy_fcgi.so", R_OK) != 0)
+        GTEST_SKIP() << "apache2, mod_proxy_fcgi or wsgi-fcgi missing";
+    TempDir dir;
+    write_file(dir / "app.py", "def application(environ, start_response):\n"
+                               "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+                               "    return [ascii((environ['SCRIPT_NAME'], "
+                               "environ['PATH_INFO'])).encode()]\n");
+    struct Variant
+    {
+        const char* name;
+        const char* directives;
+        bool mount;
+    };
+    const char* setenvif = "LoadModule setenvif_module "
+                           "/usr/lib/apache2/modules/mod_setenvif.so\n"
+                           "SetEnvIf Request_URI . proxy-fcgi-pathinfo=unescape\n";
+    for (const Variant& v :
+         {Variant{"GENERIC", "ProxyFCGIBackendType GENERIC\n", true},
+          Variant{"FPM", "ProxyFCGIBackendType FPM\n", true},
+          Variant{"unescape+mount", setenvif, true}, Variant{"unescape", setenvif, false}}) {
+        SCOPED_TRACE(v.name);
+        auto fcgi_port = free_tcp_port();
+        std::vector<std::string> argv{wsgi_fcgi_path(), "--app", (dir / "app.py").string(),
+                                      "--bind", "127.0.0.1:" + std::to_string(fcgi_port)};
+        if (v.mount) argv.insert(argv.end(), {"--mount", "/app"});
+        SpawnOptions fo;
+        fo.stderr_file = dir / "wsgi-fcgi.log";
+        ChildProcess app(argv, fo);
+        ASSERT_TRUE(wait_for_tcp(fcgi_port)) << read_file(dir / "wsgi-fcgi.log");
+        std::string user = ::geteuid() == 0 ? "www-data" : ::getpwuid(::geteuid())->pw_name;
+        std::string group = ::geteuid() == 0 ? "www-data" : "#" + std::to_string(::getegid());
+        auto port = free_tcp_port();
+        write_file(dir / "wsgi-app.conf",
+                   std::string(v.directives) +
+                       example_with("apache-proxy-fcgi/wsgi-app.conf",
+                                    {{"fcgi://127.0.0.1:9000/",
+                                      "fcgi://127.0.0.1:" + std::to_string(fcgi_port) + "/"}}));
+        write_file(dir / "httpd.conf",
+                   substitute(read_file(source_root() / "tests/e2e/conf/fcgi_apache_proxy.conf.in"),
+                              {{"DIR", dir.path().string()},
+                               {"PORT", std::to_string(port)},
+                               {"FCGI_PORT", std::to_string(fcgi_port)},
+                               {"USER", user},
+                               {"GROUP", group}}));
+        SpawnOptions ao;
+        ao.stdout_file = dir / "stdout.log";
+        ao.stderr_file = dir / "stderr.log";
+        ChildProcess server({apache, "-d", dir.path().string(), "-f", (dir / "httpd.conf").string(),
+                             "-DFOREGROUND"},
+                            ao);
+        ASSERT_TRUE(wait_for_tcp(port))
+            << read_file(dir / "error.log") << read_file(dir / "stderr.log");
+        auto r = curl({"http://127.0.0.1:" + std::to_string(port) + "/app/caf%C3%A9/x?q=1"});
+        EXPECT_TRUE(r.out.ends_with("('/app', '/caf\\xc3\\xa9/x')")) << r.out;
+        server.stop(15, 5s);
+    }
+}

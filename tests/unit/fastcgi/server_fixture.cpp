@@ -76,8 +76,8 @@ void TestHandler::handle(const Request& req, BodySource& body, ResponseSink& sin
             (void)sink.write(piece);
         (void)sink.finish();
     } else if (path == "/stderr") {
-        sink.write_error("something odd\n");
-        (void)respond(sink, 200, "200 OK", "ok");
+        bool sent = sink.write_error("something odd\n");
+        (void)respond(sink, 200, "200 OK", sent ? "ok" : "yours to log");
     } else if (path == "/slow") {
         // 20 chunks 100 ms apart: long enough to abort or hang up in the middle.
         if (start_stream(sink)) return;
@@ -98,6 +98,18 @@ void TestHandler::handle(const Request& req, BodySource& body, ResponseSink& sin
             return;
         }
         (void)sink.finish();
+    } else if (path == "/short") {
+        // Content-Length 10, 5 bytes, then the invoker's abort (trap 42 underrun).
+        ResponseHead head;
+        head.status_code = 200;
+        head.status = "200 OK";
+        head.content_length = 10;
+        if (sink.start(head) || sink.write(std::string_view("12345"))) return;
+        sink.abort("the application sent 5 of the 10 bytes");
+    } else if (path == "/authz") {
+        // An AUTHORIZER's answer: 200 plus Variable-* headers for the web server.
+        Header extra[] = {{"Variable-AUTHZ_USER", "bob"}};
+        (void)respond(sink, 200, "200 OK", "", extra);
     } else if (path == "/ignore-body") {
         (void)respond(sink, 403, "403 Forbidden", "no thanks");
     } else if (path == "/rendezvous") {

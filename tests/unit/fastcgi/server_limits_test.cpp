@@ -264,3 +264,29 @@ TEST_F(FcgiServerTest, OneThreadInlineAndPooledRequestsOnOneConnection)
     ASSERT_TRUE(c.send(wire::request(1, wire::cgi_params("GET", "/hello"), "", true)));
     EXPECT_EQ(c.read_reply(1).body(), "hello");
 }
+
+TEST_F(FcgiServerTest, TenMegabytesIgnoredBodyIsDrainedBeforeEndRequest)
+{
+    // Trap 17 at its own size: the app answers 403 without reading a 10 MB POST. The
+    // body is drained (within --max-drain) before END_REQUEST, so the web server, still
+    // sending, gets the whole reply and a clean end instead of a reset.
+    FastcgiServerOptions o;
+    o.limits.max_drain_bytes = 16 * 1024 * 1024; // the default 4M would cut 10M
+    start(o);
+    RawFcgiClient c(port());
+    auto params = wire::cgi_params("POST", "/ignore-body");
+    const std::size_t size = 10 * 1024 * 1024;
+    params.emplace_back("CONTENT_LENGTH", std::to_string(size));
+    std::string body(size, 'u');
+    bool sent = false;
+    std::thread writer([&] { sent = c.send(wire::request(1, params, body, true)); });
+    auto r = c.read_reply(1, 20s);
+    writer.join();
+    EXPECT_TRUE(sent) << "the server stopped reading: the web server would see a reset";
+    EXPECT_TRUE(r.ended);
+    EXPECT_EQ(r.status(), 403);
+    EXPECT_EQ(r.body(), "no thanks");
+    // FCGI_KEEP_CONN: the connection is still good for the next request.
+    ASSERT_TRUE(c.send(wire::request(1, wire::cgi_params("GET", "/hello"), "", true)));
+    EXPECT_EQ(c.read_reply(1).body(), "hello");
+}

@@ -2,8 +2,12 @@
 // errors answered as HTTP responses, multiplexing.
 #include "server_fixture.hpp"
 
+#include <arpa/inet.h>
 #include <chrono>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <thread>
+#include <unistd.h>
 
 using namespace wsgibridge;
 using namespace wsgibridge::test;
@@ -121,6 +125,45 @@ TEST_F(FcgiServerTest, FilterRoleIsUnknownAuthorizerIsServed)
                        wire::stdin_body(2, "")));
     r = c.read_reply(2);
     EXPECT_EQ(r.status(), 200);
+    // Trap 12: the authorizer's Variable-* headers reach the web server unchanged.
+    ASSERT_TRUE(c.send(wire::begin(3, 2, true) +
+                       wire::params(3, wire::cgi_params("GET", "/authz")) +
+                       wire::stdin_body(3, "")));
+    r = c.read_reply(3);
+    EXPECT_EQ(r.status(), 200);
+    EXPECT_EQ(r.header("Variable-AUTHZ_USER"), "bob");
+}
+
+TEST_F(FcgiServerTest, AuthorizerIsAnsweredWithoutAnyStdin)
+{
+    // FastCGI §6.3: the web server sends an Authorizer no FCGI_STDIN (mod_authnz_fcgi
+    // sends none, not even the empty record): its body is empty, the answer immediate.
+    start();
+    RawFcgiClient c(port());
+    auto t0 = std::chrono::steady_clock::now();
+    ASSERT_TRUE(
+        c.send(wire::begin(1, 2, true) + wire::params(1, wire::cgi_params("POST", "/echo"))));
+    auto r = c.read_reply(1, 3s);
+    EXPECT_TRUE(r.ended);
+    EXPECT_EQ(r.status(), 200);
+    EXPECT_EQ(r.body(), "");
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+}
+
+TEST_F(FcgiServerTest, ResponseShortOfContentLengthBreaksTheConnection)
+{
+    // Trap 42: once part of a body went out, only a broken connection tells the web
+    // server the response is incomplete: no END_REQUEST, even with FCGI_KEEP_CONN.
+    start();
+    RawFcgiClient c(port());
+    ASSERT_TRUE(c.send(wire::request(1, wire::cgi_params("GET", "/short"), "", true)));
+    auto r = c.read_reply(1, 2s);
+    EXPECT_FALSE(r.ended);
+    EXPECT_EQ(r.body(), "12345");
+    EXPECT_TRUE(c.closed_by_peer());
+    RawFcgiClient next(port());
+    ASSERT_TRUE(next.send(wire::request(1, wire::cgi_params("GET", "/hello"))));
+    EXPECT_EQ(next.read_reply(1).body(), "hello");
 }
 
 TEST_F(FcgiServerTest, InterleavedMultiplexedRequestsRunConcurrently)
@@ -178,6 +221,17 @@ TEST_F(FcgiServerTest, WsgiErrorsGoToStderrRecords)
     auto r = c.read_reply(1);
     EXPECT_EQ(r.stderr_data, "something odd\n");
     EXPECT_EQ(r.body(), "ok");
+    server->stop();
+    runner.join();
+    // Trap 19, "or a log file by option": no FCGI_STDERR, the invoker logs it.
+    FastcgiServerOptions o;
+    o.errors_to_web_server = false;
+    start(o);
+    RawFcgiClient c2(port());
+    ASSERT_TRUE(c2.send(wire::request(1, wire::cgi_params("GET", "/stderr"))));
+    r = c2.read_reply(1);
+    EXPECT_EQ(r.stderr_data, "");
+    EXPECT_EQ(r.body(), "yours to log");
 }
 
 TEST_F(FcgiServerTest, SendFileIsReframed)
@@ -194,4 +248,47 @@ TEST_F(FcgiServerTest, SendFileIsReframed)
     EXPECT_EQ(r.body(), "head:" + content.substr(3, 150000));
     EXPECT_LE(r.max_stdout_record, 65535u);
     EXPECT_TRUE(r.padding_ok);
+}
+
+namespace {
+/// Sends `bytes` to [::1]:port and returns everything read until the peer closes
+/// (bounded by 3 s); "" when the connection is refused or closed unanswered.
+std::string exchange_v6(unsigned short port, const std::string& bytes)
+{
+    int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    a.sin6_port = htons(port);
+    a.sin6_addr = in6addr_loopback;
+    std::string got;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+        ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+            static_cast<ssize_t>(bytes.size())) {
+        timeval tv{3, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        char buf[4096];
+        for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
+            got.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return got;
+}
+} // namespace
+
+TEST_F(FcgiServerTest, WebServerAddrsFilterIpv6Peers)
+{
+    // Trap 18: libfcgi checks only AF_INET peers; we check IPv6 peers too.
+    FastcgiServerOptions o;
+    o.bind = "[::1]:0";
+    o.web_server_addrs = "127.0.0.1";
+    start(o);
+    auto request = wire::request(1, wire::cgi_params("GET", "/hello"));
+    EXPECT_EQ(exchange_v6(port(), request), "") << "::1 is not in the list: closed unanswered";
+    EXPECT_EQ(handler.handled, 0);
+    server->stop();
+    runner.join();
+
+    o.web_server_addrs = "127.0.0.1, ::1";
+    start(o);
+    EXPECT_NE(exchange_v6(port(), request).find("hello"), std::string::npos);
 }

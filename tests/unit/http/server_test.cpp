@@ -1,6 +1,7 @@
 // The HTTP front end over real loopback sockets with a C++ handler: framing, limits,
 // keep-alive, pipelining, 100-continue and timeouts.
 #include "loopback.hpp"
+#include "wsgibridge/listener.hpp"
 
 #include <cstring>
 #include <fcntl.h>
@@ -214,6 +215,42 @@ TEST(HttpServer, UnixSocketWithMode)
     }
     s.reset();
     EXPECT_FALSE(std::filesystem::exists(path)) << "the socket file outlived the server";
+}
+
+TEST(HttpServer, InheritedListenerIsServedAndLeftToItsOwner)
+{
+    // What a pre-fork worker does: serve the parent's socket. The parent closes the fd and
+    // removes the file; a worker that stops must do neither (the others still serve it).
+    auto path = std::filesystem::temp_directory_path() /
+                ("http_unit_inherited_" + std::to_string(::getpid()) + ".sock");
+    std::filesystem::remove(path);
+    int fd = open_listener("unix:" + path.string(), 0);
+    {
+        TestHandler handler;
+        Logger log(2, LogLevel::warning);
+        AccessLog access;
+        HttpServerOptions o;
+        o.bind = "127.0.0.1:1"; // ignored: listen_fd wins
+        o.listen_fd = fd;
+        o.threads = 1;
+        o.handle_signals = false;
+        HttpServer server(o, handler, log, access);
+        EXPECT_EQ(server.local_endpoint(), "unix:" + path.string());
+        std::thread runner([&] { server.run(); });
+        {
+            RawClient c(path);
+            c.send("GET /in HTTP/1.1\r\nHost: h\r\n\r\n");
+            EXPECT_EQ(body_of(c.read_response()), "GET |/in?");
+        }
+        server.stop();
+        runner.join();
+    }
+    EXPECT_NE(::fcntl(fd, F_GETFD), -1) << "the server closed a socket it does not own";
+    EXPECT_TRUE(std::filesystem::exists(path)) << "the server removed a file it did not create";
+    // Still listening: a new connection waits in the backlog for the next worker.
+    EXPECT_NO_THROW({ RawClient again(path); });
+    ::close(fd);
+    std::filesystem::remove(path);
 }
 
 TEST(HttpServer, Ipv6Loopback)

@@ -31,3 +31,17 @@ TEST(Result, CarriesValueOrError)
     EXPECT_FALSE(bad);
     EXPECT_EQ(bad.error(), errc::timeout);
 }
+
+TEST(GatewayStatusLine, EveryStatusTheGatewaySendsItself)
+{
+    for (errc e : {errc::bad_request, errc::bad_content_length, errc::timeout, errc::body_too_large,
+                   errc::header_too_large, errc::unsupported_transfer_encoding,
+                   errc::unsupported_version}) {
+        int code = http_status_for(e);
+        auto line = gateway_status_line(code);
+        EXPECT_EQ(line.substr(0, 4), std::to_string(code) + " ") << line;
+    }
+    EXPECT_EQ(gateway_status_line(413), "413 Content Too Large");
+    EXPECT_EQ(gateway_status_line(404), "404 Not Found");
+    EXPECT_EQ(gateway_status_line(999), "500 Internal Server Error");
+}

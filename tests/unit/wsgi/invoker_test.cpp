@@ -254,6 +254,22 @@ TEST_F(InvokerTest, BodylessStatuses)
     EXPECT_EQ(sink.finish_calls, 1);
 }
 
+TEST_F(InvokerTest, InformationalStatusHasNoBodyNorLength)
+{
+    // Trap 52: a 1xx final status from the app (103 Early Hints) is bodyless like 204.
+    auto sink = get("/closing?n=1&size=4&cl=4&status=103%20Early%20Hints&name=s103");
+    EXPECT_EQ(sink.status_code, 103);
+    EXPECT_FALSE(sink.body_allowed);
+    EXPECT_FALSE(sink.content_length);
+    EXPECT_FALSE(sink.header("Content-Length"));
+    EXPECT_EQ(sink.body, "");
+    EXPECT_EQ(sink.finish_calls, 1);
+    EXPECT_EQ(closed("s103"), 1);
+    sink = get("/list?n=1&status=100%20Continue");
+    EXPECT_FALSE(sink.content_length) << "no computed length for 1xx";
+    EXPECT_EQ(sink.body, "");
+}
+
 TEST_F(InvokerTest, CloseRaising)
 {
     auto sink = get("/close-raises");

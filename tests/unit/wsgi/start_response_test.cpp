@@ -114,6 +114,16 @@ TEST_F(StartResponseTest, ExcInfoAfterSendReraises)
     EXPECT_NE(log.find("response aborted"), std::string::npos) << log;
 }
 
+TEST_F(StartResponseTest, ExcInfoReferenceIsDropped)
+{
+    // Trap 40: after replacing the head and after re-raising, start_response holds no
+    // reference to exc_info (the app checks with a weakref, without gc).
+    auto sink = get("/exc-dropped");
+    EXPECT_EQ(sink.status, "500 Oops");
+    EXPECT_EQ(sink.body, "sent before=dropped after=dropped");
+    EXPECT_EQ(sink.finish_calls, 1);
+}
+
 TEST_F(StartResponseTest, ExcInfoEdgeCases)
 {
     auto sink = get("/exc-none-tuple");

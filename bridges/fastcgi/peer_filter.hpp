@@ -1,22 +1,13 @@
-// Where a FastCGI server listens and whom it lets in: parsing --bind, creating or
-// adopting the listening socket, and the FCGI_WEB_SERVER_ADDRS check.
+// Whom a FastCGI server lets in: the FCGI_WEB_SERVER_ADDRS check. (--bind and the
+// listening socket are lib/net/listener.hpp, shared with the HTTP server.)
 #pragma once
 
 #include <boost/asio/ip/address.hpp>
 #include <string>
 #include <string_view>
-#include <sys/socket.h>
 #include <vector>
 
 namespace wsgibridge::fastcgi {
-
-/// Creates a listening socket for "unix:/path", "host:port", "[v6]:port" or ":port".
-/// A stale unix socket file is replaced; `socket_mode` (if not 0) is applied to it.
-/// Throws std::system_error or std::invalid_argument.
-int open_listener(std::string_view bind, unsigned socket_mode, int backlog = 1024);
-
-/// "127.0.0.1:9000", "[::1]:9000" or "unix:/path" for a socket's own address.
-std::string describe_local(int fd);
 
 class PeerFilter
 {
