@@ -51,7 +51,7 @@ def main(argv):
     args = parse_args(argv)
     bench_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     source_root = os.path.dirname(bench_dir)
-    out = args.out or os.path.join(bench_dir, "results", "smoke" if args.smoke else "")
+    out = args.out or os.path.join(bench_dir, "results", *(["smoke"] if args.smoke else []))
     duration = args.duration or (1 if args.smoke else 10)
     rounds = args.rounds or (1 if args.smoke else 2)
     tmp = tempfile.mkdtemp(prefix="wsgi-bench-")
