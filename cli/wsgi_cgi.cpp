@@ -153,7 +153,9 @@ int serve(Settings& s, const std::vector<std::string>& positionals)
     int rc = run_cgi(s.cgi, *app, log);
     // The response ends when stdout closes, not when the interpreter has finalised.
     ::close(s.cgi.output_fd);
-    return rc;
+    // The web server reaps us before it takes the next request on some setups (mod_cgid
+    // waits for the exit): skip the interpreter's teardown, keep its atexit callbacks.
+    interpreter->exit_process(rc);
 }
 
 } // namespace

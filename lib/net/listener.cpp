@@ -1,5 +1,7 @@
 #include "net/listener.hpp"
 
+#include "wsgibridge/log.hpp"
+
 #include "wsgibridge/listener.hpp"
 
 #include <arpa/inet.h>
@@ -20,7 +22,7 @@ namespace {
 
 [[noreturn]] void bad_bind(std::string_view bind, std::string_view why)
 {
-    throw std::invalid_argument("--bind " + std::string(bind) + ": " + std::string(why));
+    throw std::invalid_argument(concat("--bind ", bind, ": ", why));
 }
 
 [[noreturn]] void os_error(int err, const std::string& what)
@@ -107,13 +109,13 @@ util::UniqueFd open_listener(std::string_view bind, unsigned socket_mode, int ba
     if (!where.unix_path.empty()) remove_stale_socket(where);
     int family = where.addr.ss_family;
     util::UniqueFd fd(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (!fd) os_error(errno, "cannot create a socket for " + std::string(bind));
+    if (!fd) os_error(errno, concat("cannot create a socket for ", bind));
     int one = 1;
     // A restarted server must not wait for the old connections' TIME_WAIT to end.
     if (family != AF_UNIX) ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&where.addr), where.length) != 0 ||
         ::listen(fd.get(), backlog) != 0)
-        os_error(errno, "cannot listen on " + std::string(bind));
+        os_error(errno, concat("cannot listen on ", bind));
     if (!where.unix_path.empty() && socket_mode != 0 &&
         ::chmod(where.unix_path.c_str(), static_cast<mode_t>(socket_mode)) != 0) {
         int saved = errno;
@@ -132,18 +134,18 @@ std::string describe_local(int fd)
     if (ss.ss_family == AF_INET) {
         const auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
         ::inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
-        return std::string(text) + ":" + std::to_string(ntohs(a->sin_port));
+        return concat(std::string_view(text), ":", ntohs(a->sin_port));
     }
     if (ss.ss_family == AF_INET6) {
         const auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
         ::inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof text);
-        return "[" + std::string(text) + "]:" + std::to_string(ntohs(a->sin6_port));
+        return concat("[", std::string_view(text), "]:", ntohs(a->sin6_port));
     }
     if (ss.ss_family == AF_UNIX) {
         const auto* a = reinterpret_cast<const sockaddr_un*>(&ss);
         std::size_t room =
             len > offsetof(sockaddr_un, sun_path) ? len - offsetof(sockaddr_un, sun_path) : 0;
-        return "unix:" + std::string(a->sun_path, ::strnlen(a->sun_path, room));
+        return concat("unix:", std::string_view(a->sun_path, ::strnlen(a->sun_path, room)));
     }
     return "?";
 }

@@ -168,6 +168,23 @@ Interpreter::Interpreter(const PythonOptions& options)
     saved_thread_ = PyEval_SaveThread();
 }
 
+void Interpreter::exit_process(int status)
+{
+    {
+        py::GilAcquire gil;
+        py::PyRef atexit = py::PyRef::steal(PyImport_ImportModule("atexit"));
+        if (atexit) py::PyRef::steal(PyObject_CallMethod(atexit.get(), "_run_exitfuncs", nullptr));
+        PyErr_Clear();
+        for (const char* name : {"stdout", "stderr"}) {
+            if (PyObject* stream = PySys_GetObject(name)) // borrowed
+                py::PyRef::steal(PyObject_CallMethod(stream, "flush", nullptr));
+            PyErr_Clear();
+        }
+    }
+    std::fflush(nullptr);
+    std::_Exit(status);
+}
+
 int Interpreter::fork()
 {
     py::GilAcquire gil;

@@ -19,6 +19,18 @@ def application(environ, start_response):
         sys.stdout.flush()
         os.write(1, b"raw write to fd 1\n")
         return _text(start_response, "printed\n")
+    if path == "/atexit":
+        # The process skips the interpreter's teardown but must still run atexit
+        # callbacks (and flush what they print to stderr).
+        import atexit
+        marker = environ.get("QUERY_STRING", "")
+
+        def at_exit():
+            with open(marker, "w") as f:
+                f.write("ran")
+            sys.stderr.write("atexit callback ran\n")
+        atexit.register(at_exit)
+        return _text(start_response, "registered\n")
     if path == "/raise":
         raise ValueError("secret-value-in-traceback")
     if path == "/environ":

@@ -146,6 +146,17 @@ TEST(WsgiCgi, HttpoxyNeverReachesTheAppOrItsChildren)
     EXPECT_EQ(body_of(child.out), "child is clean") << child.out << child.err;
 }
 
+TEST(WsgiCgi, AtexitCallbacksRunAfterTheResponse)
+{
+    TempDir dir;
+    auto marker = (dir / "marker").string();
+    auto r = run_app(cgi_env("GET", "/atexit", {{"QUERY_STRING", marker}}));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(body_of(r.out), "registered\n");
+    EXPECT_EQ(read_file(marker), "ran");
+    EXPECT_NE(r.err.find("atexit callback ran"), std::string::npos) << r.err;
+}
+
 TEST(WsgiCgi, ShebangModeWithOptionsOnTheShebangLine)
 {
     TempDir dir;
