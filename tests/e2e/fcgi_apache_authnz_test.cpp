@@ -4,7 +4,6 @@
 // mod_proxy_fcgi. mod_authnz_fcgi sends no FCGI_STDIN at all to an authorizer.
 #include "fcgi_common.hpp"
 
-#include <pwd.h>
 #include <unistd.h>
 
 using namespace wsgibridge::test;
@@ -46,24 +45,10 @@ TEST(FcgiApacheAuthnz, AuthorizerRoleAllowsDeniesAndExportsVariables)
                       "127.0.0.1:" + std::to_string(fcgi_port), "--mount", "/app"},
                      fo);
     ASSERT_TRUE(wait_for_tcp(fcgi_port)) << read_file(log);
-    std::string user = ::geteuid() == 0 ? "www-data" : ::getpwuid(::geteuid())->pw_name;
-    std::string group = ::geteuid() == 0 ? "www-data" : "#" + std::to_string(::getegid());
     auto port = free_tcp_port();
-    write_file(dir / "httpd.conf",
-               substitute(read_file(source_root() / "tests/e2e/conf/fcgi_apache_authnz.conf.in"),
-                          {{"DIR", dir.path().string()},
-                           {"PORT", std::to_string(port)},
-                           {"FCGI_PORT", std::to_string(fcgi_port)},
-                           {"USER", user},
-                           {"GROUP", group}}));
-    SpawnOptions ao;
-    ao.stdout_file = dir / "stdout.log";
-    ao.stderr_file = dir / "stderr.log";
-    ChildProcess server(
-        {apache, "-d", dir.path().string(), "-f", (dir / "httpd.conf").string(), "-DFOREGROUND"},
-        ao);
-    ASSERT_TRUE(wait_for_tcp(port))
-        << read_file(dir / "error.log") << read_file(dir / "stderr.log");
+    ChildProcess server = start_apache(apache, dir.path(), "fcgi_apache_authnz.conf.in", port,
+                                       {{"FCGI_PORT", std::to_string(fcgi_port)}});
+    ASSERT_TRUE(wait_for_tcp(port)) << apache_logs(dir.path());
     std::string url = "http://127.0.0.1:" + std::to_string(port) + "/app/env";
 
     auto ok = curl({"-u", "bob:secret", url}, 8s);

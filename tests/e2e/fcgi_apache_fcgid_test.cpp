@@ -1,7 +1,6 @@
 // Apache mod_fcgid → wsgi-fcgi started by mod_fcgid (fd 0 mode), through a .fcgi script.
 #include "fcgi_common.hpp"
 
-#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,33 +14,16 @@ TEST(FcgiApacheFcgid, WrapperScriptOnFdZero)
         ::access("/usr/lib/apache2/modules/mod_fcgid.so", R_OK) != 0)
         GTEST_SKIP() << "apache2, mod_fcgid or wsgi-fcgi missing";
     TempDir dir;
-    // Apache serves as an unprivileged user when started as root.
-    std::string user = ::geteuid() == 0 ? "www-data" : ::getpwuid(::geteuid())->pw_name;
-    std::string group = ::geteuid() == 0 ? "www-data" : "#" + std::to_string(::getegid());
     auto port = free_tcp_port();
     auto log = dir / "wsgi-fcgi.log";
     write_file(log, "");
     ::chmod(log.c_str(), 0666);
-    write_file(dir / "httpd.conf",
-               substitute(read_file(source_root() / "tests/e2e/conf/fcgi_apache_fcgid.conf.in"),
-                          {{"DIR", dir.path().string()},
-                           {"PORT", std::to_string(port)},
-                           {"USER", user},
-                           {"GROUP", group}}));
     write_file(dir / "wsgi-app.conf",
                example_with("apache-fcgid/wsgi-app.conf",
                             {{"\"/srv/app/htdocs\"", "\"" + (dir / "htdocs").string() + "\""}}));
     write_file(dir / "htdocs/app.fcgi", example_fcgi_wrapper(log), true);
-    ChildProcess server(
-        {apache, "-d", dir.path().string(), "-f", (dir / "httpd.conf").string(), "-DFOREGROUND"},
-        SpawnOptions{.env = {},
-                     .unset_env = {},
-                     .cwd = {},
-                     .stdout_file = dir / "stdout.log",
-                     .stderr_file = dir / "stderr.log",
-                     .stdin_fd = -1});
-    ASSERT_TRUE(wait_for_tcp(port))
-        << read_file(dir / "error.log") << read_file(dir / "stderr.log");
+    ChildProcess server = start_apache(apache, dir.path(), "fcgi_apache_fcgid.conf.in", port);
+    ASSERT_TRUE(wait_for_tcp(port)) << apache_logs(dir.path());
 
     check_http_front(port, "/app.fcgi");
 

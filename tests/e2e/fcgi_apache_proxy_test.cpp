@@ -1,7 +1,6 @@
 // Apache mod_proxy_fcgi → a standalone wsgi-fcgi on TCP, connections reused.
 #include "fcgi_common.hpp"
 
-#include <pwd.h>
 #include <unistd.h>
 
 using namespace wsgibridge::test;
@@ -17,30 +16,14 @@ TEST(FcgiApacheProxy, ProxyPassWithMount)
     auto fcgi_port = free_tcp_port();
     auto app = start_wsgi_fcgi("127.0.0.1:" + std::to_string(fcgi_port), dir / "wsgi-fcgi.log",
                                {"--mount", "/app"});
-    std::string user = ::geteuid() == 0 ? "www-data" : ::getpwuid(::geteuid())->pw_name;
-    std::string group = ::geteuid() == 0 ? "www-data" : "#" + std::to_string(::getegid());
     auto port = free_tcp_port();
     write_file(dir / "wsgi-app.conf",
                example_with("apache-proxy-fcgi/wsgi-app.conf",
                             {{"fcgi://127.0.0.1:9000/",
                               "fcgi://127.0.0.1:" + std::to_string(fcgi_port) + "/"}}));
-    write_file(dir / "httpd.conf",
-               substitute(read_file(source_root() / "tests/e2e/conf/fcgi_apache_proxy.conf.in"),
-                          {{"DIR", dir.path().string()},
-                           {"PORT", std::to_string(port)},
-                           {"FCGI_PORT", std::to_string(fcgi_port)},
-                           {"USER", user},
-                           {"GROUP", group}}));
-    ChildProcess server(
-        {apache, "-d", dir.path().string(), "-f", (dir / "httpd.conf").string(), "-DFOREGROUND"},
-        SpawnOptions{.env = {},
-                     .unset_env = {},
-                     .cwd = {},
-                     .stdout_file = dir / "stdout.log",
-                     .stderr_file = dir / "stderr.log",
-                     .stdin_fd = -1});
-    ASSERT_TRUE(wait_for_tcp(port))
-        << read_file(dir / "error.log") << read_file(dir / "stderr.log");
+    ChildProcess server = start_apache(apache, dir.path(), "fcgi_apache_proxy.conf.in", port,
+                                       {{"FCGI_PORT", std::to_string(fcgi_port)}});
+    ASSERT_TRUE(wait_for_tcp(port)) << apache_logs(dir.path());
 
     check_http_front(port, "/app");
 
@@ -90,29 +73,15 @@ TEST(FcgiApacheProxy, BackendTypesAndPathinfoWithANonAsciiPath)
         fo.stderr_file = dir / "wsgi-fcgi.log";
         ChildProcess app(argv, fo);
         ASSERT_TRUE(wait_for_tcp(fcgi_port)) << read_file(dir / "wsgi-fcgi.log");
-        std::string user = ::geteuid() == 0 ? "www-data" : ::getpwuid(::geteuid())->pw_name;
-        std::string group = ::geteuid() == 0 ? "www-data" : "#" + std::to_string(::getegid());
         auto port = free_tcp_port();
         write_file(dir / "wsgi-app.conf",
                    std::string(v.directives) +
                        example_with("apache-proxy-fcgi/wsgi-app.conf",
                                     {{"fcgi://127.0.0.1:9000/",
                                       "fcgi://127.0.0.1:" + std::to_string(fcgi_port) + "/"}}));
-        write_file(dir / "httpd.conf",
-                   substitute(read_file(source_root() / "tests/e2e/conf/fcgi_apache_proxy.conf.in"),
-                              {{"DIR", dir.path().string()},
-                               {"PORT", std::to_string(port)},
-                               {"FCGI_PORT", std::to_string(fcgi_port)},
-                               {"USER", user},
-                               {"GROUP", group}}));
-        SpawnOptions ao;
-        ao.stdout_file = dir / "stdout.log";
-        ao.stderr_file = dir / "stderr.log";
-        ChildProcess server({apache, "-d", dir.path().string(), "-f", (dir / "httpd.conf").string(),
-                             "-DFOREGROUND"},
-                            ao);
-        ASSERT_TRUE(wait_for_tcp(port))
-            << read_file(dir / "error.log") << read_file(dir / "stderr.log");
+        ChildProcess server = start_apache(apache, dir.path(), "fcgi_apache_proxy.conf.in", port,
+                                           {{"FCGI_PORT", std::to_string(fcgi_port)}});
+        ASSERT_TRUE(wait_for_tcp(port)) << apache_logs(dir.path());
         auto r = curl({"http://127.0.0.1:" + std::to_string(port) + "/app/caf%C3%A9/x?q=1"});
         EXPECT_TRUE(r.out.ends_with("('/app', '/caf\\xc3\\xa9/x')")) << r.out;
         server.stop(15, 5s);

@@ -1,6 +1,7 @@
 #include "fcgi_common.hpp"
 
 #include <chrono>
+#include <pwd.h>
 #include <unistd.h>
 
 namespace wsgibridge::test {
@@ -124,6 +125,29 @@ int connections_accepted(const std::filesystem::path& log)
     for (auto p = text.find(" accepted"); p != std::string::npos; p = text.find(" accepted", p + 1))
         ++n;
     return n;
+}
+
+ChildProcess start_apache(const std::string& apache, const std::filesystem::path& dir,
+                          const std::string& conf_template, unsigned short port,
+                          std::map<std::string, std::string> vars)
+{
+    bool root = ::geteuid() == 0;
+    vars["DIR"] = dir.string();
+    vars["PORT"] = std::to_string(port);
+    vars["USER"] = root ? "www-data" : ::getpwuid(::geteuid())->pw_name;
+    vars["GROUP"] = root ? "www-data" : "#" + std::to_string(::getegid());
+    write_file(dir / "httpd.conf",
+               substitute(read_file(source_root() / "tests/e2e/conf" / conf_template), vars));
+    SpawnOptions options;
+    options.stdout_file = dir / "stdout.log";
+    options.stderr_file = dir / "stderr.log";
+    return ChildProcess(
+        {apache, "-d", dir.string(), "-f", (dir / "httpd.conf").string(), "-DFOREGROUND"}, options);
+}
+
+std::string apache_logs(const std::filesystem::path& dir)
+{
+    return read_file(dir / "error.log") + read_file(dir / "stderr.log");
 }
 
 } // namespace wsgibridge::test

@@ -7,6 +7,7 @@
 #include "process.hpp"
 
 #include <gtest/gtest.h>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,16 @@ std::string example_with(const std::string& name,
 /// The mod_fcgid wrapper examples/apache-fcgid/app.fcgi, pointed at the built
 /// wsgi-fcgi and the test app, logging at debug level to `log`.
 std::string example_fcgi_wrapper(const std::filesystem::path& log);
+
+/// Apache 2.4 in the foreground in `dir` (its own ServerRoot, logs and pid file):
+/// dir/httpd.conf is written from tests/e2e/conf/`conf_template` with DIR, PORT, USER and
+/// GROUP (www-data when we are root, else ourselves) substituted, plus `vars`. The
+/// caller waits for `port` (wait_for_tcp) and prints apache_logs(dir) on failure.
+ChildProcess start_apache(const std::string& apache, const std::filesystem::path& dir,
+                          const std::string& conf_template, unsigned short port,
+                          std::map<std::string, std::string> vars = {});
+/// error.log and stderr.log of an Apache started by start_apache.
+std::string apache_logs(const std::filesystem::path& dir);
 
 /// How many FastCGI connections the wsgi-fcgi that wrote `log` accepted.
 int connections_accepted(const std::filesystem::path& log);
