@@ -61,6 +61,11 @@ std::error_code take_pair(const std::span<char> name_bytes, std::string_view val
 {
     std::string_view name(name_bytes.data(), name_bytes.size());
     if (name.starts_with("HTTP_") && name.size() > 5) {
+        // nginx's fastcgi_params pass every request header as HTTP_*, Content-Type and
+        // Content-Length included, beside CONTENT_TYPE/CONTENT_LENGTH. RFC 3875 §4.1.18:
+        // those copies should not exist and CONTENT_* is the authority; keeping both
+        // would join them into CONTENT_LENGTH="23, 23" (Django, Bottle, Falcon break).
+        if (name == "HTTP_CONTENT_TYPE" || name == "HTTP_CONTENT_LENGTH") return {};
         if (name == "HTTP_AUTHORIZATION") seen.has_authorization = true;
         r.headers.add(header_name_in_place(name_bytes), value);
         ++seen.header_count;

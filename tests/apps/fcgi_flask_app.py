@@ -42,10 +42,11 @@ def stream():
     return Response(chunks(), mimetype="text/plain")
 
 
-@flask_app.route("/env")
+@flask_app.route("/env", methods=["GET", "POST"])
 def env():
     keys = ("SCRIPT_NAME", "PATH_INFO", "REQUEST_URI", "QUERY_STRING", "wsgi.url_scheme",
-            "wsgi.multithread", "wsgi.multiprocess")
+            "wsgi.multithread", "wsgi.multiprocess", "CONTENT_LENGTH", "CONTENT_TYPE",
+            "HTTP_CONTENT_LENGTH", "HTTP_CONTENT_TYPE")
     lines = ["%s=%r" % (k, request.environ.get(k)) for k in keys]
     lines.append("pid=%d" % os.getpid())
     return "\n".join(lines) + "\n"

@@ -23,7 +23,7 @@ class ApacheServer
 protected:
     void start(const Variant& variant)
     {
-        if (find_program({"/usr/sbin/apache2"}).empty()) GTEST_SKIP() << "apache2 is not installed";
+        if (find_program({"/usr/sbin/apache2"}).empty()) GTEST_FAIL() << "apache2 is not installed (scripts/lib.sh installs it)";
         port = free_tcp_port();
         auto user = unprivileged_user();
         auto conf = substitute(read_file(source_root() / "tests/e2e/conf/cgi_apache.conf.in"),

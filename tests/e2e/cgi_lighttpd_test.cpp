@@ -14,7 +14,7 @@ protected:
     void SetUp() override
     {
         if (find_program({"/usr/sbin/lighttpd"}).empty())
-            GTEST_SKIP() << "lighttpd is not installed";
+            GTEST_FAIL() << "lighttpd is not installed (scripts/lib.sh installs it)";
         port = free_tcp_port();
         auto user = unprivileged_user();
         auto conf = substitute(read_file(source_root() / "tests/e2e/conf/cgi_lighttpd.conf.in"),

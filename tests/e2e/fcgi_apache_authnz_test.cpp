@@ -34,7 +34,7 @@ TEST(FcgiApacheAuthnz, AuthorizerRoleAllowsDeniesAndExportsVariables)
     if (apache.empty() || wsgi_fcgi_path().empty() ||
         ::access("/usr/lib/apache2/modules/mod_authnz_fcgi.so", R_OK) != 0 ||
         ::access("/usr/lib/apache2/modules/mod_proxy_fcgi.so", R_OK) != 0)
-        GTEST_SKIP() << "apache2, mod_authnz_fcgi, mod_proxy_fcgi or wsgi-fcgi missing";
+        GTEST_FAIL() << "apache2, mod_authnz_fcgi, mod_proxy_fcgi or wsgi-fcgi missing (scripts/lib.sh installs it)";
     TempDir dir;
     write_file(dir / "app.py", app_text);
     auto fcgi_port = free_tcp_port();

@@ -12,7 +12,7 @@ TEST(FcgiApacheFcgid, WrapperScriptOnFdZero)
     auto apache = find_program({"/usr/sbin/apache2"});
     if (apache.empty() || wsgi_fcgi_path().empty() ||
         ::access("/usr/lib/apache2/modules/mod_fcgid.so", R_OK) != 0)
-        GTEST_SKIP() << "apache2, mod_fcgid or wsgi-fcgi missing";
+        GTEST_FAIL() << "apache2, mod_fcgid or wsgi-fcgi missing (scripts/lib.sh installs it)";
     TempDir dir;
     auto port = free_tcp_port();
     auto log = dir / "wsgi-fcgi.log";

@@ -11,7 +11,7 @@ TEST(FcgiApacheProxy, ProxyPassWithMount)
     auto apache = find_program({"/usr/sbin/apache2"});
     if (apache.empty() || wsgi_fcgi_path().empty() ||
         ::access("/usr/lib/apache2/modules/mod_proxy_fcgi.so", R_OK) != 0)
-        GTEST_SKIP() << "apache2, mod_proxy_fcgi or wsgi-fcgi missing";
+        GTEST_FAIL() << "apache2, mod_proxy_fcgi or wsgi-fcgi missing (scripts/lib.sh installs it)";
     TempDir dir;
     auto fcgi_port = free_tcp_port();
     auto app = start_wsgi_fcgi("127.0.0.1:" + std::to_string(fcgi_port), dir / "wsgi-fcgi.log",
@@ -45,7 +45,7 @@ TEST(FcgiApacheProxy, BackendTypesAndPathinfoWithANonAsciiPath)
     auto apache = find_program({"/usr/sbin/apache2"});
     if (apache.empty() || wsgi_fcgi_path().empty() ||
         ::access("/usr/lib/apache2/modules/mod_proxy_fcgi.so", R_OK) != 0)
-        GTEST_SKIP() << "apache2, mod_proxy_fcgi or wsgi-fcgi missing";
+        GTEST_FAIL() << "apache2, mod_proxy_fcgi or wsgi-fcgi missing (scripts/lib.sh installs it)";
     TempDir dir;
     write_file(dir / "app.py", "def application(environ, start_response):\n"
                                "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"

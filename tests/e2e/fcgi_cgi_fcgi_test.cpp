@@ -64,7 +64,7 @@ TEST(FcgiCgiFcgi, BindConnectTcpAndUnix)
 {
     auto cgi_fcgi = find_program({"/usr/bin/cgi-fcgi"});
     if (cgi_fcgi.empty() || wsgi_fcgi_path().empty())
-        GTEST_SKIP() << "cgi-fcgi or wsgi-fcgi missing";
+        GTEST_FAIL() << "cgi-fcgi or wsgi-fcgi missing (scripts/lib.sh installs it)";
     TempDir dir;
     auto port = free_tcp_port();
     auto tcp = start_wsgi_fcgi("127.0.0.1:" + std::to_string(port), dir / "tcp.log");
@@ -78,7 +78,7 @@ TEST(FcgiCgiFcgi, StartSpawnsOnFdZeroAndSigtermEndsIt)
 {
     auto cgi_fcgi = find_program({"/usr/bin/cgi-fcgi"});
     if (cgi_fcgi.empty() || wsgi_fcgi_path().empty())
-        GTEST_SKIP() << "cgi-fcgi or wsgi-fcgi missing";
+        GTEST_FAIL() << "cgi-fcgi or wsgi-fcgi missing (scripts/lib.sh installs it)";
     TempDir dir;
     auto log = dir / "fd0.log";
     write_file(dir / "app.fcgi", example_fcgi_wrapper(log), true);

@@ -15,7 +15,7 @@ namespace wire = wsgibridge::test::fcgi;
 
 TEST(FcgiCli, NoSocketNoCgiRequestIsAUsageError)
 {
-    if (wsgi_fcgi_path().empty()) GTEST_SKIP();
+    if (wsgi_fcgi_path().empty()) GTEST_FAIL() << "wsgi-fcgi was not built";
     SpawnOptions o;
     o.unset_env = {"REQUEST_METHOD", "LISTEN_FDS", "LISTEN_PID"};
     auto r = run_command({wsgi_fcgi_path(), "--app", fcgi_test_app()}, "", o); // stdin: a pipe
@@ -30,7 +30,7 @@ TEST(FcgiCli, NoSocketNoCgiRequestIsAUsageError)
 
 TEST(FcgiCli, GetValuesSigusr1AndWebServerAddrs)
 {
-    if (wsgi_fcgi_path().empty()) GTEST_SKIP();
+    if (wsgi_fcgi_path().empty()) GTEST_FAIL() << "wsgi-fcgi was not built";
     TempDir dir;
     auto port = free_tcp_port();
     auto app = start_wsgi_fcgi("127.0.0.1:" + std::to_string(port), dir / "a.log");
@@ -66,7 +66,7 @@ TEST(FcgiCli, GetValuesSigusr1AndWebServerAddrs)
 
 TEST(FcgiCli, StartedAsACgiScriptServesOneRequest)
 {
-    if (wsgi_fcgi_path().empty()) GTEST_SKIP();
+    if (wsgi_fcgi_path().empty()) GTEST_FAIL() << "wsgi-fcgi was not built";
     SpawnOptions o;
     o.env = {{"REQUEST_METHOD", "POST"},
              {"CONTENT_LENGTH", "10"},
@@ -89,7 +89,7 @@ TEST(FcgiCli, StartedAsACgiScriptServesOneRequest)
 
 TEST(FcgiCli, WorkersServeTheSameSocket)
 {
-    if (wsgi_fcgi_path().empty()) GTEST_SKIP();
+    if (wsgi_fcgi_path().empty()) GTEST_FAIL() << "wsgi-fcgi was not built";
     TempDir dir;
     auto port = free_tcp_port();
     auto app =

@@ -99,7 +99,7 @@ TEST(FcgiLifecycle, Fd0SocketServesOneThreadAndIgnoresMaxRequests)
 {
     // Traps 60 and 62: fd-0 mode is one process, one thread; a self-imposed
     // --max-requests would race mod_fcgid's queued connection, so it is ignored.
-    if (wsgi_fcgi_path().empty()) GTEST_SKIP();
+    if (wsgi_fcgi_path().empty()) GTEST_FAIL() << "wsgi-fcgi was not built";
     Fd0Server s;
     s.start({"--max-requests", "1"});
     std::set<std::string> bodies;
@@ -125,7 +125,7 @@ TEST(FcgiLifecycle, SigtermFinishesTheRequestInFlightAndExitsZero)
 {
     // Trap 61: mod_fcgid's idle/lifetime kill is SIGTERM, then SIGKILL ~3 s later: stop
     // accepting, finish (or abort) the request in flight within ~2 s, exit 0, no reload.
-    if (wsgi_fcgi_path().empty()) GTEST_SKIP();
+    if (wsgi_fcgi_path().empty()) GTEST_FAIL() << "wsgi-fcgi was not built";
     Fd0Server s;
     s.start();
     RawFcgiClient c(s.sock);
@@ -149,7 +149,7 @@ TEST(FcgiLifecycle, PhpFcgiChildrenForksThatManyWorkers)
 {
     // Trap 63: spawn-fcgi -C 2 exports PHP_FCGI_CHILDREN=2 for a server that forks two
     // children on the socket; the children must not see the variable.
-    if (wsgi_fcgi_path().empty()) GTEST_SKIP();
+    if (wsgi_fcgi_path().empty()) GTEST_FAIL() << "wsgi-fcgi was not built";
     Fd0Server s;
     s.start({}, {{"PHP_FCGI_CHILDREN", "2"}});
     std::set<std::string> pids;
@@ -171,7 +171,7 @@ TEST(FcgiLifecycle, SystemdSocketActivationAndReadiness)
 {
     // Trap 64: the socket on fd 3 with LISTEN_FDS=1 and LISTEN_PID=<our pid>; both are
     // unset before the app (and its children) run; READY=1 reaches NOTIFY_SOCKET.
-    if (wsgi_fcgi_path().empty()) GTEST_SKIP();
+    if (wsgi_fcgi_path().empty()) GTEST_FAIL() << "wsgi-fcgi was not built";
     TempDir dir;
     write_file(dir / "app.py", app_text);
     auto sock = dir / "sd.sock";
@@ -219,7 +219,7 @@ TEST(FcgiLifecycle, ModeOverrideBeatsDetection)
 {
     // Trap 65: fd 0 is a listening socket (auto would serve FastCGI), but --mode cgi
     // serves the CGI request in the environment and exits.
-    if (wsgi_fcgi_path().empty()) GTEST_SKIP();
+    if (wsgi_fcgi_path().empty()) GTEST_FAIL() << "wsgi-fcgi was not built";
     Fd0Server s;
     s.start({"--mode", "cgi"}, {{"REQUEST_METHOD", "GET"},
                                 {"SCRIPT_NAME", "/app.fcgi"},
@@ -238,7 +238,7 @@ TEST(FcgiLifecycle, WsgiErrorsToStderrRecordsOrToTheLogFile)
 {
     // Trap 19: wsgi.errors goes to the web server as FCGI_STDERR by default, or into
     // --log-file with --wsgi-errors log (mod_fcgid's stderr is Apache's error log).
-    if (wsgi_fcgi_path().empty()) GTEST_SKIP();
+    if (wsgi_fcgi_path().empty()) GTEST_FAIL() << "wsgi-fcgi was not built";
     for (bool to_log : {false, true}) {
         Fd0Server s;
         std::vector<std::string> extra;
@@ -259,7 +259,7 @@ TEST(FcgiLifecycle, OversizedParamsAre431AndTheLogNamesTheOption)
 {
     // Trap 6 through the program: a 100 KB cookie over the default --max-header-bytes
     // gets a 431 (not a dropped socket), the log says which option, serving goes on.
-    if (wsgi_fcgi_path().empty()) GTEST_SKIP();
+    if (wsgi_fcgi_path().empty()) GTEST_FAIL() << "wsgi-fcgi was not built";
     Fd0Server s;
     s.start();
     auto params = wire::cgi_params("GET", "/env");

@@ -15,7 +15,7 @@ bool have_flask()
 
 TEST(WsgiHttpFlask, Routes)
 {
-    if (!have_flask()) GTEST_SKIP() << "python3-flask is not installed";
+    if (!have_flask()) GTEST_FAIL() << "python3-flask is not installed (scripts/lib.sh installs it)";
     WsgiHttpProcess s({"--app", "examples/flask_app.py"});
     ASSERT_TRUE(s.ready()) << s.error_log();
 
@@ -42,7 +42,7 @@ TEST(WsgiHttpFlask, Routes)
 
 TEST(WsgiHttpFlask, MountedUrlForIncludesThePrefix)
 {
-    if (!have_flask()) GTEST_SKIP() << "python3-flask is not installed";
+    if (!have_flask()) GTEST_FAIL() << "python3-flask is not installed (scripts/lib.sh installs it)";
     WsgiHttpProcess s({"--app", "examples/flask_app.py", "--mount", "/app"});
     ASSERT_TRUE(s.ready()) << s.error_log();
     auto index = json::parse(response_body(curl({s.url("/app/")}).out));

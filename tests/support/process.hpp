@@ -19,7 +19,7 @@ std::filesystem::path build_root();
 /// Debian's interpreter, never the pyenv one first on PATH.
 inline constexpr const char* system_python = "/usr/bin/python3";
 
-/// The first of `candidates` that exists and is executable, or "" (then GTEST_SKIP).
+/// The first of `candidates` that exists and is executable, or "" (the caller fails the test: a missing peer is a failure, not a skip).
 std::string find_program(const std::vector<std::string>& candidates);
 
 class TempDir

@@ -90,6 +90,25 @@ TEST(RequestFromParams, EmptyContentLengthMeansAbsent)
     EXPECT_FALSE(b.req.headers.find("Content-Type"));
 }
 
+// nginx's stock fastcgi_params send every header as HTTP_* beside CONTENT_*: the copies
+// must not reach the app, or CONTENT_LENGTH becomes "23, 23" (RFC 3875 §4.1.18).
+TEST(RequestFromParams, NginxHttpContentCopiesAreIgnored)
+{
+    Built b;
+    build(b, {{"REQUEST_METHOD", "POST"},
+              {"CONTENT_TYPE", "application/x-www-form-urlencoded"},
+              {"CONTENT_LENGTH", "23"},
+              {"HTTP_CONTENT_TYPE", "application/x-www-form-urlencoded"},
+              {"HTTP_CONTENT_LENGTH", "23"},
+              {"HTTP_HOST", "example.org"}});
+    ASSERT_FALSE(b.ec);
+    EXPECT_EQ(b.req.content_length, 23u);
+    ASSERT_EQ(b.req.headers.size(), 3u);
+    EXPECT_EQ(b.req.headers.find("Content-Length"), "23");
+    EXPECT_EQ(b.req.headers.find("Content-Type"), "application/x-www-form-urlencoded");
+    EXPECT_EQ(b.req.headers.find("Host"), "example.org");
+}
+
 TEST(RequestFromParams, BadContentLengthIs400)
 {
     Built b;
