@@ -5,6 +5,7 @@ fresh directory, and listens on a free loopback port."""
 
 import os
 import shutil
+import subprocess
 import tempfile
 
 import procs
@@ -18,7 +19,16 @@ NGINX_PASS = {
                "            fastcgi_pass backend;",
     "uwsgi": "            include /etc/nginx/uwsgi_params;\n"
              "            uwsgi_pass backend;",
+    # nginx's default: a new FastCGI connection for every request.
+    "fastcgi-nokeep": "            include /etc/nginx/fastcgi_params;\n"
+                      "            fastcgi_pass backend;",
 }
+
+
+def _pass_for(backend):
+    if backend == "uwsgi-pass":
+        return NGINX_PASS["uwsgi"]
+    return NGINX_PASS["fastcgi-nokeep" if backend.endswith("-nokeep") else "fastcgi"]
 
 
 def render(template, out_path, variables):
@@ -45,6 +55,7 @@ def _backend(ctx, kind, app, shape, cpus, d):
     """Starts the gateway nginx talks to; returns (proc, upstream address, pattern)."""
     log = os.path.join(d, "backend.log")
     env = {"PYTHONPATH": app.dir}
+    kind = kind.removesuffix("-nokeep")  # the same backend; only nginx's side differs
     if kind in ("wsgi-fcgi-unix", "wsgi-fcgi-tcp"):
         exe = ctx.ours("wsgi-fcgi")
         if kind == "wsgi-fcgi-unix":
@@ -86,7 +97,7 @@ def start_nginx(ctx, backend, app, shape, cpus):
         bp, upstream, pattern, shape = _backend(ctx, backend, app, shape, cpus, d)
         started.append(bp)
         root = bp.pid
-        passing = NGINX_PASS["uwsgi" if backend == "uwsgi-pass" else "fastcgi"]
+        passing = _pass_for(backend)
         path = "/"
     port = procs.free_port()
     conf = render("nginx.conf.in", os.path.join(d, "nginx.conf"), {
@@ -107,6 +118,8 @@ def start_nginx(ctx, backend, app, shape, cpus):
 APACHE_VARIANTS = {
     "fcgid": ("apache-fcgid.conf.in", "/app.fcgi"),
     "proxy-fcgi": ("apache-proxy-fcgi.conf.in", "/app"),
+    "proxy-fcgi-noreuse": ("apache-proxy-fcgi-noreuse.conf.in", "/app"),
+    "fcgid-libfcgi": ("apache-fcgid.conf.in", "/app.fcgi"),
     "mod-wsgi": ("apache-mod-wsgi.conf.in", "/app"),
     "cgi": ("apache-cgi.conf.in", None),
 }
@@ -136,7 +149,15 @@ def start_apache(ctx, variant, app, shape, cpus, cgi_scripts=None):
         scripts["app.fcgi"] = (f"#!/bin/sh\nexport PYTHONPATH={app.dir}\n"
                                f"exec {exe} --app {app.file} {' '.join(args)}\n")
         pattern = "wsgi-fcgi"
-    elif variant == "proxy-fcgi":
+    elif variant == "fcgid-libfcgi":
+        if not os.path.exists("/usr/lib/apache2/modules/mod_fcgid.so"):
+            raise Unavailable("libapache2-mod-fcgid is not installed")
+        fcgid = os.path.join(d, "fcgid")
+        os.makedirs(fcgid)
+        shutil.chown(fcgid, "nobody", "nogroup")
+        _build_libfcgi_hello(os.path.join(docroot, "app.fcgi"), d)
+        pattern = "app.fcgi"
+    elif variant in ("proxy-fcgi", "proxy-fcgi-noreuse"):
         bp, upstream, pattern, shape = _backend(ctx, "wsgi-fcgi-tcp", app, shape, cpus, d)
         started.append(bp)
         root = bp.pid
@@ -166,6 +187,37 @@ def start_apache(ctx, variant, app, shape, cpus, cgi_scripts=None):
         running.stop()
         raise procs.StartError(f"{exc}\n{_tail(os.path.join(d, 'apache-error.log'))}")
     return running, path
+
+
+LIBFCGI_HELLO = r"""
+/* The smallest FastCGI responder libfcgi allows: the ceiling of the mod_fcgid path. */
+#include <fcgiapp.h>
+int main(void)
+{
+    FCGX_Request req;
+    FCGX_Init();
+    FCGX_InitRequest(&req, 0, 0);
+    while (FCGX_Accept_r(&req) >= 0) {
+        FCGX_PutS("Status: 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 14\r\n\r\n"
+                  "Hello, World!\n", req.out);
+        FCGX_Finish_r(&req);
+    }
+    return 0;
+}
+"""
+
+
+def _build_libfcgi_hello(exe, d):
+    if not os.path.exists("/usr/include/fcgiapp.h"):
+        raise Unavailable("libfcgi-dev is not installed")
+    src = os.path.join(d, "hello_fcgi.c")
+    with open(src, "w") as f:
+        f.write(LIBFCGI_HELLO)
+    done = subprocess.run(["cc", "-O2", "-o", exe, src, "-lfcgi"], capture_output=True,
+                          text=True)
+    if done.returncode != 0:
+        raise procs.StartError(f"cannot build the libfcgi hello: {done.stderr}")
+    os.chmod(exe, 0o755)
 
 
 def _tail(path, n=10):

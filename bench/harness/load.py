@@ -85,6 +85,23 @@ def check(host, port, path="/", method="GET", body=None, expect_len=None, expect
     return data
 
 
+def keeps_alive(host, port, path="/", timeout=10.0):
+    """True when the server answers two GETs on one connection (HTTP/1.1 keep-alive)."""
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        for _ in range(2):
+            conn.request("GET", path)
+            resp = conn.getresponse()
+            resp.read()
+            if resp.will_close:
+                return False
+        return True
+    except OSError:
+        return False
+    finally:
+        conn.close()
+
+
 def timed_get(url, max_time=5.0):
     """Seconds curl needed for one fresh GET, or None when it got no 200 in `max_time`."""
     start = time.monotonic()

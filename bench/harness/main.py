@@ -76,11 +76,13 @@ def main(argv):
         procs.stop_all()
     results["meta"]["elapsed_s"] = round(time.monotonic() - started, 1)
     results["meta"]["loadavg_end"] = _loadavg()
-    md = report.write_all(results, out, now.strftime("%Y%m%dT%H%M%SZ"), tmp)
+    md = report.write_all(results, out, tmp)
     print()
     print(md)
     broken += _check_outputs(out)
     print(f"results: {out}/latest.{{md,json,png}} ({results['meta']['elapsed_s']} s)")
+    if not args.smoke and not args.only and not args.server and not args.out:
+        subprocess.run([sys.executable, os.path.join(bench_dir, "update-readme")], check=False)
     if broken:
         print("HARNESS BROKEN:\n  " + "\n  ".join(broken))
         print(f"server logs and configs kept in {tmp}")

@@ -1,4 +1,4 @@
-"""The results: a markdown table, JSON (timestamped + latest.json) and a PNG bar chart."""
+"""The results: a markdown table, latest.json, the README's table and a PNG bar chart."""
 
 import json
 import os
@@ -6,14 +6,30 @@ import shutil
 import subprocess
 
 TARGETS = [
-    # (what, scenario, ours kind, peer kind, goal, higher is better)
-    ("HTTP hello vs uWSGI --http-socket", "HTTP hello", "wsgi-http", "uwsgi", 1.3, True),
-    ("HTTP hello vs gunicorn sync", "HTTP hello", "wsgi-http", "gunicorn-sync", 2.0, True),
-    ("Flask hello vs uWSGI", "HTTP Flask hello", "wsgi-http", "uwsgi", 1.1, True),
-    ("nginx+FastCGI hello vs nginx+uWSGI FastCGI", "nginx hello", "wsgi-fcgi-unix",
-     "uwsgi-fastcgi", 1.2, True),
-    ("nginx+FastCGI hello vs nginx+uwsgi_pass", "nginx hello", "wsgi-fcgi-unix", "uwsgi-pass",
-     1.0, True),
+    # (what, (scenario, ours kind), (scenario, peer kind), goal); higher is better
+    ("HTTP hello vs uWSGI --http-socket", ("HTTP hello", "wsgi-http"), ("HTTP hello", "uwsgi"),
+     1.3),
+    ("HTTP hello vs gunicorn sync", ("HTTP hello", "wsgi-http"), ("HTTP hello", "gunicorn-sync"),
+     2.0),
+    ("Flask hello vs uWSGI", ("HTTP Flask hello", "wsgi-http"), ("HTTP Flask hello", "uwsgi"),
+     1.1),
+    ("nginx+FastCGI hello vs nginx+uWSGI FastCGI", ("nginx hello", "wsgi-fcgi-unix"),
+     ("nginx hello", "uwsgi-fastcgi"), 1.2),
+    ("nginx+FastCGI hello vs nginx+uwsgi_pass", ("nginx hello", "wsgi-fcgi-unix"),
+     ("nginx hello", "uwsgi-pass"), 1.0),
+    ("kept-alive HTTP hello vs nginx return 200", ("HTTP hello", "wsgi-http"),
+     ("nginx hello", "ceiling"), 0.9),
+    ("Connection: close hello vs uWSGI", ("HTTP hello, Connection: close", "wsgi-http"),
+     ("HTTP hello, Connection: close", "uwsgi"), 1.0),
+    ("Connection: close hello vs nginx return 200",
+     ("HTTP hello, Connection: close", "wsgi-http"),
+     ("HTTP hello, Connection: close", "ceiling"), 0.95),
+    ("nginx without keep-conn vs uWSGI FastCGI", ("nginx hello, no keep-conn",
+     "wsgi-fcgi-unix-nokeep"), ("nginx hello, no keep-conn", "uwsgi-fastcgi-nokeep"), 1.2),
+    ("Apache mod_fcgid vs the libfcgi C ceiling", ("Apache hello", "fcgid"),
+     ("Apache hello", "fcgid-libfcgi"), 0.9),
+    ("Apache mod_fcgid vs mod_wsgi daemon", ("Apache hello", "fcgid"),
+     ("Apache hello", "mod-wsgi"), 1.0),
 ]
 
 
@@ -27,8 +43,8 @@ def _row(rows, scenario, kind):
 def targets(results):
     rows = results.get("load", [])
     out = []
-    for what, scenario, ours, peer, goal, _ in TARGETS:
-        a, b = _row(rows, scenario, ours), _row(rows, scenario, peer)
+    for what, ours, peer, goal in TARGETS:
+        a, b = _row(rows, *ours), _row(rows, *peer)
         ratio = a["rps"] / b["rps"] if a and b else None
         out.append({"target": what, "goal": f">= {goal}x", "ratio": ratio,
                     "met": None if ratio is None else ratio >= goal})
@@ -66,19 +82,21 @@ def markdown(results):
              f"{meta['cpus']} CPUs ({meta['cpu_model']}). {meta['pinning']}. "
              f"Our build: {meta['build']}. Load average before/after the run: "
              f"{meta['loadavg_start']} / {meta.get('loadavg_end', '?')}.", "",
-             "| Scenario | Server | procs x threads | req/s | each round | p50 ms | p99 ms "
-             "| peak RSS/worker MiB | ours/peer |", "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+             "| Scenario | Server | procs x threads | connections | req/s | each round | p50 ms "
+             "| p99 ms | peak RSS/worker MiB | ours/peer |",
+             "|---|---|---|---|---:|---:|---:|---:|---:|---:|"]
     rows = results.get("load", [])
     for r in rows:
         name = f"**{r['server']}**" if r["ours"] else r["server"]
         if r["status"] != "ok":
             why = r["reason"].splitlines()[0][:120] if r["reason"] else ""
-            lines.append(f"| {r['scenario']} | {name} | {r['shape']} | {r['status']}: {why} "
+            lines.append(f"| {r['scenario']} | {name} | {r['shape']} | | {r['status']}: {why} "
                          "| | | | | |")
             continue
         rss = r.get("peak_rss_kib")
         each = " / ".join(f"{x['rps']:,.0f}" for x in r["rounds"])
-        lines.append(f"| {r['scenario']} | {name} | {r['shape']} | {r['rps']:,.0f} | {each} "
+        lines.append(f"| {r['scenario']} | {name} | {r['shape']} "
+                     f"| {r.get('connections', '?')} | {r['rps']:,.0f} | {each} "
                      f"| {r['p50_ms']:.2f} | {r['p99_ms']:.2f} "
                      f"| {_f(rss / 1024 if rss else None, '.1f')} | {_ratio_col(rows, r)} |")
     lines += ["", "req/s is the mean of the rounds; \"each round\" shows how far apart they "
@@ -179,15 +197,51 @@ plot "{data}" using 1:($4==1 ? $3 : 1/0):xtic(2) with boxes lc rgb "#1f77b4" tit
     subprocess.run(["gnuplot"], input=script, text=True, check=True, capture_output=True)
 
 
-def write_all(results, out_dir, stamp, tmp):
+def _conn(row):
+    if row.get("connections"):
+        return row["connections"]
+    if row.get("topology") in ("nginx", "apache"):  # runs before the column: the config says
+        from scenarios import BACKEND_CONNECTIONS
+        return "client to web server reused; " + BACKEND_CONNECTIONS.get(row["kind"], "?")
+    return "not recorded in this run"
+
+
+def readme_table(results):
+    """The README's benchmark table: every peer row beside ours in its scenario, with how
+    each side uses its connections (bench/update-readme puts it between the markers)."""
+    rows = [r for r in results.get("load", []) if r["status"] == "ok"]
+    meta = results["meta"]
+    out = [f"Latest full run ({meta['date']}, commit {meta['commit']}, {meta['cpus']} CPUs, "
+           f"{meta['cpu_model']}; {meta['pinning']}):", "",
+           "| scenario (procs x threads) | ours | ours req/s | ours' connections | peer "
+           "| peer req/s | peer's connections | ours/peer |",
+           "|---|---|---:|---|---|---:|---|---:|"]
+    for scenario in dict.fromkeys(r["scenario"] for r in rows):
+        in_sc = [r for r in rows if r["scenario"] == scenario]
+        ours = [r for r in in_sc if r["ours"]]
+        for mine in ours:
+            for peer in (r for r in in_sc if not r["ours"]):
+                out.append(f"| {scenario} {mine['shape']} | {mine['server']} "
+                           f"| {mine['rps']:,.0f} | {_conn(mine)} | {peer['server']} "
+                           f"| {peer['rps']:,.0f} | {_conn(peer)} "
+                           f"| {mine['rps'] / peer['rps']:.2f} |")
+    out += ["", "| target | goal | measured | met |", "|---|---|---:|---|"]
+    for t in results.get("targets", []):
+        met = "n/a" if t["met"] is None else ("yes" if t["met"] else "**no**")
+        out.append(f"| {t['target']} | {t['goal']} | {_f(t['ratio'], '.2f')}x | {met} |")
+    return "\n".join(out) + "\n"
+
+
+def write_all(results, out_dir, tmp):
     os.makedirs(out_dir, exist_ok=True)
     results["targets"] = targets(results)
-    text = json.dumps(results, indent=1, sort_keys=True)
-    for name in (f"{stamp}.json", "latest.json"):
-        with open(os.path.join(out_dir, name), "w") as f:
-            f.write(text)
+    # One copy: the date and commit are inside, and git keeps the history.
+    with open(os.path.join(out_dir, "latest.json"), "w") as f:
+        f.write(json.dumps(results, indent=1, sort_keys=True))
     md = markdown(results)
     with open(os.path.join(out_dir, "latest.md"), "w") as f:
         f.write(md)
+    with open(os.path.join(out_dir, "readme-table.md"), "w") as f:
+        f.write(readme_table(results))
     chart(results, os.path.join(out_dir, "latest.png"), tmp)
     return md

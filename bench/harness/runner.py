@@ -9,13 +9,15 @@ import fronts
 import load
 import procs
 import servers
-from scenarios import LABELS, OURS, Scenario
+from scenarios import BACKEND_CONNECTIONS, LABELS, OURS, Scenario
 from servers import Shape, Unavailable
 
 
 def launch(ctx, sc, kind, shape, cpus):
     app = servers.apps(ctx.source_root)[sc.app]
     if sc.topology == "http":
+        if kind == "ceiling":  # nginx answering by itself, as an HTTP server
+            return fronts.start_nginx(ctx, kind, app, shape, cpus)
         return servers.start(ctx, kind, app, shape, cpus), sc.path
     if sc.topology == "nginx":
         running, path = fronts.start_nginx(ctx, kind, app, shape, cpus)
@@ -28,6 +30,19 @@ def _new_row(sc, kind, shape):
     return {"scenario": sc.name, "topology": sc.topology, "kind": kind,
             "server": LABELS[kind], "ours": kind in OURS, "shape": "%dx%d" % shape,
             "status": "ok", "reason": "", "rounds": []}
+
+
+def _connections(sc, kind, port, path):
+    """How the row's connections are used, so no row compares kept-alive connections with
+    a new one per request without saying so. Direct HTTP rows are measured (two requests
+    on one connection); behind a web server the configuration decides."""
+    if sc.client_close:
+        return "new per request (client sends Connection: close)"
+    if sc.topology == "http":
+        if load.keeps_alive("127.0.0.1", port, path):
+            return "reused (keep-alive)"
+        return "new per request (server closes)"
+    return "client to web server reused; " + BACKEND_CONNECTIONS.get(kind, "?")
 
 
 def _check(sc, port, path):
@@ -62,6 +77,7 @@ def run_scenario(ctx, sc: Scenario, scripts, say):
             try:
                 row["shape"] = running.shape.label
                 _check(sc, running.port, path)
+                row["connections"] = _connections(sc, kind, running.port, path)
                 script = scripts.get(sc.wrk_script) if sc.wrk_script else None
                 result = load.run_wrk(f"http://127.0.0.1:{running.port}{path}", connections,
                                       duration, cpus=wrk_cpus, script=script)

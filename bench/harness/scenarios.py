@@ -9,7 +9,8 @@ HELLO = b"Hello, World!\n"
 W1, W2 = (1, 1), (2, 1)
 
 # Our gateways: every other server in a scenario is a peer.
-OURS = {"wsgi-http", "wsgi-fcgi-unix", "wsgi-fcgi-tcp", "fcgid", "proxy-fcgi"}
+OURS = {"wsgi-http", "wsgi-fcgi-unix", "wsgi-fcgi-tcp", "fcgid", "proxy-fcgi",
+        "wsgi-fcgi-unix-nokeep", "proxy-fcgi-noreuse"}
 
 LABELS = {
     "wsgi-http": "wsgi-http", "uwsgi": "uWSGI --http-socket",
@@ -20,6 +21,28 @@ LABELS = {
     "uwsgi-fastcgi": "nginx + uWSGI --fastcgi-socket", "uwsgi-pass": "nginx + uWSGI uwsgi_pass",
     "fcgid": "Apache + mod_fcgid + wsgi-fcgi", "proxy-fcgi": "Apache + mod_proxy_fcgi + wsgi-fcgi",
     "mod-wsgi": "Apache + mod_wsgi daemon",
+    "wsgi-fcgi-unix-nokeep": "nginx + wsgi-fcgi (unix), no keep-conn",
+    "uwsgi-fastcgi-nokeep": "nginx + uWSGI --fastcgi-socket, no keep-conn",
+    "proxy-fcgi-noreuse": "Apache + mod_proxy_fcgi + wsgi-fcgi, no reuse",
+    "fcgid-libfcgi": "Apache + mod_fcgid + libfcgi C hello (ceiling)",
+}
+
+# How each row's connections are used, said in every table. wrk keeps its connections
+# alive unless a scenario sends "Connection: close"; behind a web server what counts is
+# the web server's connection to the gateway, which these configurations fix.
+BACKEND_CONNECTIONS = {
+    "wsgi-fcgi-unix": "nginx to gateway reused (fastcgi_keep_conn on)",
+    "wsgi-fcgi-tcp": "nginx to gateway reused (fastcgi_keep_conn on)",
+    "uwsgi-fastcgi": "nginx to gateway: fastcgi_keep_conn on (reuse is up to uWSGI)",
+    "uwsgi-pass": "nginx to gateway: new per request (uwsgi_pass has no keep-alive)",
+    "ceiling": "no backend",
+    "wsgi-fcgi-unix-nokeep": "nginx to gateway: new per request (nginx default)",
+    "uwsgi-fastcgi-nokeep": "nginx to gateway: new per request (nginx default)",
+    "fcgid": "Apache to gateway: mod_fcgid's own, one per request",
+    "fcgid-libfcgi": "Apache to gateway: mod_fcgid's own, one per request",
+    "proxy-fcgi": "Apache to gateway reused (enablereuse=on)",
+    "proxy-fcgi-noreuse": "Apache to gateway: new per request (mod_proxy_fcgi default)",
+    "mod-wsgi": "Apache to daemon: new per request (mod_wsgi's own)",
 }
 
 
@@ -37,6 +60,7 @@ class Scenario:
     connections: int = 16
     duration_scale: float = 1.0
     wrk_script: str = None  # name of a lua script written by write_scripts()
+    client_close: bool = False  # every request says "Connection: close" (close.lua)
     rounds: int = None      # None: the run's rounds
 
 
@@ -79,7 +103,17 @@ def all_scenarios():
                  [(k, W2) for k in ("wsgi-fcgi-unix", "uwsgi-fastcgi", "uwsgi-pass")],
                  **hello),
         Scenario("Apache hello", "apache", "hello", "/",
-                 [(k, W1) for k in ("fcgid", "proxy-fcgi", "mod-wsgi")], **hello),
+                 [(k, W1) for k in ("fcgid", "proxy-fcgi", "mod-wsgi", "fcgid-libfcgi")],
+                 **hello),
+        # What most deployments run: a new connection for every request.
+        _http("HTTP hello, Connection: close", "hello", "/",
+              ["wsgi-http", "uwsgi", "gunicorn-sync", "ceiling"], W1, wrk_script="close.lua",
+              client_close=True, **hello),
+        Scenario("nginx hello, no keep-conn", "nginx", "hello", "/",
+                 [(k, W1) for k in ("wsgi-fcgi-unix-nokeep", "uwsgi-fastcgi-nokeep",
+                                    "uwsgi-pass", "ceiling")], **hello),
+        Scenario("Apache hello, no reuse", "apache", "hello", "/",
+                 [(k, W1) for k in ("proxy-fcgi-noreuse", "mod-wsgi")], **hello),
     ]
 
 
@@ -87,7 +121,8 @@ def write_scripts(tmp):
     """wrk lua scripts; returns name → path."""
     scripts = {"post1k.lua": 'wrk.method = "POST"\n'
                              'wrk.body = string.rep("e", 1024)\n'
-                             'wrk.headers["Content-Type"] = "application/octet-stream"\n'}
+                             'wrk.headers["Content-Type"] = "application/octet-stream"\n',
+               "close.lua": 'wrk.headers["Connection"] = "close"\n'}
     paths = {}
     for name, text in scripts.items():
         paths[name] = os.path.join(tmp, name)
