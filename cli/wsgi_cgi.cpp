@@ -117,7 +117,8 @@ int serve(Settings& s, const std::vector<std::string>& positionals)
         s.cgi.script_path = spec_text;
     }
     Logger log = cli::open_error_log(s.common);
-    // fd 1 belongs to the response: print() and children must not write there (trap 32).
+    // fd 1 belongs to the response: print() and children must not write there (RFC 3875 §6.1:
+    // stdout is the response).
     if (auto ec = prepare_cgi_process(s.cgi))
         throw std::system_error(ec, "cannot set up stdin/stdout");
     if (spec_text.empty()) {

@@ -187,8 +187,8 @@ int serve_fastcgi(Settings& s, const Logger& log)
             log.warning(
                 "--workers is ignored when serving an inherited socket: the process manager "
                 "runs the processes (mod_fcgid, spawn-fcgi -F; or PHP_FCGI_CHILDREN=N)");
-        // spawn-fcgi -C N: honour the child count as PHP does (trap 63); mod_fcgid leaves
-        // it unset, so one process.
+        // spawn-fcgi -C N: honour the child count as PHP does (spawn-fcgi -C exports
+        // PHP_FCGI_CHILDREN); mod_fcgid leaves it unset, so one process.
         s.workers = cli::php_fcgi_children(log);
     } else {
         // One thread: with the GIL, more threads only pay off for applications that

@@ -59,7 +59,7 @@ Fallback fallback_from(char** env) noexcept
 }
 
 // Reads what the application left of the body (bounded by --max-drain): under Apache
-// mod_cgid a script exiting with unread input resets the client's connection (trap 36a).
+// mod_cgid a script exiting with unread input resets the client's connection.
 void drain(cgi::StdinBody& body, const Limits& limits, const Logger& log) noexcept
 {
     bool complete = false;

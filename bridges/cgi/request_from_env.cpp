@@ -240,7 +240,8 @@ std::error_code EnvRequest::finish()
                   (scheme && iequals(*scheme, "https"));
     r.scheme = secure ? "https" : "http";
     if (r.target.empty()) {
-        // RFC 3875 has no REQUEST_URI; apps expect one (trap 24): rebuild it encoded.
+        // RFC 3875 has no REQUEST_URI; Apache and nginx send one and apps read it: rebuild it
+        // encoded.
         std::size_t at = buffer_.size();
         append_encoded_path(r.script_name, buffer_);
         append_encoded_path(r.path_info, buffer_);

@@ -24,8 +24,9 @@ public:
     std::optional<std::uint64_t> remaining() const noexcept override;
 
     /// Reads and discards what the application left unread, at most `limit` bytes,
-    /// so the server can deliver the response (trap 36a). Returns the bytes discarded;
-    /// `complete` tells whether the body end was reached.
+    /// so the server can deliver the response (mod_cgid resets the client when a script leaves
+    /// input unread). Returns the bytes discarded; `complete` tells whether the body end was
+    /// reached.
     std::uint64_t drain(std::uint64_t limit, bool& complete) noexcept;
 
 private:

@@ -52,8 +52,9 @@ Result<std::size_t> HttpBodySource::read(std::span<char> buf)
     auto& parser = *x_.parser;
     if (parser.is_done() || buf.empty()) return std::size_t{0};
 
-    // Trap 57: the client waits for "100 Continue" only until we answer; once the
-    // response head is out it must not see a stray 100 in front of the next response.
+    // RFC 9110 §10.1.1, Expect: 100-continue: the client waits for "100 Continue" only until we
+    // answer; once the response head is out it must not see a stray 100 in front of the next
+    // response.
     if (x_.expect_continue && !x_.continue_sent && !x_.head_sent) {
         x_.continue_sent = true;
         if (auto ec = write_all(x_.fd, continue_line, x_.limits->io_timeout)) return fail(ec);

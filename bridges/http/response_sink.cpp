@@ -176,7 +176,8 @@ std::error_code HttpResponseSink::finish()
     if (plan_.chunked) vec[n++] = iov(last_chunk);
     state_ = State::done;
     // A body shorter than its Content-Length cannot be completed: the client must see
-    // the connection close rather than wait for the rest (trap 42).
+    // the connection close rather than wait for the rest (PEP 3333 'Handling the Content-Length
+    // Header').
     if (remaining_ && *remaining_ > 0) x_.must_close = true;
     return n ? send({vec.data(), n}) : std::error_code{};
 }

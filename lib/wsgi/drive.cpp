@@ -3,13 +3,13 @@
 // finish, answer an error, or abort.
 #include "drive.hpp"
 
-#include <sys/stat.h>
-
 #include "file_wrapper.hpp"
 #include "gil.hpp"
 #include "py_error.hpp"
 #include "response.hpp"
 #include "validate.hpp"
+
+#include <sys/stat.h>
 
 namespace wsgibridge::py {
 
@@ -49,9 +49,9 @@ std::string app_misbehaved(RequestContext& ctx, std::string reason)
     return reason;
 }
 
-// sendfile for wsgi.file_wrapper (trap 51): only for a real file with a descriptor,
-// from filelike.tell() (a buffered file may have read ahead: its fd offset is wrong),
-// up to the end of the file or the app's Content-Length. Anything else iterates.
+// sendfile for wsgi.file_wrapper (PEP 3333 'Optional Platform-Specific File Handling'): only for a
+// real file with a descriptor, from filelike.tell() (a buffered file may have read ahead: its fd
+// offset is wrong), up to the end of the file or the app's Content-Length. Anything else iterates.
 bool try_send_file(RequestContext& ctx, PyObject* filelike)
 {
     auto& r = ctx.resp;
@@ -167,7 +167,7 @@ void drive_result(RequestContext& ctx, PyObject* result, PyObject* file_wrapper_
     PyObject* filelike = wrapped_file(file_wrapper_type, result);
     bool sent_file = filelike != nullptr && try_send_file(ctx, filelike);
     std::optional<std::string> failure = sent_file ? std::nullopt : iterate(ctx, result);
-    // close() exactly once, whatever happened above (trap 41).
+    // close() exactly once, whatever happened above (PEP 3333: close() must be called).
     auto close_failure = close_result(ctx, result);
     if (!failure) failure = std::move(close_failure);
     if (failure) return fail(ctx, *failure);

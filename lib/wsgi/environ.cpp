@@ -1,8 +1,8 @@
 #include "environ.hpp"
 
-#include <stdexcept>
-
 #include "model/cgi_env.hpp"
+
+#include <stdexcept>
 
 namespace wsgibridge::py {
 namespace {
@@ -32,7 +32,7 @@ std::string_view drop_reason_text(DropReason why) noexcept
 }
 
 /// The request's scheme; when a front end left it empty, the CGI way of saying https
-/// (HTTPS=on, REQUEST_SCHEME=https; trap 22).
+/// (HTTPS=on, REQUEST_SCHEME=https, as Apache and nginx set them).
 std::string_view effective_scheme(const Request& req) noexcept
 {
     if (!req.scheme.empty()) return req.scheme;

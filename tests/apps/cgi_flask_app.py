@@ -30,7 +30,7 @@ def upload():
 
 @application.route("/ignore-body", methods=["POST"])
 def ignore_body():
-    # A CSRF-style rejection that never reads the body (trap 36a).
+    # A CSRF-style rejection that never reads the body (mod_cgid resets the client when a script leaves input unread).
     return "forbidden\n", 403
 
 

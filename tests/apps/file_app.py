@@ -1,6 +1,6 @@
 """Shared test app: serves a file through wsgi.file_wrapper (sendfile when possible).
   ?path=FILE (default: this file)  ?skip=N: read N bytes first (the file must then be
-  sent from tell(), trap 51b)  ?cl=M: Content-Length M (sending stops there, 51c)."""
+  sent from tell(), PEP 3333 'Optional Platform-Specific File Handling')  ?cl=M: Content-Length M (sending stops there)."""
 import os
 from urllib.parse import parse_qs
 

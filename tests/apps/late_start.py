@@ -1,5 +1,5 @@
 """Shared test app: a generator that calls start_response inside the generator, only
-when the first item is pulled (trap 38), with a custom status and header."""
+when the first item is pulled (PEP 3333: start_response may be called from the first iteration), with a custom status and header."""
 
 
 def application(environ, start_response):

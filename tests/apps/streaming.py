@@ -1,5 +1,5 @@
 """Shared test app: a generator yielding ?n=3 chunks "chunk0\\n".. with ?delay=1
-seconds between them (PEP 3333 "Buffering and Streaming", trap 55), no Content-Length."""
+seconds between them (PEP 3333 "Buffering and Streaming"), no Content-Length."""
 import time
 from urllib.parse import parse_qs
 

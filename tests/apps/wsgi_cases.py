@@ -1,8 +1,8 @@
 """Cases for the invoker's python tests (tests/unit/wsgi), one app routed by PATH_INFO.
 
 Each route exercises one PEP 3333 rule; /stats returns how many times each named
-iterable's close() ran, so the C++ tests can check "close() exactly once" (trap 41).
-`validated` is the same app behind wsgiref.validate.validator (trap 54), with its
+iterable's close() ran, so the C++ tests can check "close() exactly once" (PEP 3333: close() must be called).
+`validated` is the same app behind wsgiref.validate.validator (the oracle), with its
 warnings turned into errors so any violation becomes a 500 the test sees.
 """
 import atexit
@@ -157,7 +157,7 @@ def route(environ, start_response):
         for k, v in environ.items():
             out[k] = v if isinstance(v, str) else repr(v)
         out["@types"] = {k: type(v).__name__ for k, v in environ.items()}
-        environ["leaked"] = "yes"  # must not reach the next request (trap 53)
+        environ["leaked"] = "yes"  # must not reach the next request (PEP 3333: a new environ dict per request)
         body = json.dumps(out, sort_keys=True).encode()
         start_response("200 OK", [("Content-Type", "application/json")])
         return [body]
@@ -251,7 +251,7 @@ def route(environ, start_response):
             return [("TypeError: %s" % e).encode()]
         return [b"accepted"]
     if path == "/exc-dropped":
-        # Trap 40: start_response keeps no reference to exc_info, neither when it
+        # PEP 3333, start_response and exc_info: start_response keeps no reference to exc_info, neither when it
         # replaces the head nor when it re-raises (the traceback holds the app's frames).
         write, before = _exc_kept(start_response, None)
         _, after = _exc_kept(start_response, write)
@@ -405,7 +405,7 @@ def route(environ, start_response):
         return environ["wsgi.file_wrapper"](f, int(q.get("bs", 8192)))
     if path == "/file-rewrapped":
         # Middleware-style: the wrapper is iterated by a generator, so the gateway only
-        # sees a generator and must iterate it (trap 51f), still closing the file.
+        # sees a generator and must iterate it (PEP 3333 'Optional Platform-Specific File Handling'), still closing the file.
         f = CountingReader("file-rewrapped", FILE_PATH)
         start_response("200 OK", [("Content-Type", "application/octet-stream")])
         wrapper = environ["wsgi.file_wrapper"](f, 4096)

@@ -23,7 +23,8 @@ class ApacheServer
 protected:
     void start(const Variant& variant)
     {
-        if (find_program({"/usr/sbin/apache2"}).empty()) GTEST_FAIL() << "apache2 is not installed (scripts/lib.sh installs it)";
+        if (find_program({"/usr/sbin/apache2"}).empty())
+            GTEST_FAIL() << "apache2 is not installed (scripts/lib.sh installs it)";
         port = free_tcp_port();
         auto user = unprivileged_user();
         auto conf = substitute(read_file(source_root() / "tests/e2e/conf/cgi_apache.conf.in"),
@@ -117,7 +118,8 @@ TEST_F(ApacheCgid, RewrittenAuthorizationIsPromotedOnRequest)
 {
     // Older hosts without CGIPassAuth: a rewrite to app.cgi/... carries the header as
     // REDIRECT_HTTP_AUTHORIZATION, which --promote-redirect-authorization turns back into
-    // Authorization (trap 25). The #! line passes the option.
+    // Authorization (Apache withholds Authorization unless CGIPassAuth On). The #! line passes the
+    // option.
     write_file(site.htdocs() / "legacy/.htaccess",
                "Options +ExecCGI\n"
                "AddHandler cgi-script .cgi\n"

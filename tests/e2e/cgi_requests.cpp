@@ -89,7 +89,7 @@ void check_large_and_ignored_bodies(const CgiSite& site, unsigned short port)
     EXPECT_EQ(up.json()["sum"], byte_sum(read_file(path)));
 
     // The app answers 403 without reading 2 MiB: the response must still arrive whole
-    // (trap 36a; under mod_cgid an undrained body resets the connection).
+    // (under mod_cgid an undrained body resets the connection).
     auto big = large_body(site, 2 * mib);
     auto r = site.request(port, "/app.cgi/ignore-body", {"--data-binary", "@" + big.string()});
     EXPECT_EQ(r.status, 403) << r.head << site.error_log();
@@ -102,7 +102,7 @@ void check_status_codes(const CgiSite& site, unsigned short port)
     EXPECT_EQ(redirect.status, 302) << redirect.head << site.error_log();
     EXPECT_TRUE(redirect.header("Location").ends_with("/app.cgi/")) << redirect.head;
 
-    // 201 with a Location must not become a local redirect (traps 29/30).
+    // 201 with a Location must not become a local redirect (RFC 3875 §6.2.2 and §6.3.3).
     auto created = site.request(port, "/app.cgi/create", {"--data", ""});
     EXPECT_EQ(created.status, 201) << created.head << site.error_log();
     EXPECT_TRUE(created.header("Location").ends_with("/items/5")) << created.head;

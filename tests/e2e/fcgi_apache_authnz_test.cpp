@@ -1,5 +1,5 @@
-// Apache mod_authnz_fcgi → a standalone wsgi-fcgi in the FastCGI AUTHORIZER role (trap
-// 12): 200 allows, Variable-* headers are exported to the request, the authorizer's
+// Apache mod_authnz_fcgi → a standalone wsgi-fcgi in the FastCGI AUTHORIZER role
+// (FastCGI 1.0 §6.3): 200 allows, Variable-* headers are exported to the request, the authorizer's
 // body is discarded; the protected application is the same wsgi-fcgi behind
 // mod_proxy_fcgi. mod_authnz_fcgi sends no FCGI_STDIN at all to an authorizer.
 #include "fcgi_common.hpp"
@@ -34,7 +34,8 @@ TEST(FcgiApacheAuthnz, AuthorizerRoleAllowsDeniesAndExportsVariables)
     if (apache.empty() || wsgi_fcgi_path().empty() ||
         ::access("/usr/lib/apache2/modules/mod_authnz_fcgi.so", R_OK) != 0 ||
         ::access("/usr/lib/apache2/modules/mod_proxy_fcgi.so", R_OK) != 0)
-        GTEST_FAIL() << "apache2, mod_authnz_fcgi, mod_proxy_fcgi or wsgi-fcgi missing (scripts/lib.sh installs it)";
+        GTEST_FAIL() << "apache2, mod_authnz_fcgi, mod_proxy_fcgi or wsgi-fcgi missing "
+                        "(scripts/lib.sh installs it)";
     TempDir dir;
     write_file(dir / "app.py", app_text);
     auto fcgi_port = free_tcp_port();

@@ -38,10 +38,11 @@ TEST(FcgiApacheProxy, ProxyPassWithMount)
 
 TEST(FcgiApacheProxy, BackendTypesAndPathinfoWithANonAsciiPath)
 {
-    // Trap 26: Apache 2.4 sends the whole path as SCRIPT_NAME under both
-    // ProxyFCGIBackendType GENERIC and FPM; --mount puts the mount point back. With
-    // proxy-fcgi-pathinfo=unescape Apache splits it itself, and --mount changes nothing.
-    // PATH_INFO is the decoded bytes as latin-1 either way (trap 23).
+    // Apache 2.4 mod_proxy_fcgi and proxy-fcgi-pathinfo: Apache 2.4 sends the whole path as
+    // SCRIPT_NAME under both ProxyFCGIBackendType GENERIC and FPM; --mount puts the mount point
+    // back. With proxy-fcgi-pathinfo=unescape Apache splits it itself, and --mount changes nothing.
+    // PATH_INFO is the decoded bytes as latin-1 either way (PEP 3333 'Unicode Issues': latin-1
+    // strings of the raw bytes).
     auto apache = find_program({"/usr/sbin/apache2"});
     if (apache.empty() || wsgi_fcgi_path().empty() ||
         ::access("/usr/lib/apache2/modules/mod_proxy_fcgi.so", R_OK) != 0)

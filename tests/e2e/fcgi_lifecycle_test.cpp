@@ -1,7 +1,8 @@
 // wsgi-fcgi under the process managers of SPEC-TRAPS §3.6, simulated exactly as each
 // hands over its socket: a listening unix socket on fd 0 (mod_fcgid, spawn-fcgi), the
 // same socket on fd 3 with LISTEN_FDS/LISTEN_PID and NOTIFY_SOCKET (systemd).
-// Traps 60-65; a tiny app (no Flask) keeps each start-up short.
+// mod_fcgid, spawn-fcgi and systemd process conventions; a tiny app (no Flask) keeps each start-up
+// short.
 #include "fcgi_common.hpp"
 #include "raw_fcgi_client.hpp"
 
@@ -97,7 +98,8 @@ struct Fd0Server
 
 TEST(FcgiLifecycle, Fd0SocketServesOneThreadAndIgnoresMaxRequests)
 {
-    // Traps 60 and 62: fd-0 mode is one process, one thread; a self-imposed
+    // mod_fcgid's process model and FcgidMaxRequestsPerProcess: fd-0 mode is one process, one
+    // thread; a self-imposed
     // --max-requests would race mod_fcgid's queued connection, so it is ignored.
     if (wsgi_fcgi_path().empty()) GTEST_FAIL() << "wsgi-fcgi was not built";
     Fd0Server s;
@@ -117,13 +119,14 @@ TEST(FcgiLifecycle, Fd0SocketServesOneThreadAndIgnoresMaxRequests)
     EXPECT_NE(log.find("--max-requests is ignored when serving an inherited socket"),
               std::string::npos)
         << log;
-    // Trap 63: --log-file holds the log even when stderr goes nowhere useful.
+    // spawn-fcgi without -n sends stderr to /dev/null: --log-file holds the log even when stderr
+    // goes nowhere useful.
     EXPECT_EQ(read_file(s.dir / "stderr").find("--max-requests is ignored"), std::string::npos);
 }
 
 TEST(FcgiLifecycle, SigtermFinishesTheRequestInFlightAndExitsZero)
 {
-    // Trap 61: mod_fcgid's idle/lifetime kill is SIGTERM, then SIGKILL ~3 s later: stop
+    // mod_fcgid's idle/lifetime kill is SIGTERM, then SIGKILL ~3 s later: stop
     // accepting, finish (or abort) the request in flight within ~2 s, exit 0, no reload.
     if (wsgi_fcgi_path().empty()) GTEST_FAIL() << "wsgi-fcgi was not built";
     Fd0Server s;
@@ -147,7 +150,7 @@ TEST(FcgiLifecycle, SigtermFinishesTheRequestInFlightAndExitsZero)
 
 TEST(FcgiLifecycle, PhpFcgiChildrenForksThatManyWorkers)
 {
-    // Trap 63: spawn-fcgi -C 2 exports PHP_FCGI_CHILDREN=2 for a server that forks two
+    // spawn-fcgi -C 2 exports PHP_FCGI_CHILDREN=2 for a server that forks two
     // children on the socket; the children must not see the variable.
     if (wsgi_fcgi_path().empty()) GTEST_FAIL() << "wsgi-fcgi was not built";
     Fd0Server s;
@@ -169,7 +172,7 @@ TEST(FcgiLifecycle, PhpFcgiChildrenForksThatManyWorkers)
 
 TEST(FcgiLifecycle, SystemdSocketActivationAndReadiness)
 {
-    // Trap 64: the socket on fd 3 with LISTEN_FDS=1 and LISTEN_PID=<our pid>; both are
+    // sd_listen_fds(3): the socket on fd 3 with LISTEN_FDS=1 and LISTEN_PID=<our pid>; both are
     // unset before the app (and its children) run; READY=1 reaches NOTIFY_SOCKET.
     if (wsgi_fcgi_path().empty()) GTEST_FAIL() << "wsgi-fcgi was not built";
     TempDir dir;
@@ -217,7 +220,7 @@ TEST(FcgiLifecycle, SystemdSocketActivationAndReadiness)
 
 TEST(FcgiLifecycle, ModeOverrideBeatsDetection)
 {
-    // Trap 65: fd 0 is a listening socket (auto would serve FastCGI), but --mode cgi
+    // FastCGI 1.0 §3.2: fd 0 is a listening socket (auto would serve FastCGI), but --mode cgi
     // serves the CGI request in the environment and exits.
     if (wsgi_fcgi_path().empty()) GTEST_FAIL() << "wsgi-fcgi was not built";
     Fd0Server s;
@@ -236,7 +239,8 @@ TEST(FcgiLifecycle, ModeOverrideBeatsDetection)
 
 TEST(FcgiLifecycle, WsgiErrorsToStderrRecordsOrToTheLogFile)
 {
-    // Trap 19: wsgi.errors goes to the web server as FCGI_STDERR by default, or into
+    // FastCGI 1.0 §5.3, FCGI_STDERR: wsgi.errors goes to the web server as FCGI_STDERR by default,
+    // or into
     // --log-file with --wsgi-errors log (mod_fcgid's stderr is Apache's error log).
     if (wsgi_fcgi_path().empty()) GTEST_FAIL() << "wsgi-fcgi was not built";
     for (bool to_log : {false, true}) {
@@ -257,8 +261,9 @@ TEST(FcgiLifecycle, WsgiErrorsToStderrRecordsOrToTheLogFile)
 
 TEST(FcgiLifecycle, OversizedParamsAre431AndTheLogNamesTheOption)
 {
-    // Trap 6 through the program: a 100 KB cookie over the default --max-header-bytes
-    // gets a 431 (not a dropped socket), the log says which option, serving goes on.
+    // Oversized params get a 431, not a dropped socket as uWSGI's buffer-size does through the
+    // program: a 100 KB cookie over the default --max-header-bytes gets a 431 (not a dropped
+    // socket), the log says which option, serving goes on.
     if (wsgi_fcgi_path().empty()) GTEST_FAIL() << "wsgi-fcgi was not built";
     Fd0Server s;
     s.start();

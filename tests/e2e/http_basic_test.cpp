@@ -5,10 +5,10 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <nlohmann/json.hpp>
-#include <thread>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
 using namespace wsgibridge::test;
@@ -110,7 +110,8 @@ TEST(WsgiHttp, PercentDecodedPathInfoIsLatin1UnderTheMount)
     auto r = curl({"--path-as-is", s.url("/m/env/caf%C3%A9?q=%20")});
     auto env = json::parse(response_body(r.out));
     EXPECT_EQ(env["SCRIPT_NAME"], "/m");
-    // Trap 23: the bytes C3 A9 are two latin-1 characters, "Ã©", never one "é".
+    // PEP 3333 'Unicode Issues': latin-1 strings of the raw bytes: the bytes C3 A9 are two latin-1
+    // characters, "Ã©", never one "é".
     EXPECT_EQ(env["PATH_INFO"], "/env/caf\u00c3\u00a9");
     EXPECT_EQ(env["QUERY_STRING"], "q=%20");
     EXPECT_EQ(env["REQUEST_URI"], "/m/env/caf%C3%A9?q=%20");

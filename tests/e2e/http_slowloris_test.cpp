@@ -1,5 +1,5 @@
-// Slowloris (trap 58): 200 connections trickling a request head one byte at a time
-// hold no thread. A normal client is still answered quickly, and the header timeout
+// Slowloris (header reads must be bounded in time): 200 connections trickling a request head one
+// byte at a time hold no thread. A normal client is still answered quickly, and the header timeout
 // closes the tricklers.
 #include "http_server.hpp"
 

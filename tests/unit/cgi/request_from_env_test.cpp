@@ -63,7 +63,8 @@ TEST(RequestFromEnv, FillsTheRequestFields)
 
 TEST(RequestFromEnv, Latin1BytesPassUnchanged)
 {
-    // Trap 34: the bytes of environ[] reach the request as they are, never decoded.
+    // RFC 3875 §4.1: meta-variable values are bytes: the bytes of environ[] reach the request as
+    // they are, never decoded.
     cgi::EnvRequest e;
     ASSERT_FALSE(parse(e, EnvBuilder::get("/caf\xC3\xA9").set("HTTP_X_NAME", "\xE9t\xE9")));
     EXPECT_EQ(e.request.path_info, "/caf\xC3\xA9");

@@ -99,7 +99,8 @@ void TestHandler::handle(const Request& req, BodySource& body, ResponseSink& sin
         }
         (void)sink.finish();
     } else if (path == "/short") {
-        // Content-Length 10, 5 bytes, then the invoker's abort (trap 42 underrun).
+        // Content-Length 10, 5 bytes, then the invoker's abort (PEP 3333 'Handling the
+        // Content-Length Header').
         ResponseHead head;
         head.status_code = 200;
         head.status = "200 OK";

@@ -267,9 +267,9 @@ TEST_F(FcgiServerTest, OneThreadInlineAndPooledRequestsOnOneConnection)
 
 TEST_F(FcgiServerTest, TenMegabytesIgnoredBodyIsDrainedBeforeEndRequest)
 {
-    // Trap 17 at its own size: the app answers 403 without reading a 10 MB POST. The
-    // body is drained (within --max-drain) before END_REQUEST, so the web server, still
-    // sending, gets the whole reply and a clean end instead of a reset.
+    // Unread FCGI_STDIN resets the web server's connection, uWSGI PR #614: the app answers 403
+    // without reading a 10 MB POST. The body is drained (within --max-drain) before END_REQUEST, so
+    // the web server, still sending, gets the whole reply and a clean end instead of a reset.
     FastcgiServerOptions o;
     o.limits.max_drain_bytes = 16 * 1024 * 1024; // the default 4M would cut 10M
     start(o);

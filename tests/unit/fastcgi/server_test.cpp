@@ -125,7 +125,8 @@ TEST_F(FcgiServerTest, FilterRoleIsUnknownAuthorizerIsServed)
                        wire::stdin_body(2, "")));
     r = c.read_reply(2);
     EXPECT_EQ(r.status(), 200);
-    // Trap 12: the authorizer's Variable-* headers reach the web server unchanged.
+    // FastCGI 1.0 §6.3, the Authorizer role: the authorizer's Variable-* headers reach the web
+    // server unchanged.
     ASSERT_TRUE(c.send(wire::begin(3, 2, true) +
                        wire::params(3, wire::cgi_params("GET", "/authz")) +
                        wire::stdin_body(3, "")));
@@ -152,8 +153,9 @@ TEST_F(FcgiServerTest, AuthorizerIsAnsweredWithoutAnyStdin)
 
 TEST_F(FcgiServerTest, ResponseShortOfContentLengthBreaksTheConnection)
 {
-    // Trap 42: once part of a body went out, only a broken connection tells the web
-    // server the response is incomplete: no END_REQUEST, even with FCGI_KEEP_CONN.
+    // PEP 3333 'Handling the Content-Length Header': once part of a body went out, only a broken
+    // connection tells the web server the response is incomplete: no END_REQUEST, even with
+    // FCGI_KEEP_CONN.
     start();
     RawFcgiClient c(port());
     ASSERT_TRUE(c.send(wire::request(1, wire::cgi_params("GET", "/short"), "", true)));
@@ -223,7 +225,8 @@ TEST_F(FcgiServerTest, WsgiErrorsGoToStderrRecords)
     EXPECT_EQ(r.body(), "ok");
     server->stop();
     runner.join();
-    // Trap 19, "or a log file by option": no FCGI_STDERR, the invoker logs it.
+    // FastCGI 1.0 §5.3, FCGI_STDERR, "or a log file by option": no FCGI_STDERR, the invoker logs
+    // it.
     FastcgiServerOptions o;
     o.errors_to_web_server = false;
     start(o);
@@ -277,7 +280,8 @@ std::string exchange_v6(unsigned short port, const std::string& bytes)
 
 TEST_F(FcgiServerTest, WebServerAddrsFilterIpv6Peers)
 {
-    // Trap 18: libfcgi checks only AF_INET peers; we check IPv6 peers too.
+    // FastCGI 1.0 §3.2, FCGI_WEB_SERVER_ADDRS: libfcgi checks only AF_INET peers; we check IPv6
+    // peers too.
     FastcgiServerOptions o;
     o.bind = "[::1]:0";
     o.web_server_addrs = "127.0.0.1";

@@ -1,14 +1,14 @@
 // One WsgiApp called from several threads at once (RequestHandler's contract): each
 // thread takes the GIL per request, the GIL is released around body reads and sink
 // writes, and per-thread buffers never mix requests.
+#include "harness.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
 #include <vector>
-
-#include "harness.hpp"
 
 namespace wsgibridge::test {
 namespace {
@@ -165,8 +165,8 @@ TEST_F(ConcurrencyTest, GilIsReleasedWhileWriting)
 
 TEST_F(ConcurrencyTest, StreamingChunksLeaveOneByOne)
 {
-    // Trap 55: a generator sleeping between chunks; each chunk reaches the sink when it
-    // is yielded, not at the end.
+    // PEP 3333 'Buffering and Streaming': a generator sleeping between chunks; each chunk reaches
+    // the sink when it is yielded, not at the end.
     struct TimedSink final : ResponseSink
     {
         std::error_code start(const ResponseHead&) override { return {}; }

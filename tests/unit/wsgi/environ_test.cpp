@@ -1,8 +1,8 @@
 // The environ the app sees (lib/wsgi/environ.cpp): PEP 3333 keys, CGI variables from
 // the request, latin-1 strings, a fresh dict per request.
-#include <cctype>
-
 #include "harness.hpp"
+
+#include <cctype>
 
 namespace wsgibridge::test {
 namespace {
@@ -34,7 +34,8 @@ TEST_F(EnvironTest, CgiAndWsgiKeys)
     EXPECT_EQ(env["SCRIPT_NAME"], "");
     EXPECT_EQ(env["PATH_INFO"], "/environ");
     EXPECT_EQ(env["QUERY_STRING"], "a=1&b=%20");
-    EXPECT_EQ(env["REQUEST_URI"], "/environ?a=1&b=%20") << "trap 24: always REQUEST_URI";
+    EXPECT_EQ(env["REQUEST_URI"], "/environ?a=1&b=%20")
+        << "always REQUEST_URI: not in RFC 3875, but servers send it and apps read it";
     EXPECT_EQ(env["SERVER_PROTOCOL"], "HTTP/1.1");
     EXPECT_EQ(env["SERVER_NAME"], "localhost");
     EXPECT_EQ(env["SERVER_PORT"], "80");
@@ -66,7 +67,8 @@ TEST_F(EnvironTest, CgiAndWsgiKeys)
 TEST_F(EnvironTest, PathInfoIsLatin1OfDecodedBytes)
 {
     auto env = environ_of(RequestBuilder("GET", "/environ/caf%C3%A9"));
-    // Trap 23: the UTF-8 bytes of é decoded as latin-1, never as UTF-8.
+    // PEP 3333 'Unicode Issues': latin-1 strings of the raw bytes: the UTF-8 bytes of é decoded as
+    // latin-1, never as UTF-8.
     EXPECT_EQ(env["PATH_INFO"], "/environ/caf\xc3\x83\xc2\xa9");
     EXPECT_EQ(env["REQUEST_URI"], "/environ/caf%C3%A9");
 }
@@ -118,8 +120,9 @@ TEST_F(EnvironTest, DroppedHeadersAreLoggedWithReason)
         .header("X-Forwarded-For", "1.2.3.4")
         .header("Bad Name", "x");
     auto env = environ_of(rb);
-    EXPECT_FALSE(env.contains("HTTP_PROXY")) << "trap 33: httpoxy";
-    EXPECT_EQ(env["HTTP_X_FORWARDED_FOR"], "1.2.3.4") << "trap 27: the underscore form is dropped";
+    EXPECT_FALSE(env.contains("HTTP_PROXY")) << "httpoxy, CVE-2016-5385";
+    EXPECT_EQ(env["HTTP_X_FORWARDED_FOR"], "1.2.3.4")
+        << "CVE-2015-0219: the underscore form is dropped";
     auto log = log_text();
     EXPECT_NE(log.find("'Proxy' not passed to the application: it would become HTTP_PROXY"),
               std::string::npos)
@@ -134,12 +137,14 @@ TEST_F(EnvironTest, EmptyContentLengthIsAbsent)
     RequestBuilder rb("GET", "/environ");
     rb.header("Content-Length", "");
     auto env = environ_of(rb);
-    EXPECT_FALSE(env.contains("CONTENT_LENGTH")) << "trap 21";
+    EXPECT_FALSE(env.contains("CONTENT_LENGTH"))
+        << "RFC 3875 §4.1.2: an empty CONTENT_LENGTH means no body";
 }
 
 TEST_F(EnvironTest, FreshDictPerRequest)
 {
-    // /environ sets environ["leaked"]; the next request must not see it (trap 53).
+    // /environ sets environ["leaked"]; the next request must not see it (PEP 3333: a new environ
+    // dict per request).
     auto first = environ_of(RequestBuilder("GET", "/environ"));
     EXPECT_FALSE(first.contains("leaked"));
     auto second = environ_of(RequestBuilder("GET", "/environ"));

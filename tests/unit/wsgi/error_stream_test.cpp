@@ -1,5 +1,6 @@
-// wsgi.errors (lib/wsgi/error_stream.cpp): text only (trap 50), one log line per line
-// with the request named, or the front end's own channel (FCGI_STDERR, trap 19).
+// wsgi.errors (lib/wsgi/error_stream.cpp): text only (PEP 3333 'Input and Error Streams':
+// wsgi.errors is text), one log line per line with the request named, or the front end's own
+// channel (FCGI_STDERR, FastCGI 1.0 §5.3).
 #include "harness.hpp"
 
 namespace wsgibridge::test {

@@ -1,4 +1,5 @@
-// wsgi.file_wrapper (lib/wsgi/file_wrapper.cpp, invoker.cpp try_send_file): trap 51.
+// wsgi.file_wrapper (lib/wsgi/file_wrapper.cpp, invoker.cpp try_send_file): PEP 3333 'Optional
+// Platform-Specific File Handling'.
 #include "harness.hpp"
 
 namespace wsgibridge::test {
@@ -35,7 +36,7 @@ TEST_F(FileWrapperTest, RealFileUsesSendFileWithComputedLength)
 
 TEST_F(FileWrapperTest, StartsAtTellAfterBufferedRead)
 {
-    // 51b: f.read(10) on a buffered file reads ahead; the fd offset is not 10, tell() is.
+    // f.read(10) on a buffered file reads ahead; the fd offset is not 10, tell() is.
     auto before = closed("file");
     auto sink = get("/file?skip=10");
     ASSERT_EQ(sink.files.size(), 1u);
@@ -47,7 +48,7 @@ TEST_F(FileWrapperTest, StartsAtTellAfterBufferedRead)
 
 TEST_F(FileWrapperTest, StopsAtContentLength)
 {
-    // 51c: the app says 100 bytes (a 206 range): send exactly 100.
+    // the app says 100 bytes (a 206 range): send exactly 100.
     auto sink = get("/file?skip=5&cl=100&status=206%20Partial%20Content");
     EXPECT_EQ(sink.status_code, 206);
     ASSERT_EQ(sink.files.size(), 1u);
@@ -76,7 +77,7 @@ TEST_F(FileWrapperTest, HeadSendsNoFile)
 
 TEST_F(FileWrapperTest, NonFileObjectsAreIterated)
 {
-    // 51a: BytesIO has no fileno(): iterate read(blksize).
+    // BytesIO has no fileno(): iterate read(blksize).
     auto sink = get("/file-bytesio?skip=40");
     EXPECT_TRUE(sink.files.empty());
     EXPECT_EQ(sink.body, file_data().substr(40));
@@ -87,7 +88,7 @@ TEST_F(FileWrapperTest, NonFileObjectsAreIterated)
 TEST_F(FileWrapperTest, SendFileOnlyWhenTheResultIsTheWrapper)
 {
     auto sink = get("/file-rewrapped");
-    EXPECT_TRUE(sink.files.empty()) << "51f: a generator around the wrapper is iterated";
+    EXPECT_TRUE(sink.files.empty()) << "a generator around the wrapper is iterated";
     EXPECT_EQ(sink.body, file_data());
     EXPECT_EQ(sink.chunks.size(), 3u) << "blocks of 4096";
     EXPECT_EQ(closed("file-rewrapped"), 1);
@@ -98,7 +99,7 @@ TEST_F(FileWrapperTest, AttributesPassThroughToTheFile)
     auto sink = get("/file-attrs");
     EXPECT_EQ(sink.status_code, 200);
     EXPECT_EQ(nlohmann::json::parse(sink.body), nlohmann::json::parse("[3, true, 8192, true]"))
-        << "51e: tell/seekable pass through to the file";
+        << "tell/seekable pass through to the file";
 }
 
 } // namespace

@@ -1,5 +1,5 @@
 // wsgi.input (lib/wsgi/input_stream.cpp): read/readline/readlines/iteration semantics
-// (trap 48), EOF behaviour, body errors becoming the right status.
+// (PEP 3333 'Input and Error Streams'), EOF behaviour, body errors becoming the right status.
 #include "harness.hpp"
 
 namespace wsgibridge::test {

@@ -1,6 +1,6 @@
 // Response driving (lib/wsgi/invoker.cpp, response.cpp): head held until the first
 // non-empty chunk, generators, close() exactly once, Content-Length rules, bodyless
-// statuses, failures -> 500 or abort, and the server keeps serving (traps 37-47, 52).
+// statuses, failures -> 500 or abort, and the server keeps serving (PEP 3333 and RFC 9110 §6.4.1).
 #include "harness.hpp"
 
 namespace wsgibridge::test {
@@ -28,7 +28,7 @@ TEST_F(InvokerTest, NoComputedLengthForSeveralChunks)
 {
     auto sink = get("/list?n=3");
     EXPECT_EQ(sink.body, "hellohellohello");
-    EXPECT_FALSE(sink.content_length) << "trap 43";
+    EXPECT_FALSE(sink.content_length) << "PEP 3333 'Handling the Content-Length Header'";
     EXPECT_EQ(sink.chunks.size(), 3u);
 }
 
@@ -51,7 +51,8 @@ TEST_F(InvokerTest, EmptyResultGetsLengthZero)
 TEST_F(InvokerTest, GeneratorCallingStartResponseLate)
 {
     auto sink = get("/generator-late");
-    EXPECT_EQ(sink.status_code, 201) << "trap 38: pull the first item before sending";
+    EXPECT_EQ(sink.status_code, 201) << "PEP 3333: start_response may be called from the first "
+                                        "iteration: pull the first item before sending";
     EXPECT_EQ(sink.body, "made it");
 }
 
@@ -62,7 +63,9 @@ TEST_F(InvokerTest, RaiseBeforeFirstChunkIsACleanError)
         log_->clear();
         auto sink = get(path);
         EXPECT_EQ(sink.status_code, 500) << path;
-        EXPECT_EQ(sink.start_calls, 1) << path << ": no bytes left before the error (trap 37)";
+        EXPECT_EQ(sink.start_calls, 1) << path
+                                       << ": no bytes left before the error (PEP 3333: headers go "
+                                          "out with the first non-empty body chunk)";
         EXPECT_EQ(sink.body, "Internal Server Error\n") << path;
         EXPECT_EQ(sink.content_length, sink.body.size());
         auto log = log_text();
@@ -79,7 +82,8 @@ TEST_F(InvokerTest, EmptyChunksDoNotSendTheHead)
 {
     auto sink = get("/empty-chunks");
     EXPECT_EQ(sink.body, "datamore");
-    EXPECT_EQ(sink.chunks.size(), 2u) << "b\"\" never reaches the sink (trap 16, 39)";
+    EXPECT_EQ(sink.chunks.size(), 2u) << "b\"\" never reaches the sink (FastCGI 1.0 §5.3 and PEP "
+                                         "3333: empty chunks send nothing)";
     EXPECT_EQ(closed("empty-chunks"), 1);
 }
 
@@ -99,7 +103,8 @@ TEST_F(InvokerTest, YieldingStrIsAnError)
 
 TEST_F(InvokerTest, BareBytesResultIsStrict)
 {
-    // Trap 47, our choice: a bare bytes result is an error with a helpful log line.
+    // PEP 3333: the application returns an iterable of bytestrings, our choice: a bare bytes result
+    // is an error with a helpful log line.
     auto sink = get("/bytes-result");
     EXPECT_EQ(sink.status_code, 500);
     EXPECT_NE(log_text().find("returned bytes instead of an iterable of bytes (return [body])"),
@@ -160,7 +165,7 @@ TEST_F(InvokerTest, CloseExactlyOnceWhenTheClientGoes)
 
 TEST_F(InvokerTest, ClientGoneWithoutWriteErrorStopsIterating)
 {
-    // A front end learns the client left (FastCGI ABORT_REQUEST, trap 13) while writes
+    // A front end learns the client left (FastCGI 1.0 §5.4, FCGI_ABORT_REQUEST) while writes
     // still succeed: stop pulling items, close() once, abort.
     RequestBuilder rb("GET", "/closing?n=5&name=aborted");
     MemorySink sink;
@@ -175,7 +180,8 @@ TEST_F(InvokerTest, ClientGoneWithoutWriteErrorStopsIterating)
 
 TEST_F(InvokerTest, ContentLengthOverrunStopsAndCloses)
 {
-    // Trap 42: C-L 10 but 2 x 8 bytes yielded: send 10, stop, close once.
+    // PEP 3333 'Handling the Content-Length Header': C-L 10 but 2 x 8 bytes yielded: send 10, stop,
+    // close once.
     auto sink = get("/closing?n=2&size=8&cl=10&name=over");
     EXPECT_EQ(sink.body, "AAAAAAAABB");
     EXPECT_EQ(sink.finish_calls, 1);
@@ -221,7 +227,8 @@ TEST_F(InvokerTest, HeadKeepsLengthDropsBody)
     EXPECT_EQ(sink.status_code, 200);
     EXPECT_FALSE(sink.body_allowed);
     EXPECT_EQ(sink.body, "");
-    EXPECT_EQ(sink.content_length, 15u) << "trap 52: HEAD keeps Content-Length";
+    EXPECT_EQ(sink.content_length, 15u)
+        << "RFC 9110 §6.4.1: HEAD, 1xx, 204 and 304 carry no body: HEAD keeps Content-Length";
     EXPECT_EQ(sink.finish_calls, 1);
     EXPECT_EQ(closed("head"), 1);
     sink = get("/list?n=1", "HEAD");
@@ -256,7 +263,8 @@ TEST_F(InvokerTest, BodylessStatuses)
 
 TEST_F(InvokerTest, InformationalStatusHasNoBodyNorLength)
 {
-    // Trap 52: a 1xx final status from the app (103 Early Hints) is bodyless like 204.
+    // RFC 9110 §6.4.1: HEAD, 1xx, 204 and 304 carry no body: a 1xx final status from the app (103
+    // Early Hints) is bodyless like 204.
     auto sink = get("/closing?n=1&size=4&cl=4&status=103%20Early%20Hints&name=s103");
     EXPECT_EQ(sink.status_code, 103);
     EXPECT_FALSE(sink.body_allowed);

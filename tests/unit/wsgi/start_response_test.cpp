@@ -1,5 +1,6 @@
 // start_response and write() (lib/wsgi/start_response.cpp): validation raised into the
-// app naming the value (traps 44-46), exc_info rules (trap 40).
+// app naming the value (PEP 3333, start_response and write()), exc_info rules (PEP 3333,
+// start_response and exc_info).
 #include "harness.hpp"
 
 namespace wsgibridge::test {
@@ -89,7 +90,7 @@ TEST_F(StartResponseTest, SecondCallWithoutExcInfo)
         sink.body.find("RuntimeError: start_response() called a second time without exc_info"),
         std::string::npos)
         << sink.body;
-    // Trap 40: also after a first call that raised.
+    // PEP 3333, start_response and exc_info: also after a first call that raised.
     sink = get("/second-after-failed");
     EXPECT_NE(sink.body.find("called a second time"), std::string::npos) << sink.body;
 }
@@ -116,8 +117,8 @@ TEST_F(StartResponseTest, ExcInfoAfterSendReraises)
 
 TEST_F(StartResponseTest, ExcInfoReferenceIsDropped)
 {
-    // Trap 40: after replacing the head and after re-raising, start_response holds no
-    // reference to exc_info (the app checks with a weakref, without gc).
+    // PEP 3333, start_response and exc_info: after replacing the head and after re-raising,
+    // start_response holds no reference to exc_info (the app checks with a weakref, without gc).
     auto sink = get("/exc-dropped");
     EXPECT_EQ(sink.status, "500 Oops");
     EXPECT_EQ(sink.body, "sent before=dropped after=dropped");
@@ -139,7 +140,8 @@ TEST_F(StartResponseTest, WriteCallable)
     auto sink = get("/write");
     EXPECT_EQ(sink.status_code, 200);
     EXPECT_EQ(sink.body, "ab");
-    EXPECT_FALSE(sink.content_length) << "trap 43: no computed length once write() was used";
+    EXPECT_FALSE(sink.content_length) << "PEP 3333 'Handling the Content-Length Header': no "
+                                         "computed length once write() was used";
     EXPECT_EQ(sink.finish_calls, 1);
 }
 
@@ -153,7 +155,8 @@ TEST_F(StartResponseTest, WriteStrIsTypeError)
 
 TEST_F(StartResponseTest, WriteEmptyDoesNotSendTheHead)
 {
-    // write(b"") then raise: nothing went out, so a clean 500 is still possible (trap 39).
+    // write(b"") then raise: nothing went out, so a clean 500 is still possible (PEP 3333: an empty
+    // chunk does not send the headers).
     auto sink = get("/write-empty-then-raise");
     EXPECT_EQ(sink.status_code, 500);
     EXPECT_EQ(sink.start_calls, 1);

@@ -1,4 +1,4 @@
-// wsgiref.validate.validator as an oracle (trap 54): the cases app wrapped in the
+// wsgiref.validate.validator as an oracle: the cases app wrapped in the
 // validator, its warnings turned into errors, must get the same answers as unwrapped.
 // Any PEP 3333 violation on our side (environ types, input/errors methods, close()
 // not called, bad write() use) becomes an AssertionError -> a 500 this test sees.
