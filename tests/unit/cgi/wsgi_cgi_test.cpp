@@ -236,3 +236,59 @@ TEST(WsgiCgi, ChunksLeaveAsTheAppYieldsThem)
     EXPECT_EQ(child.wait(10s), 0);
     EXPECT_TRUE(read_file(dir / "out").ends_with("one\ntwo\n"));
 }
+
+// A shebang script named like the framework it imports (django.cgi, flask.py), run as the
+// web server runs it: exec'd directly, in its own directory. Each process is a first
+// import of the framework, so the file must not stand in for the package (it is loaded
+// under a private module name), and Flask finds templates/ and static/ next to it.
+TEST(WsgiCgi, ScriptNamedLikeItsFramework)
+{
+    TempDir dir;
+    write_file(dir / "templates/page.html", "hello {{ who }}");
+    write_file(dir / "static/s.txt", "static next to flask.py");
+    write_file(dir / "flask.py",
+               "#!" + wsgi_cgi() +
+                   "\n"
+                   "from flask import Flask, render_template\n"
+                   "app = Flask(__name__)\n"
+                   "@app.route('/')\n"
+                   "def index():\n"
+                   "    return render_template('page.html', who='flask.py')\n",
+               /*executable=*/true);
+    auto o = cgi_env("GET", "/");
+    o.cwd = dir.path();
+    auto page = run_command({(dir / "flask.py").string()}, {}, o, 20s);
+    EXPECT_EQ(page.exit_code, 0) << page.err;
+    EXPECT_EQ(body_of(page.out), "hello flask.py") << page.out << page.err;
+    auto file = run_command(
+        {(dir / "flask.py").string()}, {},
+        [&] {
+            auto s = cgi_env("GET", "/static/s.txt");
+            s.cwd = dir.path();
+            return s;
+        }(),
+        20s);
+    EXPECT_EQ(body_of(file.out), "static next to flask.py") << file.out << file.err;
+
+    // A complete Django project in one file: the URLconf is the script's own module.
+    write_file(dir / "django.cgi",
+               "#!" + wsgi_cgi() +
+                   "\n"
+                   "import django\n"
+                   "from django.conf import settings\n"
+                   "from django.http import HttpResponse\n"
+                   "from django.urls import path\n"
+                   "settings.configure(DEBUG=False, ALLOWED_HOSTS=['*'], ROOT_URLCONF=__name__,\n"
+                   "                   SECRET_KEY='test', MIDDLEWARE=[])\n"
+                   "def hello(request):\n"
+                   "    return HttpResponse('django.cgi says ' + request.path_info)\n"
+                   "urlpatterns = [path('hi', hello)]\n"
+                   "from django.core.wsgi import get_wsgi_application\n"
+                   "application = get_wsgi_application()\n",
+               /*executable=*/true);
+    auto d = cgi_env("GET", "/hi", {{"SCRIPT_NAME", "/django.cgi"}});
+    d.cwd = dir.path();
+    auto dj = run_command({(dir / "django.cgi").string()}, {}, d, 20s);
+    EXPECT_EQ(dj.exit_code, 0) << dj.err;
+    EXPECT_EQ(body_of(dj.out), "django.cgi says /hi") << dj.out << dj.err;
+}
