@@ -8,6 +8,7 @@
 
 using namespace wsgibridge::test;
 using namespace std::chrono_literals;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -291,4 +292,46 @@ TEST(WsgiCgi, ScriptNamedLikeItsFramework)
     auto dj = run_command({(dir / "django.cgi").string()}, {}, d, 20s);
     EXPECT_EQ(dj.exit_code, 0) << dj.err;
     EXPECT_EQ(body_of(dj.out), "django.cgi says /hi") << dj.out << dj.err;
+}
+
+// wsgi-cgi starts Python without `site` but adds what `site` adds for /usr/bin/python3:
+// the user site-packages (~/.local/lib/python3.11/site-packages, with the directories
+// its .pth files name and their import lines run), then Debian's dist-packages, in the
+// same order. (Under suexec there is no HOME: cgi_apache_suexec covers the user
+// database lookup.)
+TEST(WsgiCgi, UserSitePackagesAsSiteAddsThem)
+{
+    TempDir dir;
+    const auto user_site = dir / "home/.local/lib/python3.11/site-packages";
+    write_file(user_site / "usersitepkg_t1/__init__.py", "VALUE = 'user site'\n");
+    write_file(dir / "pthdir/pthmod_t1.py", "VALUE = 'pth dir'\n");
+    write_file(user_site / "t1.pth",
+               "# comment\n\n" + (dir / "pthdir").string() + "\nimport sys; sys.t1 = 1\n");
+    write_file(dir / "site/app.cgi",
+               "#!" + wsgi_cgi() +
+                   "\n"
+                   "import sys, usersitepkg_t1, pthmod_t1\n"
+                   "def application(environ, start_response):\n"
+                   "    start_response('200 OK', [])\n"
+                   "    return ['\\n'.join(sys.path[1:] + [usersitepkg_t1.VALUE, pthmod_t1.VALUE,\n"
+                   "                      str(sys.t1)]).encode()]\n",
+               /*executable=*/true);
+    auto o = cgi_env("GET", "/", {{"HOME", (dir / "home").string()}});
+    o.cwd = dir / "site";
+    auto r = run_command({(dir / "site/app.cgi").string()}, {}, o, 20s);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    auto reference =
+        run_command({system_python, "-c", "import sys; print('\\n'.join(sys.path[1:]))"}, {}, o);
+    EXPECT_EQ(body_of(r.out), reference.out + "user site\npth dir\n1") << r.err;
+
+    // WSGI_CGI_PYTHONUSERBASE moves the base (PYTHONUSERBASE is not read: isolated).
+    fs::rename(dir / "home/.local", dir / "base");
+    auto moved = cgi_env("GET", "/",
+                         {{"HOME", (dir / "home").string()},
+                          {"PYTHONUSERBASE", (dir / "nowhere").string()},
+                          {"WSGI_CGI_PYTHONUSERBASE", (dir / "base").string()}});
+    moved.cwd = dir / "site";
+    auto m = run_command({(dir / "site/app.cgi").string()}, {}, moved, 20s);
+    EXPECT_EQ(m.exit_code, 0) << m.err;
+    EXPECT_NE(body_of(m.out).find("user site\npth dir\n1"), std::string::npos) << m.out << m.err;
 }
