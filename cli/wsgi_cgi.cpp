@@ -5,7 +5,7 @@
 //   Wrapper mode: a script runs "exec wsgi-cgi --app module:app".
 //
 // Every request pays the start-up, so nothing is done that the request does not need:
-// no `site` module (the Debian package directories are added directly), byte code
+// no `site` module (the user's and Debian's package directories are added directly), byte code
 // cached, and the response is closed before the interpreter is finalised.
 #include "options.hpp"
 #include "wsgibridge/cgi_gateway.hpp"
@@ -133,6 +133,12 @@ int serve(Settings& s, const std::vector<std::string>& positionals)
     PythonOptions py = cli::prepare_python(s.common);
     py.program_name = "wsgi-cgi";
     py.import_site = false;
+    // What `site` gives `python3` on a shared host: the user's `pip install --user`
+    // packages. The interpreter is isolated (PYTHONUSERBASE is not read, as no PYTHON*
+    // variable is); WSGI_CGI_PYTHONUSERBASE moves the base like WSGI_CGI_PYTHONPATH.
+    py.user_site = true;
+    if (const char* base = std::getenv("WSGI_CGI_PYTHONUSERBASE"); base && *base)
+        py.user_base = base;
     py.write_bytecode = true;
     std::optional<Interpreter> interpreter;
     std::optional<WsgiApp> app;

@@ -10,7 +10,7 @@ WSGIBRIDGE_BUILD_PACKAGES=(meson ninja-build g++ pkg-config libboost1.81-dev pyt
 # Every Python framework a test or example imports is here: a framework test that cannot
 # import its framework fails, so a missing name fails on a new machine, not silently.
 WSGIBRIDGE_TEST_PACKAGES=(libgtest-dev libgmock-dev curl nginx-light apache2
-    libapache2-mod-fcgid lighttpd libfcgi-bin clang libclang-rt-14-dev
+    libapache2-mod-fcgid apache2-suexec-pristine lighttpd libfcgi-bin clang libclang-rt-14-dev
     python3-flask python3-django python3-bottle python3-falcon python3-pyramid python3-webob
     python3-werkzeug)
 

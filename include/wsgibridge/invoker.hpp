@@ -33,6 +33,12 @@ struct PythonOptions {
     /// Load the standard `site` module (Debian's dist-packages, .pth files). The CGI
     /// front end turns it off and adds the dist-packages directories itself, for speed.
     bool import_site = true;
+    /// Without `site`: also add the user site-packages (~/.local/lib/python3.X/
+    /// site-packages of the user we run as) and run its .pth files, as `site` would for
+    /// `python3`. Off in the isolated servers; wsgi-cgi turns it on (shared hosting).
+    bool user_site = false;
+    /// The user base (PYTHONUSERBASE semantics) when user_site is on; empty: ~/.local.
+    std::string user_base;
     /// Write __pycache__ byte code for imported modules (ignores PYTHONDONTWRITEBYTECODE).
     bool write_bytecode = true;
 };

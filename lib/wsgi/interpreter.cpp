@@ -11,17 +11,13 @@
 #include "gil.hpp"
 #include "py_error.hpp"
 #include "py_ref.hpp"
+#include "site_dirs.hpp"
 #include "wsgibridge/invoker.hpp"
 
 namespace wsgibridge {
 namespace {
 
 std::atomic<bool> interpreter_exists{false};
-
-/// Debian's directories for packages installed by pip and by apt. The `site` module adds
-/// them; without it (fast CGI start-up) we add them ourselves.
-constexpr const char* debian_dist_packages[] = {"/usr/local/lib/python3.11/dist-packages",
-                                                "/usr/lib/python3/dist-packages"};
 
 void check(PyStatus status, PyConfig& config, const char* what)
 {
@@ -93,9 +89,8 @@ void setup_sys_path(const PythonOptions& options)
         }
         return;
     }
-    for (const char* dir : debian_dist_packages)
-        if (std::filesystem::is_directory(dir, ec))
-            insert_path(sys_path, PyList_GET_SIZE(sys_path), dir);
+    // Without `site` (fast CGI start-up): what it would have added, ourselves.
+    py::add_site_directories(options);
 }
 
 /// Embedded, sys.executable is '' (no python binary started us): multiprocessing's

@@ -110,3 +110,36 @@ TEST(FcgiCli, WorkersServeTheSameSocket)
     int status = app.stop(SIGTERM, 5s);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }
+
+// A shebang-style file named after the framework it imports (--app django.cgi): loaded
+// under a private module name, so `import django` finds Django, whose URLconf is the
+// file's own module.
+TEST(FcgiCli, FileNamedDjangoCgi)
+{
+    if (wsgi_fcgi_path().empty()) GTEST_FAIL() << "wsgi-fcgi was not built";
+    TempDir dir;
+    write_file(dir / "django.cgi",
+               "#!/usr/bin/wsgi-fcgi\n"
+               "import django\n"
+               "from django.conf import settings\n"
+               "from django.http import HttpResponse\n"
+               "from django.urls import path\n"
+               "settings.configure(DEBUG=False, ALLOWED_HOSTS=['*'], ROOT_URLCONF=__name__,\n"
+               "                   SECRET_KEY='test', MIDDLEWARE=[])\n"
+               "urlpatterns = [path('', lambda request: HttpResponse('django.cgi over fastcgi'))]\n"
+               "from django.core.wsgi import get_wsgi_application\n"
+               "application = get_wsgi_application()\n",
+               true);
+    auto port = free_tcp_port();
+    SpawnOptions o;
+    o.stderr_file = dir / "d.log";
+    ChildProcess app({wsgi_fcgi_path(), "--app", (dir / "django.cgi").string(), "--bind",
+                      "127.0.0.1:" + std::to_string(port)},
+                     o);
+    ASSERT_TRUE(wait_for_tcp(port)) << read_file(dir / "d.log");
+    RawFcgiClient c(port);
+    ASSERT_TRUE(c.send(wire::request(1, wire::cgi_params("GET", "/"))));
+    auto reply = c.read_reply(1);
+    EXPECT_EQ(reply.status(), 200) << reply.stdout_data << read_file(dir / "d.log");
+    EXPECT_EQ(reply.body(), "django.cgi over fastcgi");
+}

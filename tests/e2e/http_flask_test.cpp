@@ -50,3 +50,23 @@ TEST(WsgiHttpFlask, MountedUrlForIncludesThePrefix)
     EXPECT_EQ(index["script_name"], "/app");
     EXPECT_EQ(response_status(curl({s.url("/hello/x")}).out), "HTTP/1.1 404 Not Found");
 }
+
+// A file named after the framework it imports (--app /srv/site/flask.py): the file is
+// loaded under a private module name, so `from flask import Flask` finds Flask, and
+// templates/ and static/ next to the file are Flask's (root_path from __file__).
+TEST(WsgiHttpFlask, FileNamedFlaskPy)
+{
+    if (!have_flask()) GTEST_FAIL() << "python3-flask is not installed (scripts/lib.sh installs it)";
+    TempDir site;
+    write_file(site / "templates/page.html", "hello {{ who }}");
+    write_file(site / "static/s.txt", "static next to flask.py");
+    write_file(site / "flask.py", "from flask import Flask, render_template\n"
+                                  "app = Flask(__name__)\n"
+                                  "@app.route('/')\n"
+                                  "def index():\n"
+                                  "    return render_template('page.html', who=__name__[:13])\n");
+    WsgiHttpProcess s({"--app", (site / "flask.py").string()});
+    ASSERT_TRUE(s.ready()) << s.error_log();
+    EXPECT_EQ(response_body(curl({s.url("/")}).out), "hello _wsgi_bridge_") << s.error_log();
+    EXPECT_EQ(response_body(curl({s.url("/static/s.txt")}).out), "static next to flask.py");
+}

@@ -8,6 +8,7 @@
 
 using namespace wsgibridge::test;
 using namespace std::chrono_literals;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -235,4 +236,102 @@ TEST(WsgiCgi, ChunksLeaveAsTheAppYieldsThem)
     EXPECT_TRUE(child.running());
     EXPECT_EQ(child.wait(10s), 0);
     EXPECT_TRUE(read_file(dir / "out").ends_with("one\ntwo\n"));
+}
+
+// A shebang script named like the framework it imports (django.cgi, flask.py), run as the
+// web server runs it: exec'd directly, in its own directory. Each process is a first
+// import of the framework, so the file must not stand in for the package (it is loaded
+// under a private module name), and Flask finds templates/ and static/ next to it.
+TEST(WsgiCgi, ScriptNamedLikeItsFramework)
+{
+    TempDir dir;
+    write_file(dir / "templates/page.html", "hello {{ who }}");
+    write_file(dir / "static/s.txt", "static next to flask.py");
+    write_file(dir / "flask.py",
+               "#!" + wsgi_cgi() +
+                   "\n"
+                   "from flask import Flask, render_template\n"
+                   "app = Flask(__name__)\n"
+                   "@app.route('/')\n"
+                   "def index():\n"
+                   "    return render_template('page.html', who='flask.py')\n",
+               /*executable=*/true);
+    auto o = cgi_env("GET", "/");
+    o.cwd = dir.path();
+    auto page = run_command({(dir / "flask.py").string()}, {}, o, 20s);
+    EXPECT_EQ(page.exit_code, 0) << page.err;
+    EXPECT_EQ(body_of(page.out), "hello flask.py") << page.out << page.err;
+    auto file = run_command(
+        {(dir / "flask.py").string()}, {},
+        [&] {
+            auto s = cgi_env("GET", "/static/s.txt");
+            s.cwd = dir.path();
+            return s;
+        }(),
+        20s);
+    EXPECT_EQ(body_of(file.out), "static next to flask.py") << file.out << file.err;
+
+    // A complete Django project in one file: the URLconf is the script's own module.
+    write_file(dir / "django.cgi",
+               "#!" + wsgi_cgi() +
+                   "\n"
+                   "import django\n"
+                   "from django.conf import settings\n"
+                   "from django.http import HttpResponse\n"
+                   "from django.urls import path\n"
+                   "settings.configure(DEBUG=False, ALLOWED_HOSTS=['*'], ROOT_URLCONF=__name__,\n"
+                   "                   SECRET_KEY='test', MIDDLEWARE=[])\n"
+                   "def hello(request):\n"
+                   "    return HttpResponse('django.cgi says ' + request.path_info)\n"
+                   "urlpatterns = [path('hi', hello)]\n"
+                   "from django.core.wsgi import get_wsgi_application\n"
+                   "application = get_wsgi_application()\n",
+               /*executable=*/true);
+    auto d = cgi_env("GET", "/hi", {{"SCRIPT_NAME", "/django.cgi"}});
+    d.cwd = dir.path();
+    auto dj = run_command({(dir / "django.cgi").string()}, {}, d, 20s);
+    EXPECT_EQ(dj.exit_code, 0) << dj.err;
+    EXPECT_EQ(body_of(dj.out), "django.cgi says /hi") << dj.out << dj.err;
+}
+
+// wsgi-cgi starts Python without `site` but adds what `site` adds for /usr/bin/python3:
+// the user site-packages (~/.local/lib/python3.11/site-packages, with the directories
+// its .pth files name and their import lines run), then Debian's dist-packages, in the
+// same order. (Under suexec there is no HOME: cgi_apache_suexec covers the user
+// database lookup.)
+TEST(WsgiCgi, UserSitePackagesAsSiteAddsThem)
+{
+    TempDir dir;
+    const auto user_site = dir / "home/.local/lib/python3.11/site-packages";
+    write_file(user_site / "usersitepkg_t1/__init__.py", "VALUE = 'user site'\n");
+    write_file(dir / "pthdir/pthmod_t1.py", "VALUE = 'pth dir'\n");
+    write_file(user_site / "t1.pth",
+               "# comment\n\n" + (dir / "pthdir").string() + "\nimport sys; sys.t1 = 1\n");
+    write_file(dir / "site/app.cgi",
+               "#!" + wsgi_cgi() +
+                   "\n"
+                   "import sys, usersitepkg_t1, pthmod_t1\n"
+                   "def application(environ, start_response):\n"
+                   "    start_response('200 OK', [])\n"
+                   "    return ['\\n'.join(sys.path[1:] + [usersitepkg_t1.VALUE, pthmod_t1.VALUE,\n"
+                   "                      str(sys.t1)]).encode()]\n",
+               /*executable=*/true);
+    auto o = cgi_env("GET", "/", {{"HOME", (dir / "home").string()}});
+    o.cwd = dir / "site";
+    auto r = run_command({(dir / "site/app.cgi").string()}, {}, o, 20s);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    auto reference =
+        run_command({system_python, "-c", "import sys; print('\\n'.join(sys.path[1:]))"}, {}, o);
+    EXPECT_EQ(body_of(r.out), reference.out + "user site\npth dir\n1") << r.err;
+
+    // WSGI_CGI_PYTHONUSERBASE moves the base (PYTHONUSERBASE is not read: isolated).
+    fs::rename(dir / "home/.local", dir / "base");
+    auto moved = cgi_env("GET", "/",
+                         {{"HOME", (dir / "home").string()},
+                          {"PYTHONUSERBASE", (dir / "nowhere").string()},
+                          {"WSGI_CGI_PYTHONUSERBASE", (dir / "base").string()}});
+    moved.cwd = dir / "site";
+    auto m = run_command({(dir / "site/app.cgi").string()}, {}, moved, 20s);
+    EXPECT_EQ(m.exit_code, 0) << m.err;
+    EXPECT_NE(body_of(m.out).find("user site\npth dir\n1"), std::string::npos) << m.out << m.err;
 }
