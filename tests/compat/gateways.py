@@ -98,23 +98,51 @@ def wait_tcp(port, proc, timeout=20.0):
     raise RuntimeError(f"nothing listens on port {port}: {' '.join(proc.argv) if proc else ''}\n{log}")
 
 
-def http_request(port, method, target, headers=(), body=b"", timeout=30.0):
+def http_request(port, method, target, headers=(), body=b"", timeout=30.0, pause=0.0):
+    """One request on its own connection. A body cut short (the server closed or reset
+    before the end its framing announced) gives the part received and error set.
+    `pause`: read the first 64 KiB, then wait that long before reading on (a slow reader)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    r = None
     try:
         conn.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
         conn.putheader("Host", HOST)
+        # One request per connection: a server keeping it alive after a truncated
+        # response (Apache does, till KeepAliveTimeout) would only delay the end.
+        conn.putheader("Connection", "close")
         for k, v in headers:
             conn.putheader(k, v)
         if body or method in ("POST", "PUT"):
             conn.putheader("Content-Length", str(len(body)))
         conn.endheaders(body or None)
         r = conn.getresponse()
-        data = r.read()
+        data = b""
+        if pause:
+            data = r.read(65536)
+            time.sleep(pause)
+        data += r.read()
         return Reply(r.status, r.getheaders(), data)
+    except http.client.IncompleteRead as e:
+        return Reply(r.status, r.getheaders(), data + e.partial, error="incomplete body")
     except (OSError, http.client.HTTPException) as e:
+        if r is not None:
+            return Reply(r.status, r.getheaders(), b"", error=f"{type(e).__name__}: {e}")
         return Reply(0, [], b"", error=f"{type(e).__name__}: {e}")
     finally:
         conn.close()
+
+
+def http_disconnect(port, target, after=65536):
+    """Sends a GET, reads `after` bytes of the answer and closes the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(f"GET {target} HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode())
+        got = 0
+        while got < after:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            got += len(chunk)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
 
 
 def run_user():
@@ -173,6 +201,12 @@ class Front:
     def request(self, app, method, path, headers=(), body=b""):
         return http_request(self.port, method, self.prefix(app) + path, headers, body)
 
+    def slow_request(self, app, path, pause):
+        return http_request(self.port, "GET", self.prefix(app) + path, pause=pause)
+
+    def disconnect(self, app, path):
+        http_disconnect(self.port, self.prefix(app) + path)
+
     def logs(self):
         out = []
         for f in sorted(self.dir.glob("*.log")):
@@ -229,6 +263,12 @@ class WsgiHttp(Front):
 
     def request(self, app, method, path, headers=(), body=b""):
         return http_request(self.ports[app], method, self.prefix(app) + path, headers, body)
+
+    def slow_request(self, app, path, pause):
+        return http_request(self.ports[app], "GET", self.prefix(app) + path, pause=pause)
+
+    def disconnect(self, app, path):
+        http_disconnect(self.ports[app], self.prefix(app) + path)
 
 
 def start_fcgi_backends(front, bind_kind="tcp"):
@@ -463,6 +503,34 @@ class CgiDirect(Front):
             log.write(r.stderr)
         return parse_cgi_response(r.stdout, method)
 
+    def slow_request(self, app, path, pause):
+        env = self.environ(app, "GET", path, (), b"")
+        script = self.dir / "htdocs" / f"{app}.cgi"
+        p = subprocess.Popen([str(script)], env=env, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=script.parent)
+        first = p.stdout.read(65536)
+        time.sleep(pause)
+        out = first + p.stdout.read()
+        p.wait(timeout=30)
+        return parse_cgi_response(out)
+
+    def disconnect(self, app, path):
+        """The server side of a client going away: the CGI's stdout pipe closes."""
+        env = self.environ(app, "GET", path, (), b"")
+        script = self.dir / "htdocs" / f"{app}.cgi"
+        p = subprocess.Popen([str(script)], env=env, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=script.parent)
+        p.stdout.read(65536)
+        p.stdout.close()
+        # What Apache's mod_cgi/mod_cgid do when the request ends early: SIGTERM, and
+        # SIGKILL 3 s later (the wait below stands in for it).
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
 
 def parse_cgi_response(out, method="GET"):
     head, sep, body = out.partition(b"\r\n\r\n")
@@ -480,6 +548,11 @@ def parse_cgi_response(out, method="GET"):
             headers.append((name, value))
     if method == "HEAD":
         body = b""
+    # A body shorter than the Content-Length the script announced is what a client
+    # of the web server would see as truncated (RFC 9112 6.3).
+    length = next((v for k, v in headers if k.lower() == "content-length"), None)
+    if length is not None and method != "HEAD" and status not in (204, 304) and len(body) < int(length):
+        return Reply(status, headers, body, error="incomplete body")
     return Reply(status, headers, body)
 
 
