@@ -181,7 +181,11 @@ def describe(ref, got):
 
 def run(front_name, apps, results_path):
     failures = {}
-    results = {"front": front_name, "frameworks": {}}
+    import importlib.metadata
+    packages = {"flask": "flask", "django": "django", "bottle": "bottle", "falcon": "falcon",
+                "pyramid": "pyramid", "webob": "webob", "werkzeug": "werkzeug"}
+    results = {"front": front_name, "frameworks": {},
+               "versions": {a: importlib.metadata.version(packages[a]) for a in apps}}
     with tempfile.TemporaryDirectory(prefix="wsgibridge-compat-") as tmp:
         Path(tmp).chmod(0o755)
         # The apps are copied so that byte code written by the CGI user and by us stays
