@@ -1,7 +1,6 @@
 #include "response_sink.hpp"
 
 #include "termination.hpp"
-
 #include "wsgibridge/error.hpp"
 #include "wsgibridge/log.hpp"
 

@@ -27,6 +27,13 @@ RULES = [
          expect=dict(status=200, json={"SCRIPT_NAME": "{prefix}",
                                        "PATH_INFO": "/path/caf\u00c3\u00a9/\u00e2\u0082\u00ac",
                                        "QUERY_STRING": "q=%C3%A9&x=%FF+y"})),
+    # The same bytes unencoded in the request line (RFC 9112 3.2 forbids them, but
+    # servers accept them and PEP 3333 still wants the raw bytes as latin-1).
+    dict(rule="raw-utf8-path-and-query", cite="PEP 3333 Unicode Issues",
+         request=("GET", "/path/caf\u00c3\u00a9?q=\u00c3\u00a9", [], b""),
+         expect=dict(status=200, json={"SCRIPT_NAME": "{prefix}",
+                                       "PATH_INFO": "/path/caf\u00c3\u00a9",
+                                       "QUERY_STRING": "q=\u00c3\u00a9"})),
     dict(rule="mount-prefix-split", cite="PEP 3333 URL Reconstruction, RFC 3875 4.1.13",
          request=("GET", "/path/a/b/", [], b""),
          expect=dict(status=200, json={"SCRIPT_NAME": "{prefix}", "PATH_INFO": "/path/a/b/",
