@@ -9,6 +9,12 @@ the response must end abnormally, the way a client can tell it is truncated).
 `validated`: the rule also runs with the app wrapped in wsgiref.validate.validator
 (False where the app itself breaks PEP 3333 on purpose, with the reason).
 """
+# mod_fcgid buffers the start of a response (FcgidOutputBufferSize, 64 KiB): when the
+# backend aborts it before anything was flushed, Apache discards it and answers its own 500.
+FCGID_ABORT = dict(status=500, body=None, body_prefix=b"<!DOCTYPE", complete=True,
+                   why="mod_fcgid still buffers the response when wsgi-fcgi aborts it and "
+                       "answers its own 500 (the client is told it failed)")
+
 LINES = b"line one\nline two\n\nlast line without newline"
 
 RULES = [
@@ -23,17 +29,27 @@ RULES = [
                              why="PEP 3333 wsgi.run_once: a CGI process serves one request")}),
     # PEP 3333 "Unicode Issues": native strings holding the raw bytes as latin-1.
     dict(rule="non-ascii-path-and-query", cite="PEP 3333 Unicode Issues, RFC 3875 4.1.5",
-         request=("GET", "/path/caf%C3%A9/%E2%82%AC?q=%C3%A9&x=%FF+y", [], b""),
+         request=("GET", "/path/caf%C3%A9/%E2%82%AC?q=%C3%A9+y", [], b""),
          expect=dict(status=200, json={"SCRIPT_NAME": "{prefix}",
                                        "PATH_INFO": "/path/caf\u00c3\u00a9/\u00e2\u0082\u00ac",
-                                       "QUERY_STRING": "q=%C3%A9&x=%FF+y"})),
+                                       "QUERY_STRING": "q=%C3%A9+y"})),
+    dict(rule="non-utf8-bytes-in-query", cite="PEP 3333 Unicode Issues, RFC 3875 4.1.7",
+         request=("GET", "/path/x?x=%FF", [], b""),
+         expect=dict(status=200, json={"SCRIPT_NAME": "{prefix}", "PATH_INFO": "/path/x",
+                                       "QUERY_STRING": "x=%FF"}),
+         fronts={"lighttpd": dict(status=400, json=None,
+                                  why="lighttpd refuses a URL whose %-escapes are not UTF-8 "
+                                      "(its server.http-parseopts url-normalize): its own 400")}),
     # The same bytes unencoded in the request line (RFC 9112 3.2 forbids them, but
     # servers accept them and PEP 3333 still wants the raw bytes as latin-1).
     dict(rule="raw-utf8-path-and-query", cite="PEP 3333 Unicode Issues",
          request=("GET", "/path/caf\u00c3\u00a9?q=\u00c3\u00a9", [], b""),
          expect=dict(status=200, json={"SCRIPT_NAME": "{prefix}",
                                        "PATH_INFO": "/path/caf\u00c3\u00a9",
-                                       "QUERY_STRING": "q=\u00c3\u00a9"})),
+                                       "QUERY_STRING": "q=\u00c3\u00a9"}),
+         fronts={"lighttpd": dict(json={"QUERY_STRING": "q=%C3%A9"},
+                                  why="lighttpd %-encodes raw bytes of the query before it "
+                                      "sets QUERY_STRING (server.http-parseopts url-normalize)")}),
     dict(rule="mount-prefix-split", cite="PEP 3333 URL Reconstruction, RFC 3875 4.1.13",
          request=("GET", "/path/a/b/", [], b""),
          expect=dict(status=200, json={"SCRIPT_NAME": "{prefix}", "PATH_INFO": "/path/a/b/",
@@ -41,7 +57,13 @@ RULES = [
     # CONTENT_LENGTH absent vs empty vs zero (PEP 3333: "may be empty or absent").
     dict(rule="content-length-absent", cite="PEP 3333 environ Variables (CONTENT_LENGTH)",
          request=("GET", "/length", [], b""),
-         expect=dict(status=200, json={"CONTENT_LENGTH": None, "body": "", "eof": ""})),
+         expect=dict(status=200, json={"CONTENT_LENGTH": None, "body": "", "eof": ""}),
+         fronts={"apache-fcgid": dict(json={"CONTENT_LENGTH": "0"},
+                                      why="mod_fcgid sets CONTENT_LENGTH=0 when there is no body; "
+                                          "wsgi-fcgi passes the server's value"),
+                 "lighttpd": dict(json={"CONTENT_LENGTH": "0"},
+                                  why="lighttpd mod_cgi sets CONTENT_LENGTH=0 when there is no "
+                                      "body; wsgi-cgi passes the server's value")}),
     dict(rule="content-length-zero", cite="RFC 9110 8.6, RFC 3875 4.1.2",
          request=("POST", "/length", [], b""),
          expect=dict(status=200, json={"CONTENT_LENGTH": "0", "body": "", "eof": ""})),
@@ -88,7 +110,8 @@ RULES = [
          expect=dict(status=200, body=b"partial ", complete=False),
          fronts={"cgi": dict(complete=True,
                              why="RFC 3875 6.3: a CGI response ends at EOF; the script "
-                                 "cannot mark it truncated (the body is cut, nothing is added)")}),
+                                 "cannot mark it truncated (the body is cut, nothing is added)"),
+                 "apache-fcgid": FCGID_ABORT}),
     dict(rule="set-cookie-order", cite="RFC 6265 4.1, RFC 9110 5.3",
          request=("GET", "/cookies", [], b""),
          expect=dict(status=200, body=b"cookies",
@@ -117,7 +140,8 @@ RULES = [
              why="Apache's content-length filter replaces the script's Content-Length with "
                  "the bytes it received when the whole CGI output arrives before EOS; a CGI "
                  "script cannot mark its response truncated (RFC 3875 6.3). wsgi-cgi does "
-                 "send the app's Content-Length: 10 with 5 bytes (cgi-direct checks it)")},
+                 "send the app's Content-Length: 10 with 5 bytes (cgi-direct checks it)"),
+             "apache-fcgid": FCGID_ABORT},
          validated=False, why_not_validated="the app's Content-Length is wrong on purpose"),
     # wsgi.file_wrapper (PEP 3333 Optional Platform-Specific File Handling).
     dict(rule="file-wrapper-real-file", cite="PEP 3333 Optional Platform-Specific File Handling",
@@ -150,7 +174,8 @@ CLOSE_RULES = [
          case="error", expect=dict(status=200, body_prefix=b"first ", complete=False, closes=1),
          fronts={"cgi": dict(complete=True,
                              why="RFC 3875 6.3: a CGI response ends at EOF; the script "
-                                 "cannot mark it truncated")}),
+                                 "cannot mark it truncated"),
+                 "apache-fcgid": FCGID_ABORT}),
     dict(rule="close-once-on-disconnect", cite="PEP 3333 Specification Details (close())",
          case="disconnect", expect=dict(closes=1)),
     dict(rule="stream-100-mib-flat-memory", cite="PEP 3333 Buffering and Streaming",
