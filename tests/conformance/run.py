@@ -158,6 +158,8 @@ def run(front_name, results_path, only):
             for rule in RULES + CLOSE_RULES:
                 if only and only not in rule["rule"]:
                     continue
+                if "only" in rule and front_name not in rule["only"]:
+                    continue
                 expect = expectation(rule, front)
                 mounts = ["conf"] + (["valid"] if rule.get("validated", True) else [])
                 for app in mounts:

@@ -6,6 +6,7 @@ expect keys: status; body (exact bytes); body_prefix; body_len; json (the app's 
 answer, "{prefix}" replaced by the mount prefix); headers ([(name, value)]: the values of
 those names, in order); absent (header names that must not be there); complete (False:
 the response must end abnormally, the way a client can tell it is truncated).
+`only`: the front ends the rule applies to (why_only says why).
 `validated`: the rule also runs with the app wrapped in wsgiref.validate.validator
 (False where the app itself breaks PEP 3333 on purpose, with the reason).
 """
@@ -64,6 +65,12 @@ RULES = [
                  "lighttpd": dict(json={"CONTENT_LENGTH": "0"},
                                   why="lighttpd mod_cgi sets CONTENT_LENGTH=0 when there is no "
                                       "body; wsgi-cgi passes the server's value")}),
+    dict(rule="content-length-empty", cite="RFC 3875 4.1.2 (NULL when there is no body)",
+         request=("POST", "/length", [("Content-Length", "")], b""),
+         expect=dict(status=200, json={"CONTENT_LENGTH": None, "body": "", "eof": ""}),
+         only=["cgi-direct"],
+         why_only="only a CGI server hands over an empty CONTENT_LENGTH; over HTTP the "
+                  "header must be digits (RFC 9110 8.6) and the servers answer 400 themselves"),
     dict(rule="content-length-zero", cite="RFC 9110 8.6, RFC 3875 4.1.2",
          request=("POST", "/length", [], b""),
          expect=dict(status=200, json={"CONTENT_LENGTH": "0", "body": "", "eof": ""})),
