@@ -140,6 +140,22 @@ def http_request(port, method, target, headers=(), body=b"", timeout=30.0, pause
         conn.close()
 
 
+def http_raw(port, method, target, timeout=10.0):
+    """The bytes of a whole exchange on one connection (Connection: close), split into
+    the head and what follows it: for HEAD, 204 and 304 nothing may follow."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(f"{method} {target} HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n"
+                  .encode("latin-1"))
+        data = b""
+        try:
+            while chunk := s.recv(65536):
+                data += chunk
+        except socket.timeout:
+            pass
+    head, _, after = data.partition(b"\r\n\r\n")
+    return head, after
+
+
 def http_disconnect(port, target, after=65536):
     """Sends a GET, reads `after` bytes of the answer and closes the connection."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
@@ -215,6 +231,9 @@ class Front:
     def disconnect(self, app, path):
         http_disconnect(self.port, self.prefix(app) + path)
 
+    def raw(self, app, method, path):
+        return http_raw(self.port, method, self.prefix(app) + path)
+
     def logs(self):
         out = []
         for f in sorted(self.dir.glob("*.log")):
@@ -277,6 +296,9 @@ class WsgiHttp(Front):
 
     def disconnect(self, app, path):
         http_disconnect(self.ports[app], self.prefix(app) + path)
+
+    def raw(self, app, method, path):
+        return http_raw(self.ports[app], method, self.prefix(app) + path)
 
 
 def start_fcgi_backends(front, bind_kind="tcp"):
@@ -511,6 +533,16 @@ class CgiDirect(Front):
         with open(self.dir / "cgi-stderr.log", "ab") as log:
             log.write(r.stderr)
         return parse_cgi_response(r.stdout, method)
+
+    def raw(self, app, method, path):
+        """The script's own output: RFC 3875 4.3.2 says a script MUST NOT send a body
+        for HEAD (and a 204/304 has none, RFC 9110 15.3.5/15.4.5)."""
+        env = self.environ(app, method, path, (), b"")
+        script = self.dir / "htdocs" / f"{app}.cgi"
+        r = subprocess.run([str(script)], env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                           timeout=30, cwd=script.parent)
+        head, _, after = r.stdout.replace(b"\r\n", b"\n").partition(b"\n\n")
+        return head, after
 
     def slow_request(self, app, path, pause):
         env = self.environ(app, "GET", path, (), b"")

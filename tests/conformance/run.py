@@ -110,6 +110,20 @@ def run_rule(front, app, rule):
     method, path, headers, body = rule["request"]
     if method == "SLOW":
         return front.slow_request(app, path, pause=1.0)
+    if rule["expect"].get("nothing_after_head"):
+        # The exchange's raw bytes: http.client would not read a body after HEAD/204/304
+        # even if the server sent one.
+        head, after = front.raw(app, method, path)
+        status = 0
+        first = head.split(b"\n", 1)[0]
+        for line in head.replace(b"\r\n", b"\n").split(b"\n"):
+            if line.lower().startswith(b"status:"):
+                first = line
+        try:
+            status = int(first.split()[1])
+        except (IndexError, ValueError):
+            pass
+        return gateways.Reply(status, [], after)
     return front.request(app, method, path, headers, body)
 
 

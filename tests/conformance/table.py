@@ -6,6 +6,8 @@ expect keys: status; body (exact bytes); body_prefix; body_len; json (the app's 
 answer, "{prefix}" replaced by the mount prefix); headers ([(name, value)]: the values of
 those names, in order); absent (header names that must not be there); complete (False:
 the response must end abnormally, the way a client can tell it is truncated).
+nothing_after_head (the raw bytes after the head, not what http.client reads, are the
+body: for HEAD, 204 and 304 there must be none).
 `only`: the front ends the rule applies to (why_only says why).
 `validated`: the rule also runs with the app wrapped in wsgiref.validate.validator
 (False where the app itself breaks PEP 3333 on purpose, with the reason).
@@ -126,14 +128,14 @@ RULES = [
                               ("Set-Cookie", "c=3")])),
     dict(rule="head-has-no-body", cite="RFC 9110 9.3.2",
          request=("HEAD", "/status/200", [], b""),
-         expect=dict(status=200, body=b"")),
+         expect=dict(status=200, body=b"", nothing_after_head=True)),
     dict(rule="204-has-no-body", cite="RFC 9110 15.3.5",
          request=("GET", "/status/204", [], b""),
-         expect=dict(status=204, body=b""),
+         expect=dict(status=204, body=b"", nothing_after_head=True),
          validated=False, why_not_validated="the app returns a body for a 204 on purpose"),
     dict(rule="304-has-no-body", cite="RFC 9110 15.4.5",
          request=("GET", "/status/304", [], b""),
-         expect=dict(status=304, body=b""),
+         expect=dict(status=304, body=b"", nothing_after_head=True),
          validated=False, why_not_validated="the app returns a body for a 304 on purpose"),
     dict(rule="body-longer-than-content-length", cite="RFC 9112 6.3, README",
          request=("GET", "/cl-long", [], b""),
