@@ -11,14 +11,11 @@ caller fails, never skips.
 import http.client
 import os
 import pwd
-import shutil
 import signal
 import socket
 import subprocess
-import sys
-import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 SOURCE_ROOT = Path(os.environ.get("WSGIBRIDGE_SOURCE_ROOT", Path(__file__).resolve().parents[2]))

@@ -10,8 +10,10 @@ files of a run into the README's table).
 """
 import argparse
 import hashlib
+import importlib.metadata
 import json
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -181,17 +183,14 @@ def describe(ref, got):
 
 def run(front_name, apps, results_path):
     failures = {}
-    import importlib.metadata
-    packages = {"flask": "flask", "django": "django", "bottle": "bottle", "falcon": "falcon",
-                "pyramid": "pyramid", "webob": "webob", "werkzeug": "werkzeug"}
+    # The distribution names are the frameworks' own (the table shows their versions).
     results = {"front": front_name, "frameworks": {},
-               "versions": {a: importlib.metadata.version(packages[a]) for a in apps}}
+               "versions": {a: importlib.metadata.version(a) for a in apps}}
     with tempfile.TemporaryDirectory(prefix="wsgibridge-compat-") as tmp:
         Path(tmp).chmod(0o755)
         # The apps are copied so that byte code written by the CGI user and by us stays
         # out of the source tree.
         src = gateways.SOURCE_ROOT / "examples" / "frameworks"
-        import shutil
         shutil.copytree(src, Path(tmp) / "frameworks", ignore=shutil.ignore_patterns("__pycache__"))
         for p in [Path(tmp) / "frameworks"] + list((Path(tmp) / "frameworks").rglob("*")):
             p.chmod(0o755 if p.is_dir() else 0o644)

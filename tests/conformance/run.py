@@ -7,7 +7,6 @@ Exit 0 when every rule gives the table's answer.
 """
 import argparse
 import json
-import os
 import shutil
 import sys
 import tempfile
