@@ -244,6 +244,14 @@ class Front:
             p.stop()
 
 
+def sanitized():
+    """True when the programs were built with AddressSanitizer (meson -Db_sanitize=address)."""
+    try:
+        return b"libasan.so" in (BUILD_ROOT / "cli" / "wsgi-http").read_bytes()
+    except OSError:
+        return False
+
+
 def gateway(program):
     return need(BUILD_ROOT / "cli" / program)
 

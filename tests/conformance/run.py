@@ -139,7 +139,10 @@ def run_close_rule(front, app, rule, expect):
     record = closed(front, app, token, expect["closes"], timeout=20)
     if record["closes"] != expect["closes"]:
         bad.append(f"close() called {record['closes']} times, not {expect['closes']}")
-    if "max_rss_growth_kib" in expect and record["rss_growth_kib"]:
+    # AddressSanitizer keeps freed blocks in its quarantine (256 MiB by default), so under
+    # the sanitizer build the peak RSS measures the quarantine, not our buffering: there
+    # the rule checks the bytes and close() only.
+    if "max_rss_growth_kib" in expect and record["rss_growth_kib"] and not gateways.sanitized():
         growth = max(record["rss_growth_kib"])
         if growth > expect["max_rss_growth_kib"]:
             bad.append(f"peak RSS grew by {growth} KiB streaming it (limit "
