@@ -2,6 +2,7 @@
 #include "request_from_env.hpp"
 #include "response_sink.hpp"
 #include "stdin_body.hpp"
+#include "termination.hpp"
 #include "wsgibridge/cgi_gateway.hpp"
 
 #include <cerrno>
@@ -162,6 +163,8 @@ int run_cgi(const CgiOptions& options, RequestHandler& handler, const Logger& lo
     // A server that hangs up must show up as EPIPE on a write, not kill the process
     // before it logs.
     ::signal(SIGPIPE, SIG_IGN);
+    // A server that ends the request with SIGTERM (mod_cgi, mod_cgid) is a hang-up too.
+    cgi::install_termination_handler();
     try {
         return serve(options, env, handler, log);
     } catch (const std::exception& e) {

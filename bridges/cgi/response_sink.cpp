@@ -1,5 +1,6 @@
 #include "response_sink.hpp"
 
+#include "termination.hpp"
 #include "wsgibridge/error.hpp"
 #include "wsgibridge/log.hpp"
 
@@ -86,7 +87,7 @@ std::error_code StdoutSink::send(std::span<const char> body)
     iovec* next = iov.data();
     while (count > 0) {
         ssize_t n = ::writev(fd_, next, static_cast<int>(count));
-        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EINTR && !termination_requested()) continue;
         if (n < 0) {
             gone_ = true;
             return errc::peer_gone;
@@ -106,6 +107,7 @@ std::error_code StdoutSink::send(std::span<const char> body)
 std::error_code StdoutSink::write(std::span<const char> data)
 {
     if (state_ != State::started) return errc::app_error;
+    if (termination_requested()) gone_ = true; // the server ended the request (SIGTERM)
     if (gone_) return errc::peer_gone;
     if (!body_allowed_ || data.empty()) return {};
     return send(data);
