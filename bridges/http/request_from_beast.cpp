@@ -85,6 +85,8 @@ bool request_from_beast(const RequestHead& head, const ConnectionInfo& info, std
     req.scheme = "http";
 
     auto parts = split_target(req.target);
+    // "http://host?q" has an empty path, which means "/" (RFC 9110 section 4.2.3).
+    if (parts.path.empty()) parts.path = "/";
     req.query_string = parts.query;
     path_buf.clear();
     percent_decode_append(parts.path, path_buf);
