@@ -162,6 +162,7 @@ void Session::read_head()
     }
     // Never past max_size: header_limit (below it) stops a head that keeps growing.
     std::size_t room = std::min<std::size_t>(4096, buffer_.max_size() - buffer_.size());
+    if (room == 0) return reject(make_error_code(errc::header_too_large), {});
     waiting_ = true;
     socket_.async_read_some(
         buffer_.prepare(room),
