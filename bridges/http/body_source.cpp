@@ -38,10 +38,9 @@ std::error_code HttpBodySource::fail(std::error_code ec, std::string_view detail
             x_.log->warning(concat("413 to ", x_.peer, ": request body larger than --max-body (",
                                    x_.limits->max_body_bytes, " bytes)"));
         else if (ec == errc::bad_chunk)
-            x_.log->warning(concat("400 to ", x_.peer, ": malformed chunked request body: ",
-                                   x_.chunks && !x_.chunks->problem().empty()
-                                       ? x_.chunks->problem()
-                                       : detail));
+            x_.log->warning(
+                concat("400 to ", x_.peer, ": malformed chunked request body: ",
+                       x_.chunks && !x_.chunks->problem().empty() ? x_.chunks->problem() : detail));
         else if (ec == errc::timeout)
             x_.log->warning(concat("request body from ", x_.peer,
                                    " stalled longer than --io-timeout (",

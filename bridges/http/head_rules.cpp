@@ -138,6 +138,13 @@ TargetForm target_form(std::string_view target) noexcept
     return authority(target, true) ? TargetForm::authority : TargetForm::invalid;
 }
 
+std::string_view target_authority(std::string_view target) noexcept
+{
+    if (target_form(target) != TargetForm::absolute) return {};
+    auto rest = target.substr(target.find("://") + 3);
+    return rest.substr(0, rest.find_first_of("/?"));
+}
+
 Refusal validate_head(const RequestHead& head, std::size_t max_target_bytes) noexcept
 {
     const auto bad = make_error_code(errc::bad_request);

@@ -33,6 +33,9 @@ enum class TargetForm { origin, absolute, authority, asterisk, invalid };
 /// `invalid`.
 TargetForm target_form(std::string_view target) noexcept;
 
+/// The authority of an absolute-form target ("http://h:8080/p" -> "h:8080"), else "".
+std::string_view target_authority(std::string_view target) noexcept;
+
 /// RFC 9112 section 3.2 / RFC 3986 section 3.2.2: uri-host [ ":" port ]. The empty
 /// value is valid (a target without authority).
 bool valid_host(std::string_view host) noexcept;

@@ -118,9 +118,12 @@ TEST(WsgiHttpHardening, ValidEdgeCasesAreServed)
         EXPECT_EQ(r.substr(0, 12), "HTTP/1.1 200") << request << "\n" << r.substr(0, 300);
         return nlohmann::json::parse(r.substr(r.find("\r\n\r\n") + 4), nullptr, false);
     };
-    auto e = env_of("GET http://example.com/env/x?q=1 HTTP/1.1\r\nHost: example.com\r\n"
+    // absolute-form: its authority replaces the Host field (RFC 9112 section 3.2.2).
+    auto e = env_of("GET http://example.com/env/x?q=1 HTTP/1.1\r\nHost: other.example\r\n"
                     "Connection: close\r\n\r\n");
     EXPECT_EQ(e.value("PATH_INFO", ""), "/env/x");
+    EXPECT_EQ(e.value("HTTP_HOST", ""), "example.com");
+    EXPECT_EQ(e.value("SERVER_NAME", ""), "example.com");
     EXPECT_EQ(e.value("QUERY_STRING", ""), "q=1");
     e = env_of("GET /env HTTP/1.0\r\n\r\n"); // HTTP/1.0 needs no Host
     EXPECT_EQ(e.value("PATH_INFO", ""), "/env");
