@@ -191,7 +191,7 @@ TEST(HttpHardening, HugeChunkExtensionsAre400)
 
 TEST(HttpHardening, SmallChunkExtensionsAreIgnored)
 {
-    auto o = exchange(chunked_post("5;a=b\r\nhello\r\n0\r\n\r\n") + "");
+    auto o = exchange(chunked_post("5;a=b\r\nhello\r\n0\r\n\r\n"));
     EXPECT_EQ(body_of(o.response), "hello");
 }
 
