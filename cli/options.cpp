@@ -148,6 +148,8 @@ void add_limit_options(ArgParser& p, Limits& l)
 {
     p.option("--max-header-bytes", "SIZE", "largest request head / FastCGI params / CGI environment (default 64k; 431 above)",
              [&l](std::string_view v) { l.max_header_bytes = parse_size("--max-header-bytes", v); });
+    p.option("--max-target-bytes", "SIZE", "longest request-target of an HTTP request line (default 8k; 414 above)",
+             [&l](std::string_view v) { l.max_target_bytes = parse_size("--max-target-bytes", v); });
     p.option("--max-header-count", "N", "most request header fields (default 100; 431 above)",
              [&l](std::string_view v) { l.max_header_count = parse_count("--max-header-count", v); });
     p.option("--max-body", "SIZE", "largest request body (default 100M; 413 above)",

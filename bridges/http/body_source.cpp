@@ -14,17 +14,20 @@ constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
 std::error_code to_errc(const boost::beast::error_code& ec) noexcept
 {
     if (ec == bhttp::error::body_limit) return make_error_code(errc::body_too_large);
-    if (ec == bhttp::error::bad_chunk || ec == bhttp::error::bad_chunk_extension)
-        return make_error_code(errc::bad_chunk);
     if (ec == bhttp::error::partial_message || ec == boost::asio::error::eof)
         return make_error_code(errc::body_truncated);
     if (ec == boost::beast::error::timeout) return make_error_code(errc::timeout);
+    // Every other parser error is the client's framing: a bad chunk size or extension
+    // (a bare CR), a malformed trailer line, Content-Length or Transfer-Encoding in the
+    // trailer section (RFC 9112 section 7.1.2), a chunk line past the buffer limit.
+    if (ec.category() == bhttp::make_error_code(bhttp::error::bad_chunk).category())
+        return make_error_code(errc::bad_chunk);
     return make_error_code(errc::peer_gone);
 }
 
 } // namespace
 
-std::error_code HttpBodySource::fail(std::error_code ec)
+std::error_code HttpBodySource::fail(std::error_code ec, std::string_view detail)
 {
     // The parser cannot resume after an error: whatever follows on the wire is not a
     // request we can find the start of.
@@ -35,7 +38,9 @@ std::error_code HttpBodySource::fail(std::error_code ec)
             x_.log->warning(concat("413 to ", x_.peer, ": request body larger than --max-body (",
                                    x_.limits->max_body_bytes, " bytes)"));
         else if (ec == errc::bad_chunk)
-            x_.log->warning(concat("400 to ", x_.peer, ": malformed chunked request body"));
+            x_.log->warning(
+                concat("400 to ", x_.peer, ": malformed chunked request body: ",
+                       x_.chunks && !x_.chunks->problem().empty() ? x_.chunks->problem() : detail));
         else if (ec == errc::timeout)
             x_.log->warning(concat("request body from ", x_.peer,
                                    " stalled longer than --io-timeout (",
@@ -69,7 +74,7 @@ Result<std::size_t> HttpBodySource::read(std::span<char> buf)
         boost::beast::error_code ec;
         bhttp::read_some(stream, *x_.buffer, parser, ec);
         if (ec == bhttp::error::need_buffer) ec = {};
-        if (ec) return fail(to_errc(ec));
+        if (ec) return fail(to_errc(ec), ec.message());
         std::size_t n = buf.size() - parser.get().body().size;
         if (n > 0 || parser.is_done()) {
             consumed_ += n;
@@ -105,7 +110,8 @@ bool HttpBodySource::drain()
     return true;
 }
 
-std::error_code precheck_chunked(RequestParser& parser, boost::beast::flat_buffer& buffer)
+std::error_code precheck_chunked(RequestParser& parser, boost::beast::flat_buffer& buffer,
+                                 std::string& detail)
 {
     if (!parser.chunked() || parser.is_done() || buffer.size() == 0) return {};
     // No body buffer: the parser stops with need_buffer at the first data byte, having
@@ -118,7 +124,10 @@ std::error_code precheck_chunked(RequestParser& parser, boost::beast::flat_buffe
     std::size_t used = parser.put(buffer.data(), ec);
     buffer.consume(used);
     if (ec == bhttp::error::need_buffer || ec == bhttp::error::need_more) return {};
-    if (ec) return to_errc(ec);
+    if (ec) {
+        detail = ec.message();
+        return to_errc(ec);
+    }
     return {};
 }
 

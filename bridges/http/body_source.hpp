@@ -23,7 +23,7 @@ public:
     bool drain();
 
 private:
-    std::error_code fail(std::error_code ec);
+    std::error_code fail(std::error_code ec, std::string_view detail = {});
 
     Exchange& x_;
     std::uint64_t consumed_ = 0;
@@ -32,6 +32,8 @@ private:
 /// Sans-I/O check of the chunk header(s) already buffered after the head, so a
 /// malformed first chunk size gets its 400 before the application runs. Consumes
 /// nothing the application could miss: only framing bytes, never body data.
-std::error_code precheck_chunked(RequestParser& parser, boost::beast::flat_buffer& buffer);
+/// `detail` receives the parser's words for a refusal.
+std::error_code precheck_chunked(RequestParser& parser, boost::beast::flat_buffer& buffer,
+                                 std::string& detail);
 
 } // namespace wsgibridge::http

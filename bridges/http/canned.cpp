@@ -37,6 +37,11 @@ std::string refusal_message(std::error_code reason, std::string_view peer, const
     case errc::body_too_large:
         return concat(prefix, "request body larger than --max-body (", limits.max_body_bytes,
                       " bytes)");
+    case errc::target_too_long:
+        return concat(prefix, "request-target longer than --max-target-bytes (",
+                      limits.max_target_bytes, " bytes)");
+    case errc::method_not_implemented:
+        return concat(prefix, detail);
     case errc::timeout:
         return concat(prefix, "request head not complete within --header-timeout (",
                       limits.header_timeout.count(), " ms)");

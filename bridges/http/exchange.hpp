@@ -4,6 +4,7 @@
 // request; the two views are short-lived objects on the session's stack. Internal.
 #pragma once
 
+#include "http/chunk_guard.hpp"
 #include "http/request_from_beast.hpp"
 #include "wsgibridge/limits.hpp"
 #include "wsgibridge/log.hpp"
@@ -22,6 +23,7 @@ struct Exchange
     const Logger* log = nullptr;
     RequestParser* parser = nullptr;
     boost::beast::flat_buffer* buffer = nullptr;
+    const ChunkGuard* chunks = nullptr; ///< why a chunked body was refused, if it was
     std::string_view peer;                       ///< "127.0.0.1:4711" for log lines
     const std::atomic<bool>* stopping = nullptr; ///< the server is shutting down
 

@@ -1,5 +1,6 @@
 #include "http/request_from_beast.hpp"
 
+#include "http/head_rules.hpp"
 #include "model/uri.hpp"
 
 namespace wsgibridge::http {
@@ -85,16 +86,23 @@ bool request_from_beast(const RequestHead& head, const ConnectionInfo& info, std
     req.scheme = "http";
 
     auto parts = split_target(req.target);
+    // "http://host?q" has an empty path, which means "/" (RFC 9110 section 4.2.3).
+    if (parts.path.empty()) parts.path = "/";
     req.query_string = parts.query;
     path_buf.clear();
     percent_decode_append(parts.path, path_buf);
 
     req.headers.clear();
     req.variables.clear();
-    std::string_view host;
+    // With an absolute-form target the server uses its authority and ignores the Host
+    // field (RFC 9112 section 3.2.2): HTTP_HOST and SERVER_NAME both come from it.
+    std::string_view host = target_authority(req.target);
+    const bool from_target = !host.empty();
     for (const auto& field : head) {
-        req.headers.add(field.name_string(), field.value());
-        if (host.empty() && field.name() == bhttp::field::host) host = field.value();
+        bool is_host = field.name() == bhttp::field::host;
+        req.headers.add(field.name_string(),
+                        is_host && from_target ? host : std::string_view(field.value()));
+        if (host.empty() && is_host) host = field.value();
     }
 
     // SERVER_NAME is what the client asked for (PEP 3333 url reconstruction), else

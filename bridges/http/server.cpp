@@ -84,6 +84,11 @@ struct HttpServer::Impl
     asio::io_context ioc;
     Acceptor acceptor;
     asio::steady_timer retry; ///< backs off accepting after EMFILE and friends
+    /// Accept failures are reported once per interval (accepts run one at a time).
+    static constexpr std::chrono::seconds accept_log_interval{10};
+    std::chrono::steady_clock::time_point last_accept_log{};
+    std::uint64_t accept_failures = 0;
+    bool accept_failing = false;
     asio::signal_set signals;
     std::string endpoint;
     std::string socket_path; ///< unix socket file to remove on shutdown (bound here)
@@ -100,14 +105,29 @@ void HttpServer::Impl::on_accept(boost::system::error_code ec, http::Session::So
     if (ec == asio::error::operation_aborted || context.stopping) return;
     if (ec) {
         // Out of descriptors or memory: the pending connection stays in the backlog;
-        // spinning on it would burn the CPU the in-flight requests need.
-        context.log.error(
-            concat("accept on ", endpoint, " failed: ", ec.message(), "; retrying in 100 ms"));
+        // spinning on it would burn the CPU the in-flight requests need, and a line per
+        // retry would flood the log. Connections in the backlog are accepted as soon as
+        // descriptors free up (a retry every 100 ms); one line per interval says so.
+        ++accept_failures;
+        accept_failing = true;
+        auto now = std::chrono::steady_clock::now();
+        if (now - last_accept_log >= accept_log_interval) {
+            context.log.error(concat("accept on ", endpoint, " failed: ", ec.message(), " (",
+                                     accept_failures,
+                                     " times since the last report); retrying every 100 ms, "
+                                     "new connections wait in the backlog"));
+            last_accept_log = now;
+            accept_failures = 0;
+        }
         retry.expires_after(std::chrono::milliseconds(100));
         retry.async_wait([this](boost::system::error_code e) {
             if (!e) accept();
         });
         return;
+    }
+    if (accept_failing) {
+        accept_failing = false;
+        context.log.info(concat("accept on ", endpoint, " works again"));
     }
     if (socket.local_endpoint().protocol().family() != AF_UNIX) {
         // Responses go out in one writev; Nagle would only delay the next small one.

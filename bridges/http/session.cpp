@@ -5,6 +5,7 @@
 #include "http/response_sink.hpp"
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/beast/http/read.hpp>
 #include <sys/socket.h>
 
@@ -20,6 +21,10 @@ constexpr std::size_t linger_bytes = 1024 * 1024;
 /// Pipelined requests served by direct calls before one goes through the io_context
 /// (keeps the stack shallow against a client pipelining thousands of requests).
 constexpr unsigned max_direct_depth = 8;
+/// Room in the connection buffer beyond the head limit: one body read. Bounds what a
+/// single unterminated line (a chunk size with endless extensions, a trailer) can make
+/// the server hold; past it the parser fails with buffer_overflow, a 400.
+constexpr std::size_t buffer_slack = 64 * 1024;
 
 /// Beast's head-parsing errors in our vocabulary; end of stream and resets are not
 /// refusals (nothing to answer) and give errc::peer_gone.
@@ -27,6 +32,7 @@ std::error_code classify(const boost::beast::error_code& ec) noexcept
 {
     namespace e = bhttp;
     if (ec == e::error::header_limit) return make_error_code(errc::header_too_large);
+    if (ec == e::error::buffer_overflow) return make_error_code(errc::header_too_large);
     if (ec == e::error::body_limit) return make_error_code(errc::body_too_large);
     if (ec == e::error::bad_content_length || ec == e::error::multiple_content_length ||
         ec == e::error::bad_transfer_encoding)
@@ -100,6 +106,11 @@ void Session::read_next()
     const auto limit = ctx_.limits.max_header_bytes;
     parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limit, UINT32_MAX)));
     parser_->body_limit(ctx_.limits.max_body_bytes);
+    chunks_.reset();
+    parser_->on_chunk_header(chunks_);
+    raw_refusal_ = {};
+    head_armed_ = false;
+    buffer_.max_size(std::max<std::size_t>(limit, 4096) + buffer_slack);
 
     if (buffer_.size() > 0 || requests_ == 0) return read_head();
     // Keep-alive: wait for the next bytes with the idle timeout, then give the rest of
@@ -118,28 +129,50 @@ void Session::read_next()
 
 void Session::read_head()
 {
-    // Sans-I/O first: the head usually arrived in one segment (or was pipelined), and
-    // then it needs no timer and no trip through the reactor. Recursion through
-    // serve() -> read_next() is bounded: past a few pipelined requests the next one
-    // goes through the io_context.
-    if (buffer_.size() > 0 && depth_ < max_direct_depth) {
+    // Sans-I/O: the parser takes the head only once it is complete (Beast's put()
+    // consumes nothing before), so the bytes it consumed are exactly the raw head, which
+    // gets the checks Beast does not make (check_raw_head). The head usually arrives in
+    // one segment or was pipelined, and then needs no timer and no trip through the
+    // reactor. Recursion through serve() -> read_next() is bounded: past a few
+    // pipelined requests the next one goes through the io_context.
+    if (buffer_.size() > 0) {
+        if (depth_ >= max_direct_depth) {
+            asio::post(socket_.get_executor(), [self = shared_from_this()] {
+                self->depth_ = 0;
+                self->read_head();
+            });
+            return;
+        }
         boost::beast::error_code ec;
-        buffer_.consume(parser_->put(buffer_.data(), ec));
+        auto data = buffer_.data();
+        std::size_t used = parser_->put(data, ec);
         if (ec != bhttp::error::need_more) {
-            timed_out_ = false;
+            if (!ec) raw_refusal_ = check_raw_head({static_cast<const char*>(data.data()), used});
+            buffer_.consume(used);
             ++depth_;
             on_head(ec);
             --depth_;
             return;
         }
+        buffer_.consume(used);
     }
+    if (!head_armed_) {
+        head_armed_ = true;
+        arm(ctx_.limits.header_timeout);
+    }
+    // Never past max_size: header_limit (below it) stops a head that keeps growing.
+    std::size_t room = std::min<std::size_t>(4096, buffer_.max_size() - buffer_.size());
+    if (room == 0) return reject(make_error_code(errc::header_too_large), {});
     waiting_ = true;
-    arm(ctx_.limits.header_timeout);
-    bhttp::async_read_header(socket_, buffer_, *parser_,
-                             [self = shared_from_this()](boost::beast::error_code ec, std::size_t) {
-                                 self->depth_ = 0;
-                                 self->on_head(ec);
-                             });
+    socket_.async_read_some(
+        buffer_.prepare(room),
+        [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+            self->waiting_ = false;
+            self->buffer_.commit(n);
+            self->depth_ = 0;
+            if (ec || self->timed_out_ || self->ctx_.stopping) return self->on_head(ec);
+            self->read_head();
+        });
 }
 
 void Session::on_head(boost::beast::error_code ec)
@@ -148,6 +181,13 @@ void Session::on_head(boost::beast::error_code ec)
     disarm();
     if (timed_out_) return reject(make_error_code(errc::timeout), {});
     if (ec == asio::error::operation_aborted || ctx_.stopping) return close();
+    if (ec == bhttp::error::header_limit) {
+        // No end of the request line within the limit: the target is what is too long.
+        auto data = buffer_.cdata();
+        std::string_view start(static_cast<const char*>(data.data()), data.size());
+        if (start.find('\n') == std::string_view::npos)
+            return reject(make_error_code(errc::target_too_long), "request line");
+    }
     if (ec) {
         auto reason = classify(ec);
         if (ec == bhttp::error::bad_version) {
@@ -158,9 +198,16 @@ void Session::on_head(boost::beast::error_code ec)
         if (reason == errc::peer_gone) return close();
         return reject(reason, ec.message());
     }
+    if (raw_refusal_) return reject(raw_refusal_.code, raw_refusal_.why);
     if (auto reason = check_head(parser_->get(), ctx_.limits.max_header_count))
         return reject(reason, "Content-Length with Transfer-Encoding");
-    if (auto reason = precheck_chunked(*parser_, buffer_)) return reject(reason, "bad chunk size");
+    if (auto r = validate_head(parser_->get(), ctx_.limits.max_target_bytes))
+        return reject(r.code, r.why);
+    std::string detail;
+    if (auto reason = precheck_chunked(*parser_, buffer_, detail)) {
+        if (!chunks_.problem().empty()) detail = chunks_.problem();
+        return reject(reason, detail);
+    }
     serve();
 }
 
@@ -174,6 +221,7 @@ void Session::serve()
     x.log = &ctx_.log;
     x.parser = &*parser_;
     x.buffer = &buffer_;
+    x.chunks = &chunks_;
     x.peer = peer_;
     x.stopping = &ctx_.stopping;
     x.http10 = head.version() == 10;
@@ -182,7 +230,12 @@ void Session::serve()
 
     HttpResponseSink sink(x, head_buf_, ctx_.server_software);
     HttpBodySource body(x);
-    if (request_from_beast(head, info_, ctx_.mount, path_buf_, req_)) {
+    bool in_mount = request_from_beast(head, info_, ctx_.mount, path_buf_, req_);
+    if (is_server_options(head)) {
+        // "OPTIONS *" asks about the server, not a resource (RFC 9110 section 9.3.7):
+        // answered here, the application only ever sees paths.
+        send_canned(sink, 200);
+    } else if (in_mount) {
         ctx_.handler.handle(req_, body, sink);
     } else {
         send_canned(sink, 404);

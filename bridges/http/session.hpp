@@ -13,6 +13,8 @@
 // reading; bytes already buffered are the next pipelined request. Internal.
 #pragma once
 
+#include "http/chunk_guard.hpp"
+#include "http/head_rules.hpp"
 #include "http/request_from_beast.hpp"
 #include "wsgibridge/handler.hpp"
 #include "wsgibridge/limits.hpp"
@@ -87,12 +89,15 @@ private:
 
     Arena arena_;
     std::optional<RequestParser> parser_;
+    ChunkGuard chunks_;
     boost::beast::flat_buffer buffer_;
+    Refusal raw_refusal_; ///< what the raw bytes of the current head broke
     Request req_;
     std::string path_buf_, head_buf_;
 
     unsigned generation_ = 0; ///< invalidates timer callbacks of earlier waits
     bool timed_out_ = false;
+    bool head_armed_ = false; ///< the header timeout runs for the current head
     bool waiting_ = false; ///< an async read is pending (stop may cancel it)
     bool closed_ = false;
     std::uint64_t requests_ = 0;

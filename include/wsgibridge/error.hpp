@@ -41,6 +41,10 @@ enum class errc {
     unsupported_version,
     /// The application failed (exception, bad status, bad headers).
     app_error,
+    /// The request-target is longer than Limits::max_target_bytes (414).
+    target_too_long,
+    /// A method the gateway does not implement: CONNECT, or an absurdly long one (501).
+    method_not_implemented,
 };
 
 const std::error_category& wsgibridge_category() noexcept;

@@ -14,6 +14,9 @@ struct Limits {
     /// or the CGI environment. 431 above it. nginx allows 4 x 8 KiB by default; 64 KiB
     /// leaves room for big cookies.
     std::size_t max_header_bytes = 64 * 1024;
+    /// --max-target-bytes: the request-target of an HTTP request line. 414 above it
+    /// (nginx and Apache answer 414 past about 8 KiB too).
+    std::size_t max_target_bytes = 8 * 1024;
     /// --max-header-count: number of header fields. 431 above it (gunicorn: 100).
     std::size_t max_header_count = 100;
     /// --max-body: request body bytes. 413 above it.

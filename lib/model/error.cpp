@@ -29,6 +29,8 @@ public:
         case errc::protocol_error: return "protocol error";
         case errc::unsupported_version: return "unsupported protocol version";
         case errc::app_error: return "application error";
+        case errc::target_too_long: return "request-target too long";
+        case errc::method_not_implemented: return "method not implemented";
         }
         return "unknown wsgibridge error";
     }
@@ -55,6 +57,8 @@ int http_status_for(std::error_code ec) noexcept
     case errc::body_too_large: return 413;
     case errc::header_too_large:
     case errc::too_many_headers: return 431;
+    case errc::target_too_long: return 414;
+    case errc::method_not_implemented:
     case errc::unsupported_transfer_encoding: return 501;
     case errc::unsupported_version: return 505;
     default: return 500;
@@ -69,6 +73,7 @@ std::string_view gateway_status_line(int status) noexcept
     case 404: return "404 Not Found";
     case 408: return "408 Request Timeout";
     case 413: return "413 Content Too Large";
+    case 414: return "414 URI Too Long";
     case 431: return "431 Request Header Fields Too Large";
     case 501: return "501 Not Implemented";
     case 503: return "503 Service Unavailable";

@@ -115,6 +115,19 @@ TEST(RequestFromBeast, HeadersInOrderWithDuplicates)
     EXPECT_EQ(*req.content_length, 5u);
 }
 
+TEST(RequestFromBeast, AbsoluteFormAuthorityReplacesHost)
+{
+    // RFC 9112 section 3.2.2: the target's authority wins over the Host field.
+    Parsed p("GET http://example.com:8080/p HTTP/1.1\r\nHost: other.example\r\n\r\n");
+    Request req;
+    std::string path;
+    ASSERT_TRUE(request_from_beast(p.head(), tcp_info(), "", path, req));
+    EXPECT_EQ(req.server_name, "example.com");
+    ASSERT_TRUE(req.headers.find("Host"));
+    EXPECT_EQ(*req.headers.find("Host"), "example.com:8080");
+    EXPECT_EQ(req.path_info, "/p");
+}
+
 TEST(RequestFromBeast, Http10AndMissingHost)
 {
     Parsed p("GET / HTTP/1.0\r\n\r\n");
