@@ -56,7 +56,7 @@ struct HttpServer::Impl
          const AccessLog& access_log)
         : options(options),
           context{handler, log, access_log, options.limits, options.mount, options.server_software,
-                  {},      {},  {}},
+                  {},      {},  {},  TrustedProxies(options.forwarded_allow_ips)},
           ioc(static_cast<int>(std::max(1u, options.threads))),
           acceptor(make_acceptor(ioc, options)), retry(ioc), signals(ioc)
     {

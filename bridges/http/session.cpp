@@ -45,6 +45,7 @@ Session::Session(Socket socket, ServerContext& context)
 {
     peer_ = info_.unix_socket ? "unix:" + info_.local_addr
                               : info_.remote_addr + ":" + info_.remote_port;
+    trusted_proxy_ = info_.unix_socket || ctx_.proxies.trusts(info_.remote_addr);
     req_.headers.reserve(32);
     // Blocking reads and writes inside handle() poll() on EAGAIN themselves.
     boost::system::error_code ignored;
@@ -182,7 +183,11 @@ void Session::serve()
 
     HttpResponseSink sink(x, head_buf_, ctx_.server_software);
     HttpBodySource body(x);
-    if (request_from_beast(head, info_, ctx_.mount, path_buf_, req_)) {
+    bool routed = request_from_beast(head, info_, ctx_.mount, path_buf_, req_);
+    if (trusted_proxy_ && has_proxy_headers(req_.headers))
+        apply_forwarded(req_, ctx_.proxies, forwarded_,
+                        [this](std::string_view m) { ctx_.log.warning(m); });
+    if (routed) {
         ctx_.handler.handle(req_, body, sink);
     } else {
         send_canned(sink, 404);

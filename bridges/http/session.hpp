@@ -14,6 +14,7 @@
 #pragma once
 
 #include "http/request_from_beast.hpp"
+#include "model/forwarded.hpp"
 #include "wsgibridge/handler.hpp"
 #include "wsgibridge/limits.hpp"
 #include "wsgibridge/log.hpp"
@@ -46,6 +47,8 @@ struct ServerContext
     /// Live sessions, so stop() can wake the idle ones.
     std::mutex mutex;
     std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
+
+    TrustedProxies proxies; ///< --forwarded-allow-ips
 };
 
 class Session : public std::enable_shared_from_this<Session>
@@ -84,6 +87,8 @@ private:
     int fd_;
     ConnectionInfo info_;
     std::string peer_; ///< "addr:port" for log lines
+    bool trusted_proxy_;     ///< the peer's proxy headers count (--forwarded-allow-ips)
+    ForwardedStorage forwarded_;
 
     Arena arena_;
     std::optional<RequestParser> parser_;
