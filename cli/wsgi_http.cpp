@@ -1,6 +1,7 @@
 // wsgi-http: serve a WSGI application over HTTP/1.1.
 //   wsgi-http --app SPEC [--bind 127.0.0.1:8000] [--threads N] [--workers N] [--mount /prefix]
 //             [limits...]
+#include "http/static_files.hpp"
 #include "model/forwarded.hpp"
 #include "options.hpp"
 #include "wsgibridge/http_server.hpp"
@@ -138,6 +139,16 @@ int main(int argc, char** argv)
                           throw UsageError(e.what());
                       }
                       http.forwarded_allow_ips = v;
+                  });
+    parser.option("--static-map", "PREFIX=DIR",
+                  "serve the files under DIR at URL PREFIX without Python (repeatable)",
+                  [&](std::string_view v) {
+                      try { // a bad mapping or a missing directory is a usage error now
+                          (void)http::StaticFiles({http::parse_static_map(v)});
+                      } catch (const std::invalid_argument& e) {
+                          throw UsageError(e.what());
+                      }
+                      http.static_map.emplace_back(v);
                   });
     add_limit_options(parser, common.limits);
     return run_main(parser, [&] {

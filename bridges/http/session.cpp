@@ -187,7 +187,9 @@ void Session::serve()
     if (trusted_proxy_ && has_proxy_headers(req_.headers))
         apply_forwarded(req_, ctx_.proxies, forwarded_,
                         [this](std::string_view m) { ctx_.log.warning(m); });
-    if (routed) {
+    if (ctx_.static_files && ctx_.static_files->serve(req_, sink, ctx_.log)) {
+        // answered from --static-map, without the handler
+    } else if (routed) {
         ctx_.handler.handle(req_, body, sink);
     } else {
         send_canned(sink, 404);

@@ -14,6 +14,7 @@
 #pragma once
 
 #include "http/request_from_beast.hpp"
+#include "http/static_files.hpp"
 #include "model/forwarded.hpp"
 #include "wsgibridge/handler.hpp"
 #include "wsgibridge/limits.hpp"
@@ -49,6 +50,7 @@ struct ServerContext
     std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
 
     TrustedProxies proxies; ///< --forwarded-allow-ips
+    std::unique_ptr<const StaticFiles> static_files; ///< --static-map, or null
 };
 
 class Session : public std::enable_shared_from_this<Session>
