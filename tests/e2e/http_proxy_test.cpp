@@ -260,3 +260,22 @@ TEST(HttpProxy, MalformedValuesFromTrustedPeerAreLoggedNotFatal)
     EXPECT_EQ(usage.exit_code, 2);
     EXPECT_NE(usage.err.find("--forwarded-allow-ips"), std::string::npos) << usage.err;
 }
+
+// A proxy on the same host talking over a unix socket is trusted: only processes allowed
+// by the socket file's mode can connect (gunicorn treats unix peers the same way).
+TEST(HttpProxy, UnixSocketPeerIsTrusted)
+{
+    if (!have_frameworks())
+        GTEST_FAIL() << "Flask or Django missing (scripts/lib.sh installs them)";
+    WsgiHttpProcess app(
+        app_args({"--bind", "unix:@DIR@/http.sock", "--forwarded-allow-ips", "10.9.9.9"}));
+    auto sock = app.dir() / "http.sock";
+    ASSERT_TRUE(wait_for_unix(sock)) << app.error_log();
+    auto r = curl({"--unix-socket", sock.string(), "-H", "X-Forwarded-For: 198.51.100.4", "-H",
+                   "X-Forwarded-Proto: https", "-H", "Host: www.example.test",
+                   "http://localhost/flask/info"});
+    auto flask = body_json(r);
+    EXPECT_EQ(flask["remote_addr"], "198.51.100.4") << r.out;
+    EXPECT_EQ(flask["external"], "https://www.example.test/flask/info");
+    EXPECT_EQ(flask["server_port"], "443");
+}
