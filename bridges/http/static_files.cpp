@@ -179,8 +179,13 @@ StaticMapping parse_static_map(std::string_view spec)
 PathVerdict static_relative_path(std::string_view target, std::string_view prefix,
                                  std::string& relative)
 {
+    auto raw = split_target(target).path;
+    // Without escapes the decoded path is the raw one: most requests for the application
+    // leave here without an allocation.
+    if (raw.find('%') == std::string_view::npos && !raw.starts_with(prefix))
+        return PathVerdict::not_mapped;
     std::string decoded;
-    percent_decode_append(split_target(target).path, decoded); // once: "%252e" stays "%2e"
+    percent_decode_append(raw, decoded); // once: "%252e" stays "%2e"
     if (!decoded.starts_with(prefix)) return PathVerdict::not_mapped;
     std::string_view rest = std::string_view(decoded).substr(prefix.size());
     if (!rest.empty() && rest.front() != '/') return PathVerdict::not_mapped; // "/staticx"
