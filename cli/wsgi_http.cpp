@@ -1,6 +1,8 @@
 // wsgi-http: serve a WSGI application over HTTP/1.1.
 //   wsgi-http --app SPEC [--bind 127.0.0.1:8000] [--threads N] [--workers N] [--mount /prefix]
 //             [limits...]
+#include "http/static_files.hpp"
+#include "model/forwarded.hpp"
 #include "options.hpp"
 #include "wsgibridge/http_server.hpp"
 #include "wsgibridge/invoker.hpp"
@@ -126,6 +128,28 @@ int main(int argc, char** argv)
     parser.option("--mount", "PREFIX",
                   "SCRIPT_NAME the application is mounted at; other paths get 404",
                   [&](std::string_view v) { http.mount = v; });
+    parser.option("--forwarded-allow-ips", "LIST",
+                  "proxies whose Forwarded/X-Forwarded-* headers set the client address, "
+                  "scheme, host and prefix: addresses and CIDR ranges, '*' for any "
+                  "(default 127.0.0.1,::1; unix-socket peers are always trusted)",
+                  [&](std::string_view v) {
+                      try {
+                          (void)TrustedProxies(v); // a bad entry is a usage error now
+                      } catch (const std::invalid_argument& e) {
+                          throw UsageError(e.what());
+                      }
+                      http.forwarded_allow_ips = v;
+                  });
+    parser.option("--static-map", "PREFIX=DIR",
+                  "serve the files under DIR at URL PREFIX without Python (repeatable)",
+                  [&](std::string_view v) {
+                      try { // a bad mapping or a missing directory is a usage error now
+                          (void)http::StaticFiles({http::parse_static_map(v)});
+                      } catch (const std::invalid_argument& e) {
+                          throw UsageError(e.what());
+                      }
+                      http.static_map.emplace_back(v);
+                  });
     add_limit_options(parser, common.limits);
     return run_main(parser, [&] {
         if (!parser.parse(argc, argv)) return 0;

@@ -48,6 +48,15 @@ Acceptor make_acceptor(asio::io_context& ioc, const HttpServerOptions& options)
     return acceptor;
 }
 
+std::unique_ptr<const http::StaticFiles> make_static_files(const std::vector<std::string>& specs)
+{
+    if (specs.empty()) return nullptr;
+    std::vector<http::StaticMapping> mappings;
+    for (const auto& spec : specs)
+        mappings.push_back(http::parse_static_map(spec));
+    return std::make_unique<const http::StaticFiles>(mappings);
+}
+
 } // namespace
 
 struct HttpServer::Impl
@@ -56,7 +65,8 @@ struct HttpServer::Impl
          const AccessLog& access_log)
         : options(options),
           context{handler, log, access_log, options.limits, options.mount, options.server_software,
-                  {},      {},  {}},
+                  {},      {},  {},  TrustedProxies(options.forwarded_allow_ips),
+                  make_static_files(options.static_map)},
           ioc(static_cast<int>(std::max(1u, options.threads))),
           acceptor(make_acceptor(ioc, options)), retry(ioc), signals(ioc)
     {

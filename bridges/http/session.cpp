@@ -51,6 +51,7 @@ Session::Session(Socket socket, ServerContext& context)
 {
     peer_ = info_.unix_socket ? "unix:" + info_.local_addr
                               : info_.remote_addr + ":" + info_.remote_port;
+    trusted_proxy_ = info_.unix_socket || ctx_.proxies.trusts(info_.remote_addr);
     req_.headers.reserve(32);
     // Blocking reads and writes inside handle() poll() on EAGAIN themselves.
     boost::system::error_code ignored;
@@ -231,10 +232,15 @@ void Session::serve()
     HttpResponseSink sink(x, head_buf_, ctx_.server_software);
     HttpBodySource body(x);
     bool in_mount = request_from_beast(head, info_, ctx_.mount, path_buf_, req_);
+    if (trusted_proxy_ && has_proxy_headers(req_.headers))
+        apply_forwarded(req_, ctx_.proxies, forwarded_,
+                        [this](std::string_view m) { ctx_.log.warning(m); });
     if (is_server_options(head)) {
         // "OPTIONS *" asks about the server, not a resource (RFC 9110 section 9.3.7):
         // answered here, the application only ever sees paths.
         send_canned(sink, 200);
+    } else if (ctx_.static_files && ctx_.static_files->serve(req_, sink, ctx_.log)) {
+        // answered from --static-map, without the handler
     } else if (in_mount) {
         ctx_.handler.handle(req_, body, sink);
     } else {

@@ -16,6 +16,8 @@
 #include "http/chunk_guard.hpp"
 #include "http/head_rules.hpp"
 #include "http/request_from_beast.hpp"
+#include "http/static_files.hpp"
+#include "model/forwarded.hpp"
 #include "wsgibridge/handler.hpp"
 #include "wsgibridge/limits.hpp"
 #include "wsgibridge/log.hpp"
@@ -48,6 +50,9 @@ struct ServerContext
     /// Live sessions, so stop() can wake the idle ones.
     std::mutex mutex;
     std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
+
+    TrustedProxies proxies; ///< --forwarded-allow-ips
+    std::unique_ptr<const StaticFiles> static_files; ///< --static-map, or null
 };
 
 class Session : public std::enable_shared_from_this<Session>
@@ -86,6 +91,8 @@ private:
     int fd_;
     ConnectionInfo info_;
     std::string peer_; ///< "addr:port" for log lines
+    bool trusted_proxy_;     ///< the peer's proxy headers count (--forwarded-allow-ips)
+    ForwardedStorage forwarded_;
 
     Arena arena_;
     std::optional<RequestParser> parser_;

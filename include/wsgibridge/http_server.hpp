@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "handler.hpp"
 #include "limits.hpp"
@@ -27,6 +28,13 @@ struct HttpServerOptions {
     /// SCRIPT_NAME: the prefix the application is mounted at ("" = root). Requests
     /// outside it get 404.
     std::string mount;
+    /// Peers whose Forwarded / X-Forwarded-* headers are believed (--forwarded-allow-ips):
+    /// addresses and CIDR ranges, comma-separated, "*" for any; unix-socket peers are
+    /// always trusted. Others' proxy headers are ordinary headers.
+    std::string forwarded_allow_ips = "127.0.0.1,::1";
+    /// "PREFIX=DIR" (--static-map, repeatable): files under DIR answered without the
+    /// handler, with sendfile, conditional requests and ranges.
+    std::vector<std::string> static_map;
     Limits limits;
     /// Stop gracefully on SIGTERM and SIGINT (finish in-flight requests).
     bool handle_signals = true;
