@@ -17,7 +17,9 @@ def _stream():
 
 
 def application(environ, start_response):
-    path = environ.get("PATH_INFO", "")
+    # The whole path: behind nginx's stock fastcgi_params (SCRIPT_NAME is the whole path,
+    # no PATH_INFO) every gateway routes the same request the same way.
+    path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
     if path == "/64k":
         start_response("200 OK", [("Content-Type", "application/octet-stream"),
                                   ("Content-Length", str(len(CHUNK)))])
