@@ -1,6 +1,6 @@
 #include "connection.hpp"
 
-#include "model/cgi_request.hpp"
+#include "request_from_head.hpp"
 #include "response_sink.hpp" // bridges/cgi: the CGI-style and NPH responses
 #include "scgi/codec.hpp"
 #include "stdin_body.hpp" // bridges/cgi: a length-bounded body read with timeouts
@@ -127,28 +127,6 @@ void read_uwsgi_head(int fd, const StreamServerOptions& o, Clock::time_point dea
     }
 }
 
-// Feeds the head's variables to the model. Returns the decoding error, if any.
-std::error_code decode_head(StreamProtocol protocol, Head& h, CgiRequestOptions& model,
-                            CgiRequestBuilder& builder)
-{
-    std::span<char> block(h.bytes.data(), h.bytes.size());
-    if (protocol == StreamProtocol::scgi) {
-        const char* why = nullptr;
-        auto ec = scgi::decode_headers(
-            block, [&](const scgi::Header& v) { builder.add(v.name, v.value); }, why);
-        if (ec) h.detail = concat("bad SCGI headers: ", why ? why : "malformed");
-        return ec;
-    }
-    auto ec = uwsgi::decode_vars(block, [&](const uwsgi::Var& v) {
-        std::string_view name(v.name.data(), v.name.size());
-        // uWSGI's per-request mount point: SCRIPT_NAME + PATH_INFO re-split at it.
-        if (name == "UWSGI_SCRIPT_NAME" && !v.value.empty()) model.mount = v.value;
-        builder.add(v.name, v.value);
-    });
-    if (ec) h.detail = "bad uwsgi vars block: a size runs past the block or a key is empty";
-    return ec;
-}
-
 } // namespace
 
 bool serve_connection(int fd, const ConnectionContext& c) noexcept
@@ -171,14 +149,10 @@ try {
                             .max_header_count = limits.max_header_count,
                             .promote_redirect_authorization = o.promote_redirect_authorization,
                             .log = &c.log};
-    CgiRequestBuilder builder(model, req);
-    if (!head.ec) head.ec = decode_head(o.protocol, head, model, builder);
     if (!head.ec) {
-        head.ec = builder.finish(scratch);
-        if (head.ec) {
-            head.detail = builder.error_detail();
-            if (head.ec == errc::too_many_headers) head.limit_option = "--max-header-count";
-        }
+        head.ec =
+            stream::request_from_head(o.protocol, head.bytes, model, scratch, req, head.detail);
+        if (head.ec == errc::too_many_headers) head.limit_option = "--max-header-count";
     }
     // uWSGI answers with a raw HTTP status line: the protocol the client spoke.
     std::string_view nph;

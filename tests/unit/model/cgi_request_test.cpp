@@ -1,12 +1,14 @@
 // One table of CGI variables (RFC 3875 §4.1) fed through every front end that receives
-// them: the CGI environment, FastCGI PARAMS (spec 3.4), and each must build the same
-// Request through model/cgi_request.
+// them: the CGI environment, FastCGI PARAMS (spec 3.4), an SCGI netstring and a uwsgi
+// vars block; each must build the same Request through model/cgi_request.
 #include "model/cgi_request.hpp"
 #include "model/uri.hpp"
 #include "params_codec.hpp"
 #include "request_from_env.hpp"
 #include "request_from_params.hpp"
+#include "stream/request_from_head.hpp"
 
+#include <algorithm>
 #include <functional>
 #include <gtest/gtest.h>
 #include <string>
@@ -47,8 +49,17 @@ Outcome describe(std::error_code ec, const Request& r)
     for (const auto& h : r.headers)
         field(std::string("header ").append(h.name), h.value);
     for (const auto& v : r.variables)
-        field(std::string("variable ").append(v.name), v.value);
+        if (v.name != "SCGI") // the SCGI transport's own marker (SCGI 1.0)
+            field(std::string("variable ").append(v.name), v.value);
     field("content_length", r.content_length ? std::to_string(*r.content_length) : "-");
+    // Compared as a set of lines: SCGI puts CONTENT_LENGTH first, so header order differs.
+    std::vector<std::string> lines;
+    for (std::size_t at = 0, nl; (nl = o.dump.find('\n', at)) != std::string::npos; at = nl + 1)
+        lines.push_back(o.dump.substr(at, nl - at));
+    std::sort(lines.begin(), lines.end());
+    o.dump.clear();
+    for (const auto& l : lines)
+        o.dump.append(l).append("\n");
     o.scheme = r.scheme;
     o.target = r.target;
     o.script_name = r.script_name;
@@ -106,9 +117,51 @@ Outcome through_fastcgi(const Vars& vars, bool promote)
     return describe(ec, r);
 }
 
+Outcome through_stream(StreamProtocol protocol, const Vars& vars, bool promote)
+{
+    std::string head;
+    auto u16 = [&head](std::size_t n) {
+        head += static_cast<char>(n & 0xff);
+        head += static_cast<char>(n >> 8);
+    };
+    if (protocol == StreamProtocol::scgi) {
+        // CONTENT_LENGTH first and required, SCGI=1 (SCGI 1.0); "" means no body.
+        Vars ordered{{"CONTENT_LENGTH", ""}};
+        for (const auto& kv : vars)
+            if (kv.first == "CONTENT_LENGTH")
+                ordered[0].second = kv.second;
+            else
+                ordered.push_back(kv);
+        ordered.emplace_back("SCGI", "1");
+        for (const auto& [n, v] : ordered)
+            (((head += n) += '\0') += v) += '\0';
+        head += ',';
+    } else {
+        for (const auto& [n, v] : vars) {
+            u16(n.size());
+            head += n;
+            u16(v.size());
+            head += v;
+        }
+    }
+    std::string scratch, detail;
+    Request r;
+    CgiRequestOptions options{.mount = {},
+                              .max_header_count = 100,
+                              .promote_redirect_authorization = promote,
+                              .log = &quiet_log()};
+    auto ec = stream::request_from_head(protocol, head, options, scratch, r, detail);
+    return describe(ec, r);
+}
+
 std::vector<Path> paths()
 {
-    return {{"cgi", through_cgi}, {"fastcgi", through_fastcgi}};
+    return {
+        {"cgi", through_cgi},
+        {"fastcgi", through_fastcgi},
+        {"scgi", [](const Vars& v, bool p) { return through_stream(StreamProtocol::scgi, v, p); }},
+        {"uwsgi",
+         [](const Vars& v, bool p) { return through_stream(StreamProtocol::uwsgi, v, p); }}};
 }
 
 struct Case
@@ -280,4 +333,88 @@ TEST(CgiRequest, PercentEncoderKeepsOnlyPathCharacters)
     std::string out;
     percent_encode_path_append("/a-._~!$&'()*+,;=:@/%?#[] \x7f\xff", out);
     EXPECT_EQ(out, "/a-._~!$&'()*+,;=:@/%25%3F%23%5B%5D%20%7F%FF");
+}
+
+// uwsgi's UWSGI_SCRIPT_NAME mounts the application per request (as uWSGI does) and
+// UWSGI_SCHEME overrides the scheme; nginx's uwsgi_params send the whole path as PATH_INFO.
+TEST(CgiRequest, UwsgiScriptNameAndScheme)
+{
+    std::string head;
+    for (auto [n, v] :
+         std::initializer_list<std::pair<std::string, std::string>>{{"REQUEST_METHOD", "GET"},
+                                                                    {"PATH_INFO", "/app/x"},
+                                                                    {"REQUEST_URI", "/app/x"},
+                                                                    {"UWSGI_SCRIPT_NAME", "/app"},
+                                                                    {"UWSGI_SCHEME", "https"}}) {
+        for (const std::string* s : {&n, &v}) {
+            head += static_cast<char>(s->size() & 0xff);
+            head += static_cast<char>(s->size() >> 8);
+            head += *s;
+        }
+    }
+    std::string scratch, detail;
+    Request r;
+    CgiRequestOptions options;
+    ASSERT_FALSE(
+        stream::request_from_head(StreamProtocol::uwsgi, head, options, scratch, r, detail));
+    EXPECT_EQ(r.script_name, "/app");
+    EXPECT_EQ(r.path_info, "/x");
+    EXPECT_EQ(r.scheme, "https");
+}
+
+// SCGI 1.0: CONTENT_LENGTH first, SCGI=1 present, the netstring ends with ','.
+TEST(CgiRequest, ScgiHeadRules)
+{
+    auto run = [](std::string head) {
+        std::string scratch, detail;
+        Request r;
+        CgiRequestOptions options;
+        auto ec =
+            stream::request_from_head(StreamProtocol::scgi, head, options, scratch, r, detail);
+        return std::pair{ec, detail};
+    };
+    using namespace std::string_literals;
+    EXPECT_FALSE(run("CONTENT_LENGTH\0"s
+                     "0\0"s
+                     "SCGI\0"s
+                     "1\0"s
+                     "REQUEST_METHOD\0"s
+                     "GET\0,"s)
+                     .first);
+    auto [ec, why] = run("SCGI\0"s
+                         "1\0"s
+                         "CONTENT_LENGTH\0"s
+                         "0\0"s
+                         "REQUEST_METHOD\0"s
+                         "GET\0,"s);
+    EXPECT_EQ(ec, errc::protocol_error);
+    EXPECT_NE(why.find("CONTENT_LENGTH"), std::string::npos) << why;
+    EXPECT_EQ(run("CONTENT_LENGTH\0"s
+                  "0\0"s
+                  "REQUEST_METHOD\0"s
+                  "GET\0,"s)
+                  .first,
+              errc::protocol_error);
+    EXPECT_EQ(run("CONTENT_LENGTH\0"s
+                  "0\0"s
+                  "SCGI\0"s
+                  "1\0"s)
+                  .first,
+              errc::protocol_error);
+    EXPECT_EQ(run("CONTENT_LENGTH\0"s
+                  "0\0"s
+                  "SCGI\0"s
+                  "1,"s)
+                  .first,
+              errc::protocol_error);
+}
+
+TEST(CgiRequest, UwsgiSizesAreChecked)
+{
+    std::string scratch, detail;
+    Request r;
+    CgiRequestOptions options;
+    std::string head("\x0e\x00REQUEST_METHOD\x03\x00GE", 20); // value size 3, 2 bytes present
+    EXPECT_EQ(stream::request_from_head(StreamProtocol::uwsgi, head, options, scratch, r, detail),
+              errc::protocol_error);
 }
