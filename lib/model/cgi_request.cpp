@@ -89,7 +89,8 @@ void CgiRequestBuilder::add(std::span<char> name_bytes, std::string_view value)
         if (name != n) continue;
         r_.*field = value;
         if (field == &Request::path_info) path_info_ = true;
-        if (field == &Request::target) request_uri_ = true;
+        // An empty REQUEST_URI is as good as none: rebuild it rather than pass "".
+        if (field == &Request::target) request_uri_ = !value.empty();
         return;
     }
     if (name == "CONTENT_TYPE") {

@@ -258,6 +258,16 @@ std::vector<Case> cases()
              EXPECT_EQ(o.target, "/a%20b/%5Bx%5D/caf%C3%A9?q=[1]");
              EXPECT_EQ(o.path_info, "/[x]/caf\xC3\xA9");
          }},
+        {"an empty REQUEST_URI is rebuilt",
+         {{"REQUEST_METHOD", "GET"},
+          {"REQUEST_URI", ""},
+          {"SCRIPT_NAME", "/s"},
+          {"PATH_INFO", "/p"}},
+         false,
+         [](const Outcome& o) {
+             ASSERT_FALSE(o.ec);
+             EXPECT_EQ(o.target, "/s/p");
+         }},
         {"CONTENT_LENGTH not a number",
          {{"REQUEST_METHOD", "POST"}, {"CONTENT_LENGTH", "12x"}},
          false,
