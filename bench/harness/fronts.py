@@ -18,7 +18,12 @@ NGINX_PASS = {
                "            fastcgi_pass backend;",
     "uwsgi": "            include /etc/nginx/uwsgi_params;\n"
              "            uwsgi_pass backend;",
+    "scgi": "            include /etc/nginx/scgi_params;\n"
+            "            scgi_pass backend;",
 }
+
+# Which nginx *_pass each backend kind is reached through.
+PASS_OF = {"uwsgi-pass": "uwsgi", "wsgi-uwsgi": "uwsgi", "wsgi-scgi": "scgi", "uwsgi-scgi": "scgi"}
 
 
 def render(template, out_path, variables):
@@ -56,6 +61,15 @@ def _backend(ctx, kind, app, shape, cpus, d):
         args, shape = ctx.ours_shape("wsgi-fcgi", shape)
         argv = [exe, "--app", app.file, "--bind", bind] + args
         pattern = "wsgi-fcgi"
+    elif kind in ("wsgi-uwsgi", "wsgi-scgi"):
+        # One request per connection, each on one of --threads threads (SCGI, uwsgi).
+        target = os.path.join(d, kind + ".sock")
+        args, shape = ctx.ours_shape(kind, shape)
+        argv = [ctx.ours(kind), "--app", app.file, "--bind", "unix:" + target] + args
+        pattern = kind
+    elif kind == "uwsgi-scgi":
+        target = os.path.join(d, "uwsgi-scgi.sock")
+        argv, pattern = uwsgi_argv(app, shape, ["--scgi-socket", target]), "uwsgi"
     elif kind == "uwsgi-fastcgi":
         target = os.path.join(d, "uwsgi-fcgi.sock")
         argv, pattern = uwsgi_argv(app, shape, ["--fastcgi-socket", target]), "uwsgi"
@@ -86,7 +100,7 @@ def start_nginx(ctx, backend, app, shape, cpus):
         bp, upstream, pattern, shape = _backend(ctx, backend, app, shape, cpus, d)
         started.append(bp)
         root = bp.pid
-        passing = NGINX_PASS["uwsgi" if backend == "uwsgi-pass" else "fastcgi"]
+        passing = NGINX_PASS[PASS_OF.get(backend, "fastcgi")]
         path = "/"
     port = procs.free_port()
     conf = render("nginx.conf.in", os.path.join(d, "nginx.conf"), {

@@ -9,7 +9,8 @@ HELLO = b"Hello, World!\n"
 W1, W2 = (1, 1), (2, 1)
 
 # Our gateways: every other server in a scenario is a peer.
-OURS = {"wsgi-http", "wsgi-fcgi-unix", "wsgi-fcgi-tcp", "fcgid", "proxy-fcgi"}
+OURS = {"wsgi-http", "wsgi-fcgi-unix", "wsgi-fcgi-tcp", "fcgid", "proxy-fcgi", "wsgi-uwsgi",
+        "wsgi-scgi"}
 
 LABELS = {
     "wsgi-http": "wsgi-http", "uwsgi": "uWSGI --http-socket",
@@ -20,6 +21,8 @@ LABELS = {
     "uwsgi-fastcgi": "nginx + uWSGI --fastcgi-socket", "uwsgi-pass": "nginx + uWSGI uwsgi_pass",
     "fcgid": "Apache + mod_fcgid + wsgi-fcgi", "proxy-fcgi": "Apache + mod_proxy_fcgi + wsgi-fcgi",
     "mod-wsgi": "Apache + mod_wsgi daemon",
+    "wsgi-uwsgi": "nginx uwsgi_pass + wsgi-uwsgi", "wsgi-scgi": "nginx scgi_pass + wsgi-scgi",
+    "uwsgi-scgi": "nginx scgi_pass + uWSGI --scgi-socket",
 }
 
 
@@ -78,6 +81,10 @@ def all_scenarios():
         Scenario("nginx hello, 2 workers", "nginx", "hello", "/",
                  [(k, W2) for k in ("wsgi-fcgi-unix", "uwsgi-fastcgi", "uwsgi-pass")],
                  **hello),
+        Scenario("nginx uwsgi_pass hello", "nginx", "hello", "/",
+                 [(k, W1) for k in ("wsgi-uwsgi", "uwsgi-pass")], **hello),
+        Scenario("nginx scgi_pass hello", "nginx", "hello", "/",
+                 [(k, W1) for k in ("wsgi-scgi", "uwsgi-scgi")], **hello),
         Scenario("Apache hello", "apache", "hello", "/",
                  [(k, W1) for k in ("fcgid", "proxy-fcgi", "mod-wsgi")], **hello),
     ]
