@@ -51,7 +51,9 @@ struct StreamServer::Impl
                                ") reached"));
             return; // closed by the socket's destructor
         }
-        bool tcp = s.local_endpoint().protocol().family() != AF_UNIX;
+        boost::system::error_code ec; // a peer already gone: no exception out of io.run()
+        auto local = s.local_endpoint(ec);
+        bool tcp = !ec && local.protocol().family() != AF_UNIX;
         int fd = s.release();
         // Served with blocking reads and writes (poll bounds the waits) on a worker.
         ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
