@@ -22,12 +22,17 @@ NGINX_PASS = {
     # nginx's default: a new FastCGI connection for every request.
     "fastcgi-nokeep": "            include /etc/nginx/fastcgi_params;\n"
                       "            fastcgi_pass backend;",
+    "scgi": "            include /etc/nginx/scgi_params;\n"
+            "            scgi_pass backend;",
 }
+
+# Which nginx *_pass each backend kind is reached through.
+PASS_OF = {"uwsgi-pass": "uwsgi", "wsgi-uwsgi": "uwsgi", "wsgi-scgi": "scgi", "uwsgi-scgi": "scgi"}
 
 
 def _pass_for(backend):
-    if backend == "uwsgi-pass":
-        return NGINX_PASS["uwsgi"]
+    if backend in PASS_OF:
+        return NGINX_PASS[PASS_OF[backend]]
     return NGINX_PASS["fastcgi-nokeep" if backend.endswith("-nokeep") else "fastcgi"]
 
 
@@ -67,6 +72,15 @@ def _backend(ctx, kind, app, shape, cpus, d):
         args, shape = ctx.ours_shape("wsgi-fcgi", shape)
         argv = [exe, "--app", app.file, "--bind", bind] + args
         pattern = "wsgi-fcgi"
+    elif kind in ("wsgi-uwsgi", "wsgi-scgi"):
+        # One request per connection, each on one of --threads threads (SCGI, uwsgi).
+        target = os.path.join(d, kind + ".sock")
+        args, shape = ctx.ours_shape(kind, shape)
+        argv = [ctx.ours(kind), "--app", app.file, "--bind", "unix:" + target] + args
+        pattern = kind
+    elif kind == "uwsgi-scgi":
+        target = os.path.join(d, "uwsgi-scgi.sock")
+        argv, pattern = uwsgi_argv(app, shape, ["--scgi-socket", target]), "uwsgi"
     elif kind == "uwsgi-fastcgi":
         target = os.path.join(d, "uwsgi-fcgi.sock")
         argv, pattern = uwsgi_argv(app, shape, ["--fastcgi-socket", target]), "uwsgi"

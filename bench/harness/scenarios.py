@@ -10,7 +10,7 @@ W1, W2 = (1, 1), (2, 1)
 
 # Our gateways: every other server in a scenario is a peer.
 OURS = {"wsgi-http", "wsgi-fcgi-unix", "wsgi-fcgi-tcp", "fcgid", "proxy-fcgi",
-        "wsgi-fcgi-unix-nokeep", "proxy-fcgi-noreuse"}
+        "wsgi-fcgi-unix-nokeep", "proxy-fcgi-noreuse", "wsgi-uwsgi", "wsgi-scgi"}
 
 LABELS = {
     "wsgi-http": "wsgi-http", "uwsgi": "uWSGI --http-socket",
@@ -25,6 +25,8 @@ LABELS = {
     "uwsgi-fastcgi-nokeep": "nginx + uWSGI --fastcgi-socket, no keep-conn",
     "proxy-fcgi-noreuse": "Apache + mod_proxy_fcgi + wsgi-fcgi, no reuse",
     "fcgid-libfcgi": "Apache + mod_fcgid + libfcgi C hello (ceiling)",
+    "wsgi-uwsgi": "nginx uwsgi_pass + wsgi-uwsgi", "wsgi-scgi": "nginx scgi_pass + wsgi-scgi",
+    "uwsgi-scgi": "nginx scgi_pass + uWSGI --scgi-socket",
 }
 
 # How each row's connections are used, said in every table. wrk keeps its connections
@@ -43,6 +45,9 @@ BACKEND_CONNECTIONS = {
     "proxy-fcgi": "Apache to gateway reused (enablereuse=on)",
     "proxy-fcgi-noreuse": "Apache to gateway: new per request (mod_proxy_fcgi default)",
     "mod-wsgi": "Apache to daemon: new per request (mod_wsgi's own)",
+    "wsgi-uwsgi": "nginx to gateway: new per request (uwsgi_pass has no keep-alive)",
+    "wsgi-scgi": "nginx to gateway: new per request (SCGI: one request per connection)",
+    "uwsgi-scgi": "nginx to gateway: new per request (SCGI: one request per connection)",
 }
 
 
@@ -102,6 +107,10 @@ def all_scenarios():
         Scenario("nginx hello, 2 workers", "nginx", "hello", "/",
                  [(k, W2) for k in ("wsgi-fcgi-unix", "uwsgi-fastcgi", "uwsgi-pass")],
                  **hello),
+        Scenario("nginx uwsgi_pass hello", "nginx", "hello", "/",
+                 [(k, W1) for k in ("wsgi-uwsgi", "uwsgi-pass")], **hello),
+        Scenario("nginx scgi_pass hello", "nginx", "hello", "/",
+                 [(k, W1) for k in ("wsgi-scgi", "uwsgi-scgi")], **hello),
         Scenario("Apache hello", "apache", "hello", "/",
                  [(k, W1) for k in ("fcgid", "proxy-fcgi", "mod-wsgi", "fcgid-libfcgi")],
                  **hello),

@@ -40,12 +40,8 @@ public:
     std::error_code parse(char** env, const CgiOptions& options, const Logger& log);
 
 private:
-    std::error_code finish(); // scheme, defaults, REQUEST_URI, body mode
-    std::string buffer_;
+    std::string buffer_;  // the variables taken, NAME and VALUE back to back
+    std::string scratch_; // derived bytes (a rebuilt REQUEST_URI)
 };
-
-/// Appends `raw` percent-encoded as a URI path (unreserved, sub-delims, ':', '@' and
-/// '/' stay), to rebuild REQUEST_URI when the server did not set it.
-void append_encoded_path(std::string_view raw, std::string& out);
 
 } // namespace wsgibridge::cgi

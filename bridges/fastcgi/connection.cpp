@@ -158,7 +158,7 @@ bool Connection::on_params(RequestState& st, const Record& rec)
     }
     st.params_done = true;
     ParamsOptions po{context_.options.mount, limits.max_header_count,
-                     context_.options.promote_redirect_authorization};
+                     context_.options.promote_redirect_authorization, &context_.log};
     auto ec = request_from_params(st.params, st.scratch, po, st.request);
     if (ec == errc::protocol_error) {
         context_.log.warning(

@@ -2,17 +2,15 @@
 // the graceful stop (stop accepting, let requests in flight end within the grace
 // period, then fail them).
 #include "connection.hpp"
-#include "net/listener.hpp"
+#include "net/accept_loop.hpp"
 #include "peer_filter.hpp"
 #include "server_context.hpp"
 #include "wsgibridge/fastcgi_server.hpp"
 
 #include <atomic>
-#include <boost/asio/basic_socket_acceptor.hpp>
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <fcntl.h>
@@ -36,10 +34,7 @@ struct FastcgiServer::Impl
     boost::asio::thread_pool workers;
     fastcgi::ServerContext context;
     fastcgi::PeerFilter peers;
-    util::UniqueFd owned_listen_fd; ///< the socket bound for `bind`; none when inherited
-    int listen_fd = -1;
-    std::optional<boost::asio::basic_socket_acceptor<stream_protocol>> acceptor;
-    boost::asio::signal_set signals{io};
+    net::AcceptLoop listener;
     boost::asio::steady_timer grace_timer{io};
     std::vector<std::weak_ptr<fastcgi::Connection>> connections;
     std::uint64_t requests_done = 0;
@@ -51,58 +46,13 @@ struct FastcgiServer::Impl
         : options(o), log(l),
           workers(std::max(1u, o.threads)), context{options, handler, l,  access, io,
                                                     workers, {},      {}, {},     {}},
-          peers(o.web_server_addrs)
+          peers(o.web_server_addrs), listener("FastCGI", o.bind, o.listen_fd, o.socket_mode, io, l)
     {
         context.figures = {options.max_connections, options.max_requests_in_flight, true};
         context.on_request_done = [this] { count_request(); };
-        if (options.bind.empty()) {
-            if (options.listen_fd < 0)
-                throw std::invalid_argument("FastcgiServer: no --bind and no listening fd");
-            listen_fd = options.listen_fd;
-        } else {
-            owned_listen_fd = net::open_listener(options.bind, options.socket_mode);
-            listen_fd = owned_listen_fd.get();
-        }
-        sockaddr_storage ss{};
-        socklen_t len = sizeof ss;
-        if (::getsockname(listen_fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0)
-            throw std::system_error(errno, std::generic_category(),
-                                    "getsockname on the listening socket");
-        // The acceptor takes its own duplicate: an inherited fd 0 stays open for mod_fcgid.
-        int fd = ::fcntl(listen_fd, F_DUPFD_CLOEXEC, 3);
-        if (fd < 0) throw std::system_error(errno, std::generic_category(), "dup listening socket");
-        acceptor.emplace(io);
-        acceptor->assign(stream_protocol(ss.ss_family, SOCK_STREAM), fd);
     }
 
-    ~Impl()
-    {
-        if (owned_listen_fd && options.bind.starts_with("unix:"))
-            ::unlink(options.bind.substr(5).c_str());
-    }
-
-    void accept()
-    {
-        acceptor->async_accept(
-            [this](const boost::system::error_code& ec, stream_protocol::socket s) {
-                if (stopping) return;
-                if (ec) {
-                    if (ec != boost::asio::error::operation_aborted)
-                        log.warning(concat("FastCGI: accept failed: ", ec.message()));
-                    // EMFILE and friends: try again shortly instead of spinning.
-                    if (ec == boost::asio::error::operation_aborted) return;
-                    grace_timer.expires_after(std::chrono::milliseconds(100));
-                    grace_timer.async_wait([this](const boost::system::error_code& e) {
-                        if (!e) accept();
-                    });
-                    return;
-                }
-                admit(std::move(s));
-                accept();
-            });
-    }
-
-    void admit(stream_protocol::socket s)
+    void admit(net::AcceptLoop::Socket s)
     {
         std::string peer;
         if (!peers.allows(s.native_handle(), peer)) {
@@ -142,9 +92,7 @@ struct FastcgiServer::Impl
     {
         if (stopping) return;
         stopping = true;
-        boost::system::error_code ignored;
-        acceptor->close(ignored);
-        signals.cancel(ignored);
+        listener.close();
         for (auto& w : connections)
             if (auto c = w.lock()) c->stop_gracefully();
         grace_timer.cancel();
@@ -194,7 +142,7 @@ FastcgiServer::~FastcgiServer() = default;
 
 std::string FastcgiServer::local_endpoint() const
 {
-    return net::describe_local(impl_->listen_fd);
+    return impl_->listener.local_endpoint();
 }
 
 void FastcgiServer::run()
@@ -202,11 +150,7 @@ void FastcgiServer::run()
     auto& d = *impl_;
     if (d.options.handle_signals) {
         ::signal(SIGPIPE, SIG_IGN);
-        d.signals.add(SIGTERM);
-        d.signals.add(SIGINT);
-        d.signals.add(SIGUSR1);
-        d.signals.async_wait([&d](const boost::system::error_code& ec, int sig) {
-            if (ec) return;
+        d.listener.handle_signals([&d](int sig) {
             d.log.info(
                 concat("FastCGI: signal ", sig, ": finishing requests in flight, then exiting"));
             d.begin_stop();
@@ -214,7 +158,7 @@ void FastcgiServer::run()
     }
     d.log.info(concat("FastCGI: serving on ", local_endpoint(), " with ", d.options.threads,
                       " thread(s)"));
-    d.accept();
+    d.listener.start([&d](net::AcceptLoop::Socket s) { d.admit(std::move(s)); });
     d.io.run();
     d.workers.join();
 }

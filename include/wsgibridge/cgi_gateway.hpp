@@ -8,7 +8,7 @@
 //     REMOTE_HOST, REMOTE_IDENT, REMOTE_USER, SERVER_SOFTWARE; the others fill Request);
 //   - what Apache, lighttpd and nginx add: DOCUMENT_ROOT, SCRIPT_FILENAME, SCRIPT_URI,
 //     SCRIPT_URL, SERVER_ADDR, SERVER_ADMIN, SERVER_SIGNATURE, REQUEST_SCHEME, HTTPS,
-//     UNIQUE_ID and the CONTEXT_*, REDIRECT_*, SSL_* families;
+//     UNIQUE_ID, DOCUMENT_URI and the CONTEXT_*, REDIRECT_*, SSL_* families;
 //   - names listed in CgiOptions::pass_env (SetEnv values the application expects).
 // HTTP_* variables become request headers (HTTP_X_Y -> "X-Y"), except HTTP_PROXY
 // (httpoxy, CVE-2016-5385), which is dropped and logged.

@@ -42,6 +42,23 @@ void percent_decode_append(std::string_view in, std::string& out)
     }
 }
 
+void percent_encode_path_append(std::string_view raw, std::string& out)
+{
+    constexpr std::string_view keep = "-._~!$&'()*+,;=:@/";
+    constexpr char hex[] = "0123456789ABCDEF";
+    for (char c : raw) {
+        auto u = static_cast<unsigned char>(c);
+        bool alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        if (alnum || keep.find(c) != std::string_view::npos) {
+            out += c;
+        } else {
+            out += '%';
+            out += hex[u >> 4];
+            out += hex[u & 15];
+        }
+    }
+}
+
 bool split_mount(std::string_view path, std::string_view mount, std::string_view& script_name,
                  std::string_view& path_info) noexcept
 {

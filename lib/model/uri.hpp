@@ -18,6 +18,11 @@ TargetParts split_target(std::string_view target) noexcept;
 /// trailing "%") are kept literally, as Apache and nginx do. '+' is not a space in a path.
 void percent_decode_append(std::string_view in, std::string& out);
 
+/// Appends `raw` percent-encoded as a URI path (RFC 3986 §3.3: unreserved, sub-delims,
+/// ':', '@' and '/' stay; '[' ']' '%' '?' '#', controls and non-ASCII are escaped), to
+/// rebuild REQUEST_URI from decoded SCRIPT_NAME and PATH_INFO.
+void percent_encode_path_append(std::string_view raw, std::string& out);
+
 /// Splits a decoded path at the mount point: `mount` "/app" and path "/app/x" give
 /// script_name "/app", path_info "/x". Returns false when the path is outside the mount
 /// ("/application" is not under "/app").

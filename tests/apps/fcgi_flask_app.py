@@ -52,6 +52,11 @@ def env():
     return "\n".join(lines) + "\n"
 
 
+@flask_app.route("/cookie")
+def cookie():
+    return "cookie %d bytes\n" % len(request.cookies.get("big", ""))
+
+
 def application(environ, start_response):
     # Raised outside Flask: the gateway itself must answer 500 and keep serving.
     if environ.get("PATH_INFO", "").endswith("/crash"):

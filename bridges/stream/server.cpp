@@ -1,0 +1,125 @@
+// StreamServer: the listening socket, the accept loop on one io thread, a pool of
+// threads each serving one whole connection (bridges/stream/connection.cpp), signals and
+// the graceful stop (stop accepting, let the connections in flight end).
+#include "connection.hpp"
+#include "net/accept_loop.hpp"
+#include "wsgibridge/stream_server.hpp"
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace wsgibridge {
+
+std::string_view protocol_name(StreamProtocol protocol) noexcept
+{
+    return protocol == StreamProtocol::scgi ? "SCGI" : "uwsgi";
+}
+
+struct StreamServer::Impl
+{
+    StreamServerOptions options;
+    const Logger& log;
+    boost::asio::io_context io{1};
+    boost::asio::thread_pool workers;
+    stream::ConnectionContext context;
+    net::AcceptLoop listener;
+    std::atomic<unsigned> active{0};
+    std::atomic<std::uint64_t> requests_done{0};
+
+    Impl(const StreamServerOptions& o, RequestHandler& handler, const Logger& l,
+         const AccessLog& access)
+        : options(o), log(l),
+          workers(std::max(1u, o.threads)), context{options, handler, l, access},
+          listener(std::string(protocol_name(o.protocol)), o.bind, o.listen_fd, o.socket_mode, io,
+                   l)
+    {
+    }
+
+    void admit(net::AcceptLoop::Socket s)
+    {
+        if (active.load() >= options.max_connections) {
+            log.warning(concat(protocol_name(options.protocol),
+                               ": connection refused: --max-connections (", options.max_connections,
+                               ") reached"));
+            return; // closed by the socket's destructor
+        }
+        boost::system::error_code ec; // a peer already gone: no exception out of io.run()
+        auto local = s.local_endpoint(ec);
+        bool tcp = !ec && local.protocol().family() != AF_UNIX;
+        int fd = s.release();
+        // Served with blocking reads and writes (poll bounds the waits) on a worker.
+        ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+        if (tcp) {
+            int one = 1;
+            ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        }
+        ++active;
+        boost::asio::post(workers, [this, fd] {
+            bool counted = stream::serve_connection(fd, context);
+            ::close(fd);
+            --active;
+            if (counted) count_request();
+        });
+    }
+
+    void count_request()
+    {
+        auto done = ++requests_done;
+        if (options.max_requests && done == options.max_requests) {
+            log.info(concat(protocol_name(options.protocol), ": served --max-requests (",
+                            options.max_requests, "); stopping"));
+            boost::asio::post(io, [this] { begin_stop(); });
+        }
+    }
+
+    // run() returns once the io context has no work; the pool is joined there, so the
+    // connections in flight end first (their waits are bounded by --header-timeout and
+    // --io-timeout).
+    void begin_stop() { listener.close(); }
+};
+
+StreamServer::StreamServer(const StreamServerOptions& options, RequestHandler& handler,
+                           const Logger& log, const AccessLog& access_log)
+    : impl_(std::make_unique<Impl>(options, handler, log, access_log))
+{
+}
+
+StreamServer::~StreamServer() = default;
+
+std::string StreamServer::local_endpoint() const
+{
+    return impl_->listener.local_endpoint();
+}
+
+void StreamServer::run()
+{
+    auto& d = *impl_;
+    // A web server that hangs up must show up as EPIPE on a write.
+    ::signal(SIGPIPE, SIG_IGN);
+    if (d.options.handle_signals)
+        d.listener.handle_signals([&d](int sig) {
+            d.log.info(concat(protocol_name(d.options.protocol), ": signal ", sig,
+                              ": finishing connections in flight, then exiting"));
+            d.begin_stop();
+        });
+    d.log.info(concat(protocol_name(d.options.protocol), ": serving on ", local_endpoint(),
+                      " with ", d.options.threads, " thread(s)"));
+    d.listener.start([&d](net::AcceptLoop::Socket s) { d.admit(std::move(s)); });
+    d.io.run();
+    d.workers.join();
+}
+
+void StreamServer::stop()
+{
+    boost::asio::post(impl_->io, [d = impl_.get()] { d->begin_stop(); });
+}
+
+} // namespace wsgibridge

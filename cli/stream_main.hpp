@@ -1,0 +1,11 @@
+// The main() of wsgi-scgi and wsgi-uwsgi: the same options as wsgi-fcgi (options.cpp)
+// around a StreamServer speaking one protocol.
+#pragma once
+
+#include "wsgibridge/stream_server.hpp"
+
+namespace wsgibridge::cli {
+
+int stream_main(int argc, char** argv, StreamProtocol protocol);
+
+} // namespace wsgibridge::cli

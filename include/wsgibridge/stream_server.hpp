@@ -1,0 +1,79 @@
+// The SCGI and uwsgi front ends, usable from any C++ program: one request per
+// connection (a head of CGI variables, the body, the response, close), each connection
+// served start to end on one of a pool of worker threads. The web server (nginx
+// scgi_pass/uwsgi_pass, Apache mod_proxy_scgi/mod_proxy_uwsgi, lighttpd mod_scgi)
+// buffers slow clients, so a blocking read per connection costs one thread, no more.
+#pragma once
+
+#include "handler.hpp"
+#include "limits.hpp"
+#include "log.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace wsgibridge {
+
+enum class StreamProtocol {
+    /// SCGI 1.0: netstring head, CGI-style "Status:" response.
+    scgi,
+    /// uwsgi (modifier1 0): packed vars, a raw "HTTP/1.1 200 OK" response as uWSGI sends.
+    uwsgi,
+};
+
+struct StreamServerOptions
+{
+    StreamProtocol protocol = StreamProtocol::scgi;
+    /// "unix:/path", "127.0.0.1:4000", "[::1]:4000" or ":4000". Empty: serve `listen_fd`.
+    std::string bind;
+    /// An inherited listening socket (a parent that forks workers), used when `bind` is
+    /// empty. Not closed by the server.
+    int listen_fd = -1;
+    /// Permissions of a unix socket created for `bind`; 0 leaves the umask's.
+    unsigned socket_mode = 0;
+    /// Connections served at once, each on its own thread.
+    unsigned threads = 4;
+    /// SCRIPT_NAME the application is mounted at, for servers that send no PATH_INFO
+    /// (nginx's stock scgi_params and uwsgi_params): "" = derive PATH_INFO from
+    /// REQUEST_URI minus SCRIPT_NAME. uwsgi's UWSGI_SCRIPT_NAME overrides it per request.
+    std::string mount;
+    /// max_header_bytes bounds the SCGI netstring or the uwsgi vars block (431 above).
+    Limits limits;
+    bool promote_redirect_authorization = false;
+    /// Connections accepted and waiting or served at once; more are closed at accept.
+    unsigned max_connections = 1024;
+    /// Stop (gracefully) after this many requests; 0 = never.
+    std::uint64_t max_requests = 0;
+    /// Stop gracefully on SIGTERM, SIGINT and SIGUSR1.
+    bool handle_signals = true;
+};
+
+class StreamServer
+{
+public:
+    /// Binds (or adopts) the listening socket. Throws std::system_error or
+    /// std::invalid_argument (bad `bind`).
+    StreamServer(const StreamServerOptions& options, RequestHandler& handler, const Logger& log,
+                 const AccessLog& access_log);
+    ~StreamServer();
+    StreamServer(const StreamServer&) = delete;
+    StreamServer& operator=(const StreamServer&) = delete;
+
+    /// "127.0.0.1:41234" or "unix:/path".
+    std::string local_endpoint() const;
+    /// Serves until stop(), a handled signal or max_requests; returns once the
+    /// connections in flight are done.
+    void run();
+    /// Thread-safe: stop accepting, finish the connections in flight, return from run().
+    void stop();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+/// The protocol's name for logs: "SCGI" or "uwsgi".
+std::string_view protocol_name(StreamProtocol protocol) noexcept;
+
+} // namespace wsgibridge

@@ -1,0 +1,95 @@
+#include "net/accept_loop.hpp"
+
+#include "net/listener.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdexcept>
+#include <sys/socket.h>
+#include <system_error>
+#include <unistd.h>
+
+namespace wsgibridge::net {
+
+using boost::asio::generic::stream_protocol;
+
+AcceptLoop::AcceptLoop(std::string name, const std::string& bind, int listen_fd,
+                       unsigned socket_mode, boost::asio::io_context& io, const Logger& log)
+    : name_(std::move(name)), log_(log), signals_(io), retry_timer_(io)
+{
+    if (bind.empty()) {
+        if (listen_fd < 0) throw std::invalid_argument(name_ + ": no --bind and no listening fd");
+        listen_fd_ = listen_fd;
+    } else {
+        owned_fd_ = open_listener(bind, socket_mode);
+        listen_fd_ = owned_fd_.get();
+        if (bind.starts_with("unix:")) unix_path_ = bind.substr(5);
+    }
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len) != 0)
+        throw std::system_error(errno, std::generic_category(),
+                                "getsockname on the listening socket");
+    // The acceptor takes its own duplicate: an inherited fd 0 stays open for mod_fcgid.
+    int fd = ::fcntl(listen_fd_, F_DUPFD_CLOEXEC, 3);
+    if (fd < 0) throw std::system_error(errno, std::generic_category(), "dup listening socket");
+    acceptor_.emplace(io);
+    acceptor_->assign(stream_protocol(ss.ss_family, SOCK_STREAM), fd);
+}
+
+AcceptLoop::~AcceptLoop()
+{
+    if (!unix_path_.empty()) ::unlink(unix_path_.c_str());
+}
+
+void AcceptLoop::start(std::function<void(Socket)> admit)
+{
+    admit_ = std::move(admit);
+    accept_next();
+}
+
+void AcceptLoop::accept_next()
+{
+    acceptor_->async_accept([this](const boost::system::error_code& ec, Socket s) {
+        if (closed_ || ec == boost::asio::error::operation_aborted) return;
+        if (ec) {
+            log_.warning(concat(name_, ": accept failed: ", ec.message()));
+            // EMFILE and friends: try again shortly instead of spinning.
+            retry_timer_.expires_after(std::chrono::milliseconds(100));
+            retry_timer_.async_wait([this](const boost::system::error_code& e) {
+                if (!e && !closed_) accept_next();
+            });
+            return;
+        }
+        admit_(std::move(s));
+        accept_next();
+    });
+}
+
+void AcceptLoop::handle_signals(std::function<void(int)> on_signal)
+{
+    signals_.add(SIGTERM);
+    signals_.add(SIGINT);
+    signals_.add(SIGUSR1);
+    signals_.async_wait(
+        [on_signal = std::move(on_signal)](const boost::system::error_code& ec, int sig) {
+            if (!ec) on_signal(sig);
+        });
+}
+
+void AcceptLoop::close()
+{
+    if (closed_) return;
+    closed_ = true;
+    boost::system::error_code ignored;
+    acceptor_->close(ignored);
+    signals_.cancel(ignored);
+    retry_timer_.cancel();
+}
+
+std::string AcceptLoop::local_endpoint() const
+{
+    return describe_local(listen_fd_);
+}
+
+} // namespace wsgibridge::net

@@ -1,0 +1,64 @@
+// The listening half every socket server shares (FastCGI, SCGI, uwsgi): the socket
+// bound for --bind or inherited, an accept loop on the io thread that backs off after
+// EMFILE instead of spinning, the stop signals, and the unix socket file removed at the
+// end. What to do with a connection is the server's business. Internal.
+#pragma once
+
+#include "util/unique_fd.hpp"
+#include "wsgibridge/log.hpp"
+
+#include <boost/asio/basic_socket_acceptor.hpp>
+#include <boost/asio/generic/stream_protocol.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace wsgibridge::net {
+
+class AcceptLoop
+{
+public:
+    using Socket = boost::asio::generic::stream_protocol::socket;
+
+    /// Binds `bind` (with `socket_mode` for a unix socket), or adopts `listen_fd` when
+    /// `bind` is empty (a duplicate is taken; the inherited fd stays open). `name`
+    /// prefixes the log lines ("FastCGI"). Throws std::invalid_argument (bad `bind`, no
+    /// socket at all) or std::system_error.
+    AcceptLoop(std::string name, const std::string& bind, int listen_fd, unsigned socket_mode,
+               boost::asio::io_context& io, const Logger& log);
+    ~AcceptLoop(); ///< removes the unix socket file it created
+    AcceptLoop(const AcceptLoop&) = delete;
+    AcceptLoop& operator=(const AcceptLoop&) = delete;
+
+    /// Accepts until close(), calling `admit` on the io thread for each connection.
+    void start(std::function<void(Socket)> admit);
+    /// Calls `on_signal` (once) on SIGTERM, SIGINT or SIGUSR1.
+    void handle_signals(std::function<void(int)> on_signal);
+    /// Stops accepting and listening for signals. Idempotent; io thread only.
+    void close();
+    bool closed() const noexcept { return closed_; }
+
+    int listen_fd() const noexcept { return listen_fd_; }
+    /// "127.0.0.1:9000", "[::1]:9000" or "unix:/path".
+    std::string local_endpoint() const;
+
+private:
+    void accept_next();
+
+    std::string name_;
+    std::string unix_path_; ///< the socket file we created, removed at the end
+    const Logger& log_;
+    util::UniqueFd owned_fd_;
+    int listen_fd_ = -1;
+    std::optional<boost::asio::basic_socket_acceptor<boost::asio::generic::stream_protocol>>
+        acceptor_;
+    boost::asio::signal_set signals_;
+    boost::asio::steady_timer retry_timer_;
+    std::function<void(Socket)> admit_;
+    bool closed_ = false;
+};
+
+} // namespace wsgibridge::net
