@@ -144,6 +144,7 @@ def main(argv):
     ap.add_argument("--every", type=int, default=100_000)
     ap.add_argument("--only", action="append", default=[])
     ap.add_argument("--out", default=None)
+    ap.add_argument("--build-note", default="")
     args = ap.parse_args(argv)
     bench_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     source_root = os.path.dirname(bench_dir)
@@ -156,7 +157,7 @@ def main(argv):
         "%Y-%m-%d %H:%M UTC"), "total": args.requests, "every": args.every,
         "commit": subprocess.run(["git", "-C", source_root, "rev-parse", "--short", "HEAD"],
                                  capture_output=True, text=True).stdout.strip(),
-        "build": args.build_dir, "runs": [], "failed": []}
+        "build": args.build_note or args.build_dir, "runs": [], "failed": []}
     say = lambda line: print(line, flush=True)  # noqa: E731
     try:
         for run in RUNS:
