@@ -1,26 +1,56 @@
-// The pre-fork process model shared by wsgi-http and wsgi-fcgi: the application is
-// imported once in the parent, then `workers` processes are forked to serve a listening
-// socket they inherit. The parent supervises: a worker that dies is replaced (with a
-// back-off when workers die at start-up), SIGTERM/SIGINT/SIGUSR1 stop them gracefully.
+// The process model shared by wsgi-http and standalone wsgi-fcgi: a master process owns
+// the listening socket and supervises `workers` forked processes that serve it. The
+// master is never on the request path: it only forks, reaps, and relays signals.
+//
+//   SIGTERM, SIGINT  graceful stop: workers stop accepting and finish in-flight requests
+//                    within graceful_timeout (then SIGKILL); exit 0; pidfile removed
+//   SIGQUIT          immediate stop: workers are killed; exit 0
+//   SIGHUP           graceful reload: a new generation of workers is started; once all
+//                    of them are ready the old ones stop accepting and finish in flight
+//
+// A worker that dies is replaced and its pid and exit status or signal are logged. A
+// worker that dies before it reported ready (worker_ready()) is a boot failure: the
+// master backs off, and after max_boot_failures in a row (or at once when the very first
+// workers cannot import the application) it stops with a non-zero status.
 #pragma once
-
-#include <chrono>
-#include <functional>
 
 #include "invoker.hpp"
 #include "log.hpp"
 
+#include <chrono>
+#include <functional>
+#include <string>
+
 namespace wsgibridge {
 
-struct WorkerOptions {
-    unsigned workers = 1; ///< <= 1: serve in this process, no supervisor
-    /// After SIGTERM, how long workers get to finish in-flight requests before SIGKILL.
+struct WorkerOptions
+{
+    unsigned workers = 1;
+    /// false (--no-master): serve() runs in this process, nobody replaces it.
+    bool master = true;
+    /// After a stop or reload, how long a worker gets to finish in-flight requests
+    /// before SIGKILL.
     std::chrono::milliseconds graceful_timeout{30'000};
+    /// Written with the master's pid (or this process's with master = false) at start,
+    /// removed at exit. Empty: none.
+    std::string pidfile;
+    /// Boot failures in a row that make the master give up.
+    unsigned max_boot_failures = 5;
 };
 
+/// Exit status a worker uses when the application cannot be imported: the master stops
+/// with it when no worker ever came up (the programs' exit 3 for a broken --app).
+inline constexpr int worker_exit_app_load = 3;
+
+/// Called in a worker once it serves (application imported, server listening). The
+/// master counts a worker that dies before this as a boot failure. No-op elsewhere.
+void worker_ready() noexcept;
+
 /// Runs `serve` (a worker's whole life: returns its exit status) in `workers` forked
-/// processes and supervises them until a stop signal; returns 0 after a graceful stop.
-/// With workers <= 1, returns serve() run in this process.
+/// processes supervised by this one until a stop signal; returns 0 after a stop, or 1
+/// when workers kept failing at start-up. Throws AppLoadError (with the worker's reason)
+/// when the first workers cannot import the application (serve() threw AppLoadError).
+/// With master = false, returns serve() run in this process.
 int run_workers(Interpreter& interpreter, const WorkerOptions& options,
                 const std::function<int()>& serve, const Logger& log);
 

@@ -1,0 +1,36 @@
+#include "process_options.hpp"
+
+namespace wsgibridge::cli {
+
+void add_process_options(ArgParser& p, ProcessOptions& o)
+{
+    p.option("--workers", "N",
+             "worker processes serving the socket, supervised by a master process (default 1)",
+             [&o](std::string_view v) {
+                 o.workers.workers = parse_count("--workers", v);
+                 if (o.workers.workers == 0) throw UsageError("--workers must be at least 1");
+             });
+    p.flag("--no-master",
+           "serve in this one process: no master, nobody replaces it if it dies, no reload",
+           [&o] { o.workers.master = false; });
+    p.flag("--preload",
+           "import the application in the master, then fork the workers (memory shared "
+           "copy-on-write; SIGHUP then restarts workers without re-reading the code)",
+           [&o] { o.preload = true; });
+    p.option("--graceful-timeout", "SECONDS",
+             "on SIGTERM or SIGHUP, how long a worker may finish its requests before SIGKILL "
+             "(default 30)",
+             [&o](std::string_view v) {
+                 o.workers.graceful_timeout = parse_seconds("--graceful-timeout", v);
+             });
+    p.option("--pidfile", "PATH", "write the master's pid to PATH; removed at exit",
+             [&o](std::string_view v) { o.workers.pidfile = v; });
+}
+
+void check_process_options(const ProcessOptions& o)
+{
+    if (!o.workers.master && o.workers.workers > 1)
+        throw UsageError("--no-master serves in one process: it cannot run --workers > 1");
+}
+
+} // namespace wsgibridge::cli

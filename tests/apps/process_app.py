@@ -1,0 +1,27 @@
+"""Test app for the process model (master, workers, signals):
+  /abort          os.abort() in the worker (SIGABRT: the process dies mid-request)
+  /sleep?s=N      sleeps N seconds, then answers like /
+  /               "<pid> <VERSION>" where VERSION is read from version.txt beside
+                  the app at import time (a reload must pick up a new one)."""
+import os
+import time
+from urllib.parse import parse_qs
+
+_here = os.path.dirname(os.path.abspath(__file__))
+try:
+    with open(os.path.join(_here, "version.txt")) as f:
+        VERSION = f.read().strip()
+except OSError:
+    VERSION = "none"
+
+
+def application(environ, start_response):
+    path = environ.get("PATH_INFO", "/")
+    if path == "/abort":
+        os.abort()
+    if path == "/sleep":
+        q = parse_qs(environ.get("QUERY_STRING", ""))
+        time.sleep(float(q.get("s", ["0"])[0]))
+    body = ("%d %s" % (os.getpid(), VERSION)).encode()
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
