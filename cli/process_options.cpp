@@ -23,6 +23,22 @@ void add_process_options(ArgParser& p, ProcessOptions& o)
              [&o](std::string_view v) {
                  o.workers.graceful_timeout = parse_seconds("--graceful-timeout", v);
              });
+    p.option("--timeout", "SECONDS",
+             "a request running longer is ended: 504 (HTTP) or a closed connection (FastCGI), "
+             "the Python traceback in the error log, the worker replaced (default 0: none)",
+             [&o](std::string_view v) { o.workers.timeout = parse_seconds("--timeout", v); });
+    p.option("--max-requests-jitter", "N",
+             "add random(0..N) to --max-requests per worker, so workers do not restart together",
+             [&o](std::string_view v) {
+                 o.workers.max_requests_jitter = parse_count("--max-requests-jitter", v);
+             });
+    p.option("--reload-on-rss", "MB",
+             "a worker whose resident memory passed MB after a request retires gracefully "
+             "(that request still gets its answer; default 0: never)",
+             [&o](std::string_view v) {
+                 o.workers.reload_on_rss_bytes =
+                     std::uint64_t{parse_count("--reload-on-rss", v)} * 1024 * 1024;
+             });
     p.option("--pidfile", "PATH", "write the master's pid to PATH; removed at exit",
              [&o](std::string_view v) { o.workers.pidfile = v; });
 }
@@ -31,6 +47,10 @@ void check_process_options(const ProcessOptions& o)
 {
     if (!o.workers.master && o.workers.workers > 1)
         throw UsageError("--no-master serves in one process: it cannot run --workers > 1");
+    if (!o.workers.master && (o.workers.timeout.count() > 0 || o.workers.max_requests > 0 ||
+                              o.workers.reload_on_rss_bytes > 0))
+        throw UsageError("--timeout, --max-requests and --reload-on-rss need the master that "
+                         "replaces the worker: drop --no-master");
 }
 
 } // namespace wsgibridge::cli

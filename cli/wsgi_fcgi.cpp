@@ -170,7 +170,8 @@ int serve_workers(Settings& s, Interpreter& interpreter, const AppSpec& spec,
         [&]() -> int {
             std::optional<WsgiApp> own;
             WsgiApp& app = preloaded ? *preloaded : own.emplace(interpreter, spec, wsgi, log);
-            FastcgiServer server(worker, app, log, access);
+            WorkerHandler handler(app, interpreter, s.proc.workers, log);
+            FastcgiServer server(worker, handler, log, access);
             worker_ready();
             server.run();
             return 0;
@@ -206,7 +207,12 @@ int serve_fastcgi(Settings& s, const Logger& log)
         // wait on I/O, and cost 2x the CPU per request in hand-offs (hello world,
         // measured behind nginx: ~11 us per request inline vs ~24 us with 2 threads).
         s.server.threads = s.threads.value_or(1);
-        s.server.max_requests = s.max_requests.value_or(0);
+        // With a master, a worker retires after --max-requests (+ jitter) and is
+        // replaced; without one the process exits.
+        if (s.proc.workers.master)
+            s.proc.workers.max_requests = s.max_requests.value_or(0);
+        else
+            s.server.max_requests = s.max_requests.value_or(0);
     }
     if (const char* addrs = std::getenv("FCGI_WEB_SERVER_ADDRS")) s.server.web_server_addrs = addrs;
     s.notify_socket = cli::take_notify_socket(); // before Python copies the environment

@@ -69,7 +69,8 @@ int serve_workers(HttpServerOptions http, const cli::ProcessOptions& proc, AppSo
             WsgiApp& app = source.preloaded
                                ? *source.preloaded
                                : own.emplace(source.interpreter, source.spec, source.wsgi, log);
-            HttpServer server(http, app, log, access);
+            WorkerHandler handler(app, source.interpreter, proc.workers, log);
+            HttpServer server(http, handler, log, access);
             worker_ready();
             server.run();
             return 0;
@@ -135,6 +136,11 @@ int main(int argc, char** argv)
     parser.option("--threads", "N", "threads serving requests (default 4)",
                   [&](std::string_view v) { http.threads = parse_count("--threads", v); });
     cli::add_process_options(parser, proc);
+    parser.option("--max-requests", "N",
+                  "a worker retires gracefully after N requests and is replaced (default 0: never)",
+                  [&](std::string_view v) {
+                      proc.workers.max_requests = parse_count("--max-requests", v);
+                  });
     parser.option("--mount", "PREFIX",
                   "SCRIPT_NAME the application is mounted at; other paths get 404",
                   [&](std::string_view v) { http.mount = v; });

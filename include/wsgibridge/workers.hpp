@@ -18,8 +18,12 @@
 #include "log.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
+
+#include "handler.hpp"
 
 namespace wsgibridge {
 
@@ -36,7 +40,23 @@ struct WorkerOptions
     std::string pidfile;
     /// Boot failures in a row that make the master give up.
     unsigned max_boot_failures = 5;
+
+    // What WorkerHandler enforces in each worker:
+    /// --timeout: a request running longer is ended (504 when nothing was sent yet),
+    /// the Python traceback of every thread goes to the error log, the worker exits
+    /// and is replaced. 0: no limit.
+    std::chrono::milliseconds timeout{0};
+    /// --max-requests N, --max-requests-jitter J: a worker retires gracefully after
+    /// N + random(0..J) requests (staggered so workers do not restart together). 0: never.
+    std::uint64_t max_requests = 0;
+    std::uint64_t max_requests_jitter = 0;
+    /// --reload-on-rss: a worker whose resident memory passed this after a request
+    /// retires gracefully (that request still gets its answer). 0: never.
+    std::uint64_t reload_on_rss_bytes = 0;
 };
+
+/// Exit status of a worker the --timeout watchdog ended.
+inline constexpr int worker_exit_timeout = 4;
 
 /// Exit status a worker uses when the application cannot be imported: the master stops
 /// with it when no worker ever came up (the programs' exit 3 for a broken --app).
@@ -53,5 +73,26 @@ void worker_ready() noexcept;
 /// With master = false, returns serve() run in this process.
 int run_workers(Interpreter& interpreter, const WorkerOptions& options,
                 const std::function<int()>& serve, const Logger& log);
+
+/// The application as a supervised worker serves it: counts each request in the
+/// worker's shared slot (the master's --stats read them; relaxed atomic adds, no lock),
+/// and enforces WorkerOptions' timeout, max_requests and reload_on_rss. Retiring sends
+/// this process SIGTERM: the server stops accepting, finishes what is in flight and
+/// returns; the master starts a replacement. Construct it in the worker, after fork.
+class WorkerHandler : public RequestHandler
+{
+public:
+    WorkerHandler(RequestHandler& inner, Interpreter& interpreter, const WorkerOptions& options,
+                  const Logger& log);
+    ~WorkerHandler() override;
+    WorkerHandler(const WorkerHandler&) = delete;
+    WorkerHandler& operator=(const WorkerHandler&) = delete;
+
+    void handle(const Request& req, BodySource& body, ResponseSink& sink) noexcept override;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
 
 } // namespace wsgibridge

@@ -38,6 +38,13 @@ Slot* Slots::acquire() noexcept
         s.pid.store(-1); // taken; the real pid is stored after fork()
         s.ready.store(0);
         s.requests.store(0);
+        s.in_flight.store(0);
+        s.rss_bytes.store(0);
+        for (auto& c : s.by_class)
+            c.store(0);
+        for (auto& b : s.duration_buckets)
+            b.store(0);
+        s.duration_sum_us.store(0);
         s.load_error[0] = '\0';
         s.started_ms.store(std::chrono::duration_cast<std::chrono::milliseconds>(
                                std::chrono::system_clock::now().time_since_epoch())

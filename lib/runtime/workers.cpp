@@ -157,8 +157,10 @@ void Master::on_exit(Worker w, int status)
         // or --max-requests. Replace it at once.
         boot_failures_ = 0;
         bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        bool timed_out = WIFEXITED(status) && WEXITSTATUS(status) == worker_exit_timeout;
         log_.log(clean ? LogLevel::info : LogLevel::error,
-                 concat("worker ", w.pid, " ", describe(status), "; starting a new one"));
+                 concat("worker ", w.pid, " ", describe(status),
+                        timed_out ? " (a request passed --timeout)" : "", "; starting a new one"));
         return;
     }
     // Died before it could serve: the application does not import, the socket is

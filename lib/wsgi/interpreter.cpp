@@ -199,6 +199,20 @@ int Interpreter::fork()
     return pid;
 }
 
+bool Interpreter::dump_tracebacks_on(int sig, int fd) noexcept
+{
+    py::GilAcquire gil;
+    PyObject* module = PyImport_ImportModule("faulthandler");
+    PyObject* result = module ? PyObject_CallMethod(module, "register", "iiOO", sig, fd, Py_True,
+                                                    Py_False)
+                              : nullptr;
+    bool ok = result != nullptr;
+    if (!ok) PyErr_Clear();
+    Py_XDECREF(result);
+    Py_XDECREF(module);
+    return ok;
+}
+
 Interpreter::~Interpreter()
 {
     PyEval_RestoreThread(static_cast<PyThreadState*>(saved_thread_));

@@ -1,6 +1,8 @@
 """Test app for the process model (master, workers, signals):
   /abort          os.abort() in the worker (SIGABRT: the process dies mid-request)
   /sleep?s=N      sleeps N seconds, then answers like /
+  /spin?s=N       a Python loop for N seconds (holds the GIL between switches)
+  /grow?mb=N      keeps N more MiB alive in the worker, then answers like /
   /               "<pid> <VERSION>" where VERSION is read from version.txt beside
                   the app at import time (a reload must pick up a new one)."""
 import os
@@ -14,14 +16,22 @@ try:
 except OSError:
     VERSION = "none"
 
+_kept = []
+
 
 def application(environ, start_response):
     path = environ.get("PATH_INFO", "/")
     if path == "/abort":
         os.abort()
+    q = parse_qs(environ.get("QUERY_STRING", ""))
     if path == "/sleep":
-        q = parse_qs(environ.get("QUERY_STRING", ""))
         time.sleep(float(q.get("s", ["0"])[0]))
+    if path == "/spin":
+        end = time.monotonic() + float(q.get("s", ["0"])[0])
+        while time.monotonic() < end:
+            pass
+    if path == "/grow":
+        _kept.append(bytearray(int(q.get("mb", ["0"])[0]) * 1024 * 1024))
     body = ("%d %s" % (os.getpid(), VERSION)).encode()
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
     return [body]
