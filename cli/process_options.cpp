@@ -39,6 +39,18 @@ void add_process_options(ArgParser& p, ProcessOptions& o)
                  o.workers.reload_on_rss_bytes =
                      std::uint64_t{parse_count("--reload-on-rss", v)} * 1024 * 1024;
              });
+    p.option("--stats", "ADDR",
+             "HOST:PORT or unix:PATH where the master serves GET / (JSON) and GET /metrics "
+             "(Prometheus); off by default",
+             [&o](std::string_view v) { o.workers.stats = v; });
+    p.option("--health", "PATH",
+             "request path the worker answers itself with 200 (503 while stopping), without "
+             "calling the application (e.g. /healthz)",
+             [&o](std::string_view v) {
+                 if (!v.starts_with("/"))
+                     throw UsageError("--health: expected a path like /healthz");
+                 o.workers.health = v;
+             });
     p.option("--pidfile", "PATH", "write the master's pid to PATH; removed at exit",
              [&o](std::string_view v) { o.workers.pidfile = v; });
 }
@@ -48,9 +60,10 @@ void check_process_options(const ProcessOptions& o)
     if (!o.workers.master && o.workers.workers > 1)
         throw UsageError("--no-master serves in one process: it cannot run --workers > 1");
     if (!o.workers.master && (o.workers.timeout.count() > 0 || o.workers.max_requests > 0 ||
-                              o.workers.reload_on_rss_bytes > 0))
-        throw UsageError("--timeout, --max-requests and --reload-on-rss need the master that "
-                         "replaces the worker: drop --no-master");
+                              o.workers.reload_on_rss_bytes > 0 || !o.workers.stats.empty() ||
+                              !o.workers.health.empty()))
+        throw UsageError("--timeout, --max-requests, --reload-on-rss, --stats and --health need "
+                         "the master: drop --no-master");
 }
 
 } // namespace wsgibridge::cli

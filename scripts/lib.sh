@@ -12,7 +12,8 @@ WSGIBRIDGE_BUILD_PACKAGES=(meson ninja-build g++ pkg-config libboost1.81-dev pyt
 WSGIBRIDGE_TEST_PACKAGES=(libgtest-dev libgmock-dev curl nginx-light apache2
     libapache2-mod-fcgid lighttpd libfcgi-bin clang libclang-rt-14-dev
     python3-flask python3-django python3-bottle python3-falcon python3-pyramid python3-webob
-    python3-werkzeug)
+    python3-werkzeug
+    prometheus haproxy) # promtool checks --stats /metrics; HAProxy fronts wsgi-http --health
 
 missing_packages() {
     local p

@@ -38,6 +38,8 @@ struct WorkerOptions
     /// Written with the master's pid (or this process's with master = false) at start,
     /// removed at exit. Empty: none.
     std::string pidfile;
+    /// --stats ADDR: HOST:PORT or unix:PATH of the master's JSON / Prometheus endpoint.
+    std::string stats;
     /// Boot failures in a row that make the master give up.
     unsigned max_boot_failures = 5;
 
@@ -53,6 +55,9 @@ struct WorkerOptions
     /// --reload-on-rss: a worker whose resident memory passed this after a request
     /// retires gracefully (that request still gets its answer). 0: never.
     std::uint64_t reload_on_rss_bytes = 0;
+    /// --health PATH: answered by the worker itself (the application is not called):
+    /// 200, or 503 once the worker is stopping or retiring. Empty: none.
+    std::string health;
 };
 
 /// Exit status of a worker the --timeout watchdog ended.

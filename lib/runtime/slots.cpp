@@ -37,6 +37,7 @@ Slot* Slots::acquire() noexcept
         if (s.pid.load() != 0) continue;
         s.pid.store(-1); // taken; the real pid is stored after fork()
         s.ready.store(0);
+        s.stopping.store(0);
         s.requests.store(0);
         s.in_flight.store(0);
         s.rss_bytes.store(0);

@@ -12,11 +12,12 @@ namespace wsgibridge::runtime {
 
 struct Slot
 {
-    std::atomic<pid_t> pid{0};                ///< 0: free
-    std::atomic<int> ready{0};                ///< the worker called worker_ready()
-    std::atomic<std::uint64_t> requests{0};   ///< requests answered
-    std::atomic<std::uint64_t> in_flight{0};  ///< requests being served now
-    std::atomic<std::uint64_t> rss_bytes{0};  ///< resident set after the last request
+    std::atomic<pid_t> pid{0};               ///< 0: free
+    std::atomic<int> ready{0};               ///< the worker called worker_ready()
+    std::atomic<int> stopping{0};            ///< the master asked it to stop (--health answers 503)
+    std::atomic<std::uint64_t> requests{0};  ///< requests answered
+    std::atomic<std::uint64_t> in_flight{0}; ///< requests being served now
+    std::atomic<std::uint64_t> rss_bytes{0}; ///< resident set after the last request
     std::atomic<std::uint64_t> by_class[6]{}; ///< [0] other, [1..5] 1xx..5xx
     /// Request durations: counts per upper bound of duration_bounds (the last: +Inf)
     /// and their sum in microseconds (Prometheus histogram).

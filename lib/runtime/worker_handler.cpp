@@ -114,6 +114,24 @@ struct InFlight
     char line[256]{}; ///< "GET /path?query"
 };
 
+/// --health: answered here, the application is not called.
+void answer_health(const Request& req, ResponseSink& sink, bool stopping)
+{
+    static constexpr Header headers[] = {{"Content-Type", "text/plain"},
+                                         {"Cache-Control", "no-store"}};
+    std::string_view body = stopping ? "stopping\n" : "ok\n";
+    ResponseHead head;
+    head.status_code = stopping ? 503 : 200;
+    head.status = stopping ? "503 Service Unavailable" : "200 OK";
+    head.headers = headers;
+    head.content_length = body.size();
+    head.content_length_computed = true;
+    head.body_allowed = req.method != "HEAD";
+    if (sink.start(head)) return;
+    if (head.body_allowed && sink.write(body)) return;
+    sink.finish();
+}
+
 std::int64_t now_ns()
 {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
@@ -211,6 +229,12 @@ WorkerHandler::~WorkerHandler() = default;
 void WorkerHandler::handle(const Request& req, BodySource& body, ResponseSink& sink) noexcept
 {
     Impl& d = *impl_;
+    if (!d.options.health.empty() &&
+        req.target.substr(0, req.target.find('?')) == d.options.health) {
+        bool stopping = d.retiring.load(std::memory_order_relaxed) ||
+                        (d.slot && d.slot->stopping.load(std::memory_order_relaxed) != 0);
+        return answer_health(req, sink, stopping);
+    }
     ObservedSink observed(sink);
     auto started = Clock::now();
     if (d.slot) d.slot->in_flight.fetch_add(1, std::memory_order_relaxed);

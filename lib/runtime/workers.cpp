@@ -5,6 +5,7 @@
 
 #include "runtime/pidfile.hpp"
 #include "runtime/slots.hpp"
+#include "runtime/stats.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -71,6 +72,8 @@ private:
     const std::function<int()>& serve_;
     const Logger& log_;
     runtime::Slots slots_;
+    runtime::MasterTotals totals_;
+    std::optional<runtime::StatsServer> stats_;
     sigset_t blocked_{}, previous_{};
     std::vector<Worker> workers_;
     unsigned generation_ = 1;
@@ -100,6 +103,7 @@ void Master::spawn()
         for (int sig : {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGCHLD, SIGUSR1})
             ::signal(sig, SIG_DFL);
         ::sigprocmask(SIG_SETMASK, &previous_, nullptr);
+        if (stats_) ::close(stats_->fd()); // the master's alone
         runtime::Slots::adopt(slot);
         int status = 1;
         try {
@@ -131,6 +135,7 @@ void Master::retire(Worker& w)
 {
     if (w.retiring) return;
     w.retiring = true;
+    w.slot->stopping.store(1);
     w.kill_at = Clock::now() + options_.graceful_timeout;
     ::kill(w.pid, SIGTERM);
 }
@@ -147,7 +152,14 @@ int Master::give_up(int status)
 void Master::on_exit(Worker w, int status)
 {
     bool was_ready = w.slot->ready.load(std::memory_order_relaxed) != 0;
-    slots_.release(w.slot);
+    std::string load_error = w.slot->load_error;
+    bool replaced = !stopping_ && !w.retiring && !(reloading_ && w.generation == generation_);
+    {
+        std::lock_guard lock(totals_.mutex);
+        totals_.retire(*w.slot);
+        if (replaced) ++totals_.worker_restarts;
+        slots_.release(w.slot);
+    }
     if (stopping_ || w.retiring) {
         log_.info(concat("worker ", w.pid, " ", describe(status)));
         return;
@@ -177,7 +189,7 @@ void Master::on_exit(Worker w, int status)
     }
     bool app_load = WIFEXITED(status) && WEXITSTATUS(status) == worker_exit_app_load;
     if (app_load && !ever_ready_) {
-        load_error_ = w.slot->load_error;
+        load_error_ = load_error;
         log_.error(concat("worker ", w.pid, " could not load the application; stopping (exit ",
                           worker_exit_app_load, ")"));
         give_up(worker_exit_app_load);
@@ -259,6 +271,7 @@ int Master::run()
         sigaddset(&blocked_, sig);
     ::sigprocmask(SIG_BLOCK, &blocked_, &previous_);
 
+    if (!options_.stats.empty()) stats_.emplace(options_.stats, slots_, totals_, log_);
     log_.info(concat("master ", ::getpid(), ": starting ", options_.workers, " workers"));
     for (;;) {
         if (!stopping_) {

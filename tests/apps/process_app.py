@@ -3,6 +3,7 @@
   /sleep?s=N      sleeps N seconds, then answers like /
   /spin?s=N       a Python loop for N seconds (holds the GIL between switches)
   /grow?mb=N      keeps N more MiB alive in the worker, then answers like /
+  /status/NNN     answers with status NNN
   /               "<pid> <VERSION>" where VERSION is read from version.txt beside
                   the app at import time (a reload must pick up a new one)."""
 import os
@@ -33,5 +34,8 @@ def application(environ, start_response):
     if path == "/grow":
         _kept.append(bytearray(int(q.get("mb", ["0"])[0]) * 1024 * 1024))
     body = ("%d %s" % (os.getpid(), VERSION)).encode()
+    if path.startswith("/status/"):
+        start_response(path[8:] + " Test", [("Content-Length", str(len(body)))])
+        return [body]
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
     return [body]
