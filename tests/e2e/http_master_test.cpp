@@ -110,11 +110,16 @@ TEST(WsgiHttpMaster, ImportErrorStopsTheMasterWithExit3)
 {
     TempDir dir;
     write_file(dir / "broken.py", "raise RuntimeError('broken at import')\n");
-    WsgiHttpProcess s({"--app", (dir / "broken.py").string(), "--workers", "2"});
-    EXPECT_EQ(wait_exit(s.process(), 20s), 3) << s.error_log();
-    EXPECT_NE(s.error_log().find("broken at import"), std::string::npos) << s.error_log();
-    EXPECT_NE(s.error_log().find("could not load the application; stopping"), std::string::npos)
-        << s.error_log();
+    auto r = run_command({(build_root() / "cli" / "wsgi-http").string(), "--app",
+                          (dir / "broken.py").string(), "--workers", "2", "--bind",
+                          "127.0.0.1:" + std::to_string(free_tcp_port())},
+                         {}, {}, 20s);
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    // The same one line as an import in the master (--preload or --no-master) gives.
+    EXPECT_NE(r.err.find("error: cannot load the application: RuntimeError: broken at import"),
+              std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("could not load the application; stopping"), std::string::npos) << r.err;
 }
 
 TEST(WsgiHttpMaster, WorkersDyingAtStartUpMakeTheMasterGiveUp)
