@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
@@ -82,6 +83,7 @@ private:
     bool ever_ready_ = false;
     unsigned boot_failures_ = 0;
     int exit_status_ = 0;
+    pid_t master_pid_ = 0;
     std::string load_error_; ///< the first workers could not import the application
     Clock::time_point next_spawn_ = {};
 };
@@ -90,6 +92,7 @@ void Master::spawn()
 {
     runtime::Slot* slot = slots_.acquire();
     if (!slot) return; // every slot taken by workers still finishing: wait for one
+    master_pid_ = ::getpid();
     pid_t pid = interpreter_.fork();
     if (pid < 0) {
         log_.error(concat("cannot fork a worker: ", std::strerror(errno)));
@@ -104,6 +107,10 @@ void Master::spawn()
             ::signal(sig, SIG_DFL);
         ::sigprocmask(SIG_SETMASK, &previous_, nullptr);
         if (stats_) ::close(stats_->fd()); // the master's alone
+        // A master that is killed (SIGKILL, OOM) takes its workers along: they stop
+        // gracefully instead of serving on as orphans nobody supervises.
+        ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (::getppid() != master_pid_) std::_Exit(0);
         runtime::Slots::adopt(slot);
         int status = 1;
         try {
