@@ -51,12 +51,19 @@ void add_process_options(ArgParser& p, ProcessOptions& o)
                      throw UsageError("--health: expected a path like /healthz");
                  o.workers.health = v;
              });
+    p.flag("--reload",
+           "development: reload gracefully (as SIGHUP does) when a .py file the application "
+           "imported changes (inotify)",
+           [&o] { o.workers.reload = true; });
     p.option("--pidfile", "PATH", "write the master's pid to PATH; removed at exit",
              [&o](std::string_view v) { o.workers.pidfile = v; });
 }
 
 void check_process_options(const ProcessOptions& o)
 {
+    if (o.workers.reload && (o.preload || !o.workers.master))
+        throw UsageError("--reload re-imports the application in new workers: it needs the "
+                         "master and no --preload");
     if (!o.workers.master && o.workers.workers > 1)
         throw UsageError("--no-master serves in one process: it cannot run --workers > 1");
     if (!o.workers.master && (o.workers.timeout.count() > 0 || o.workers.max_requests > 0 ||

@@ -55,6 +55,9 @@ struct WorkerOptions
     /// --reload-on-rss: a worker whose resident memory passed this after a request
     /// retires gracefully (that request still gets its answer). 0: never.
     std::uint64_t reload_on_rss_bytes = 0;
+    /// --reload (development): a worker whose application's .py files change asks the
+    /// master for a graceful reload (SIGHUP).
+    bool reload = false;
     /// --health PATH: answered by the worker itself (the application is not called):
     /// 200, or 503 once the worker is stopping or retiring. Empty: none.
     std::string health;

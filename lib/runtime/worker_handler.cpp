@@ -1,12 +1,14 @@
 // WorkerHandler: per-request counters in the shared slot, --max-requests(-jitter),
 // --reload-on-rss, and the --timeout watchdog (a plain thread, no Python).
 #include "runtime/slots.hpp"
+#include "runtime/source_watcher.hpp"
 #include "wsgibridge/error.hpp"
 #include "wsgibridge/workers.hpp"
 
 #include <array>
 #include <atomic>
 #include <cstdio>
+#include <optional>
 #include <pthread.h>
 #include <random>
 #include <signal.h>
@@ -159,6 +161,17 @@ struct WorkerHandler::Impl
                 log.warning("--timeout: cannot register faulthandler; no traceback on timeout");
             watchdog = std::jthread([this](std::stop_token stop) { watch(stop); });
         }
+        if (options.reload) {
+            pid_t master = ::getppid();
+            sources.emplace(
+                interpreter.application_files(),
+                [this, master](const std::string& path) {
+                    this->log.info(
+                        concat("--reload: ", path, " changed; asking the master to reload"));
+                    ::kill(master, SIGHUP);
+                },
+                log);
+        }
     }
 
     void watch(std::stop_token stop);
@@ -172,8 +185,9 @@ struct WorkerHandler::Impl
     std::uint64_t retire_after = 0;
     std::atomic<std::uint64_t> served{0};
     std::atomic<bool> retiring{false};
-    std::array<InFlight, 64> in_flight; ///< more threads than this go unwatched
-    std::jthread watchdog;              ///< last: joined before the rest goes
+    std::array<InFlight, 64> in_flight;            ///< more threads than this go unwatched
+    std::optional<runtime::SourceWatcher> sources; ///< --reload
+    std::jthread watchdog;                         ///< last: joined before the rest goes
 };
 
 void WorkerHandler::Impl::watch(std::stop_token stop)

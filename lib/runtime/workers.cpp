@@ -299,7 +299,13 @@ int Master::run()
             for (auto& w : workers_)
                 ::kill(w.pid, SIGKILL);
         } else if (sig == SIGHUP && !stopping_) {
-            if (reloading_) {
+            auto sender = std::find_if(workers_.begin(), workers_.end(),
+                                       [&](const Worker& w) { return w.pid == info.si_pid; });
+            bool from_worker = info.si_code == SI_USER && sender != workers_.end();
+            if (from_worker &&
+                (reloading_ || sender->generation != generation_ || sender->retiring)) {
+                // --reload: every worker sees the same change; one reload is enough.
+            } else if (reloading_) {
                 log_.warning("SIGHUP: a reload is already under way; ignored");
             } else {
                 // A new generation: serving_count() drops to 0, the loop forks it.

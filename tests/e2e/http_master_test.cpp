@@ -237,3 +237,41 @@ TEST(WsgiHttpMaster, SighupReloadsChangedCodeWithoutFailingARequest)
         << s.error_log();
     EXPECT_EQ(wait_exit(s.process(), 0ms), -999) << "the master stopped";
 }
+
+// --reload (development): editing a .py file the application imported reloads the
+// workers once (every worker sees the change; the master reloads one time).
+TEST(WsgiHttpMaster, ReloadFlagPicksUpAnEditedModule)
+{
+    AppDir app("v1");
+    WsgiHttpProcess s({"--app", app.app(), "--workers", "2", "--reload"});
+    ASSERT_TRUE(s.ready());
+    auto [code, body] = get(s, "/");
+    ASSERT_EQ(code, 200) << s.error_log();
+    EXPECT_EQ(body.substr(body.find(' ') + 1), "v1");
+    // Saved the way editors do: a new file renamed over the old one.
+    write_file(app.dir / "process_app.py.new",
+               read_file(app.dir / "process_app.py") + "\nVERSION = 'edited'\n");
+    std::filesystem::rename(app.dir / "process_app.py.new", app.dir / "process_app.py");
+    std::string seen;
+    for (int i = 0; i < 50 && seen != "edited"; ++i) {
+        std::this_thread::sleep_for(100ms);
+        auto [c, b] = get(s, "/");
+        EXPECT_EQ(c, 200);
+        seen = b.substr(b.find(' ') + 1);
+    }
+    EXPECT_EQ(seen, "edited") << s.error_log();
+    auto log = s.error_log();
+    std::size_t reloads = 0;
+    for (std::size_t at = 0; (at = log.find("SIGHUP: starting", at)) != std::string::npos; ++at)
+        ++reloads;
+    EXPECT_EQ(reloads, 1u) << log;
+}
+
+TEST(WsgiHttpMaster, ReloadWithPreloadIsAUsageError)
+{
+    auto r = run_command({(build_root() / "cli" / "wsgi-http").string(), "--app",
+                          "tests/apps/pid_app.py", "--reload", "--preload"},
+                         {}, {}, 20s);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("--reload"), std::string::npos) << r.err;
+}
