@@ -55,6 +55,14 @@ void add_process_options(ArgParser& p, ProcessOptions& o)
            "development: reload gracefully (as SIGHUP does) when a .py file the application "
            "imported changes (inotify)",
            [&o] { o.workers.reload = true; });
+    p.option("--log-format", "FORMAT",
+             "text (default) or json: error and access log lines as JSON objects (access: time, "
+             "remote_addr, method, uri, status, bytes, duration_ms, pid)",
+             [&o](std::string_view v) {
+                 if (v != "text" && v != "json")
+                     throw UsageError("--log-format: expected text or json");
+                 o.json_logs = v == "json";
+             });
     p.option("--pidfile", "PATH", "write the master's pid to PATH; removed at exit",
              [&o](std::string_view v) { o.workers.pidfile = v; });
 }

@@ -14,6 +14,8 @@ struct ProcessOptions
     /// --preload: import the application in the master, then fork (copy-on-write memory,
     /// but SIGHUP cannot pick up changed code). Default: each worker imports it.
     bool preload = false;
+    /// --log-format json: error and access lines as JSON objects.
+    bool json_logs = false;
 };
 
 void add_process_options(ArgParser& parser, ProcessOptions& options);

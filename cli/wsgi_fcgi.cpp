@@ -170,8 +170,10 @@ int serve_workers(Settings& s, Interpreter& interpreter, const AppSpec& spec,
         [&]() -> int {
             std::optional<WsgiApp> own;
             WsgiApp& app = preloaded ? *preloaded : own.emplace(interpreter, spec, wsgi, log);
-            WorkerHandler handler(app, interpreter, s.proc.workers, log);
-            FastcgiServer server(worker, handler, log, access);
+            WorkerHandler handler(app, interpreter, s.proc.workers, log,
+                                  s.proc.json_logs && access.enabled() ? &access : nullptr);
+            AccessLog none;
+            FastcgiServer server(worker, handler, log, s.proc.json_logs ? none : access);
             worker_ready();
             server.run();
             return 0;
@@ -236,7 +238,10 @@ int serve_fastcgi(Settings& s, const Logger& log)
     int status = 0;
     try {
         if (!s.proc.workers.master) {
-            FastcgiServer server(s.server, *preloaded, log, access);
+            WorkerHandler handler(*preloaded, interpreter, s.proc.workers, log,
+                                  s.proc.json_logs && access.enabled() ? &access : nullptr);
+            AccessLog none;
+            FastcgiServer server(s.server, handler, log, s.proc.json_logs ? none : access);
             cli::notify_ready(s.notify_socket, log); // imported and listening (systemd Type=notify)
             status = run_workers(interpreter, s.proc.workers, [&] {
                 server.run();
@@ -277,6 +282,7 @@ int main(int argc, char** argv)
         }
         if (s.common.app.empty()) throw cli::UsageError("--app is required");
         Logger log = cli::open_error_log(s.common);
+        log.set_json(s.proc.json_logs);
         return mode == Mode::cgi ? serve_cgi(s, log) : serve_fastcgi(s, log);
     });
 }

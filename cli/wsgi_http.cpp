@@ -69,8 +69,10 @@ int serve_workers(HttpServerOptions http, const cli::ProcessOptions& proc, AppSo
             WsgiApp& app = source.preloaded
                                ? *source.preloaded
                                : own.emplace(source.interpreter, source.spec, source.wsgi, log);
-            WorkerHandler handler(app, source.interpreter, proc.workers, log);
-            HttpServer server(http, handler, log, access);
+            WorkerHandler handler(app, source.interpreter, proc.workers, log,
+                                  proc.json_logs && access.enabled() ? &access : nullptr);
+            AccessLog none;
+            HttpServer server(http, handler, log, proc.json_logs ? none : access);
             worker_ready();
             server.run();
             return 0;
@@ -87,6 +89,7 @@ int serve(const CommonOptions& common, HttpServerOptions http, const cli::Proces
     cli::check_process_options(proc);
 
     Logger log = open_error_log(common);
+    log.set_json(proc.json_logs);
     AccessLog access =
         common.access_log.empty() ? AccessLog() : AccessLog::open_file(common.access_log);
     PythonOptions python = prepare_python(common);
@@ -108,7 +111,10 @@ int serve(const CommonOptions& common, HttpServerOptions http, const cli::Proces
         log.info("stopped");
         return status;
     }
-    HttpServer server(http, *source.preloaded, log, access);
+    WorkerHandler handler(*source.preloaded, interpreter, proc.workers, log,
+                          proc.json_logs && access.enabled() ? &access : nullptr);
+    AccessLog none;
+    HttpServer server(http, handler, log, proc.json_logs ? none : access);
     log.info(
         concat("listening on http://", server.local_endpoint(), " (", http.threads, " threads)"));
     return run_workers(interpreter, proc.workers, [&] {

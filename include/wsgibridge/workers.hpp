@@ -90,8 +90,10 @@ int run_workers(Interpreter& interpreter, const WorkerOptions& options,
 class WorkerHandler : public RequestHandler
 {
 public:
+    /// `json_access`: --log-format json writes the access log here (the server is then
+    /// given no access log), with the request's duration.
     WorkerHandler(RequestHandler& inner, Interpreter& interpreter, const WorkerOptions& options,
-                  const Logger& log);
+                  const Logger& log, const AccessLog* json_access = nullptr);
     ~WorkerHandler() override;
     WorkerHandler(const WorkerHandler&) = delete;
     WorkerHandler& operator=(const WorkerHandler&) = delete;

@@ -145,8 +145,9 @@ std::int64_t now_ns()
 struct WorkerHandler::Impl
 {
     Impl(RequestHandler& inner, Interpreter& interpreter, const WorkerOptions& options,
-         const Logger& log)
-        : inner(inner), options(options), log(log), slot(runtime::Slots::current())
+         const Logger& log, const AccessLog* json_access)
+        : inner(inner), options(options), log(log), json_access(json_access),
+          slot(runtime::Slots::current())
     {
         if (options.max_requests > 0) {
             std::uniform_int_distribution<std::uint64_t> jitter(0, options.max_requests_jitter);
@@ -181,6 +182,7 @@ struct WorkerHandler::Impl
     RequestHandler& inner;
     const WorkerOptions& options;
     const Logger& log;
+    const AccessLog* json_access;
     runtime::Slot* slot;
     std::uint64_t retire_after = 0;
     std::atomic<std::uint64_t> served{0};
@@ -233,8 +235,9 @@ void WorkerHandler::Impl::retire(std::string_view why)
 }
 
 WorkerHandler::WorkerHandler(RequestHandler& inner, Interpreter& interpreter,
-                             const WorkerOptions& options, const Logger& log)
-    : impl_(std::make_unique<Impl>(inner, interpreter, options, log))
+                             const WorkerOptions& options, const Logger& log,
+                             const AccessLog* json_access)
+    : impl_(std::make_unique<Impl>(inner, interpreter, options, log, json_access))
 {
 }
 
@@ -280,6 +283,11 @@ void WorkerHandler::handle(const Request& req, BodySource& body, ResponseSink& s
         entry->taken.store(false, std::memory_order_release);
     }
     std::uint64_t n = d.served.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (d.json_access) {
+        // No response from the handler: the server answers 500 itself.
+        double ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+        d.json_access->log_json(req, observed.status ? observed.status : 500, observed.bytes, ms);
+    }
     if (auto* slot = d.slot) {
         auto us =
             std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();

@@ -133,3 +133,41 @@ TEST(Stats, HealthIs503OnceTheWorkerIsStopping)
     EXPECT_EQ(check(), "HTTP/1.1 503 Service Unavailable") << s.error_log();
     ::close(fd);
 }
+
+// --log-format json: every access and error line is one JSON object.
+TEST(Stats, LogFormatJsonForAccessAndErrorLines)
+{
+    WsgiHttpProcess s({"--app", "tests/apps/process_app.py", "--log-format", "json", "--access-log",
+                       "@DIR@/access.log"});
+    ASSERT_TRUE(s.ready());
+    ASSERT_EQ(code_of(s, "/a%22b?q=%ff"), 200);
+    ASSERT_EQ(code_of(s, "/status/404"), 404);
+    ASSERT_EQ(::kill(s.process().pid(), SIGTERM), 0);
+    s.process().wait(10s);
+
+    auto lines = [](const std::string& text) {
+        std::vector<nlohmann::json> out;
+        std::size_t start = 0, end;
+        while ((end = text.find('\n', start)) != std::string::npos) {
+            out.push_back(nlohmann::json::parse(text.substr(start, end - start)));
+            start = end + 1;
+        }
+        return out;
+    };
+    auto access = lines(read_file(s.dir() / "access.log"));
+    ASSERT_EQ(access.size(), 2u);
+    EXPECT_EQ(access[0]["method"], "GET");
+    EXPECT_EQ(access[0]["uri"], "/a%22b?q=%ff");
+    EXPECT_EQ(access[0]["status"], 200);
+    EXPECT_EQ(access[1]["status"], 404);
+    for (auto& a : access) {
+        for (auto key : {"time", "remote_addr", "bytes", "duration_ms", "pid"})
+            EXPECT_TRUE(a.contains(key)) << key << " " << a.dump();
+        EXPECT_NE(a["pid"], s.process().pid()) << "a worker answers, not the master";
+    }
+    auto errors = lines(s.error_log());
+    ASSERT_FALSE(errors.empty());
+    for (auto& e : errors)
+        for (auto key : {"time", "level", "pid", "message"})
+            EXPECT_TRUE(e.contains(key)) << key << " " << e.dump();
+}
