@@ -304,13 +304,16 @@ void WorkerHandler::handle(const Request& req, BodySource& body, ResponseSink& s
         slot->requests.fetch_add(1, std::memory_order_relaxed);
     }
     if (d.retire_after > 0 && n >= d.retire_after) d.retire("--max-requests");
-    if (d.options.reload_on_rss_bytes > 0 || d.slot) {
-        // getrusage's peak is one cheap syscall; /proc is read only when it matters.
+    // --reload-on-rss checks after every request (the one that grew the worker is the
+    // last); for --stats alone every 64th is enough. getrusage's peak is one cheap
+    // syscall; /proc is read only when the peak passed the limit.
+    bool check_rss = d.options.reload_on_rss_bytes > 0;
+    if (check_rss || (d.slot && n % 64 == 1)) {
         rusage ru{};
         ::getrusage(RUSAGE_SELF, &ru);
         std::uint64_t peak = static_cast<std::uint64_t>(ru.ru_maxrss) * 1024;
         std::uint64_t rss = 0;
-        if (d.options.reload_on_rss_bytes > 0 && peak > d.options.reload_on_rss_bytes) {
+        if (check_rss && peak > d.options.reload_on_rss_bytes) {
             rss = current_rss();
             if (rss > d.options.reload_on_rss_bytes)
                 d.retire(concat("--reload-on-rss: resident ", rss / (1024 * 1024), " MB"));
