@@ -103,8 +103,11 @@ void Master::spawn()
     if (pid == 0) {
         // The child serves with default dispositions and nothing blocked: the servers
         // install their own graceful stop on SIGTERM/SIGINT.
-        for (int sig : {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGCHLD, SIGUSR1})
+        for (int sig : {SIGTERM, SIGINT, SIGQUIT, SIGCHLD, SIGUSR1})
             ::signal(sig, SIG_DFL);
+        // A reload is the master's business: a SIGHUP sent to the whole process group (a
+        // terminal hanging up, `kill -HUP -PGID`) must not kill the workers.
+        ::signal(SIGHUP, SIG_IGN);
         ::sigprocmask(SIG_SETMASK, &previous_, nullptr);
         if (stats_) ::close(stats_->fd()); // the master's alone
         // A master that is killed (SIGKILL, OOM) takes its workers along: they stop
