@@ -263,7 +263,9 @@ int main(int argc, char** argv)
 {
     Settings s;
     cli::ArgParser parser("wsgi-fcgi",
-                          "Serve a WSGI application over FastCGI (or CGI when started as one).");
+                          "Serve a WSGI application over FastCGI (or CGI when started as one).\n"
+                          "Signals to the master (--bind): TERM/INT/USR1 graceful stop, QUIT "
+                          "immediate stop, HUP graceful reload.");
     add_options(parser, s);
     return cli::run_main(parser, [&]() -> int {
         if (!parser.parse(argc, argv)) return 0;

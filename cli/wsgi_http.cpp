@@ -131,7 +131,10 @@ int main(int argc, char** argv)
     CommonOptions common;
     HttpServerOptions http;
     cli::ProcessOptions proc;
-    ArgParser parser("wsgi-http", "Serve a Python WSGI application over HTTP/1.1.");
+    ArgParser parser("wsgi-http",
+                     "Serve a Python WSGI application over HTTP/1.1.\n"
+                     "Signals to the master: TERM/INT graceful stop, QUIT immediate stop, HUP "
+                     "graceful reload (new workers, then the old ones finish).");
     add_common_options(parser, common);
     parser.option("--bind", "ADDR",
                   "HOST:PORT, [IPV6]:PORT, :PORT or unix:PATH (default 127.0.0.1:8000)",
