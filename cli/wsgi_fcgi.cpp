@@ -229,6 +229,7 @@ int serve_fastcgi(Settings& s, const Logger& log)
     auto spec = AppSpec::parse(s.common.app);
     if (!spec) throw cli::UsageError("--app: " + spec.error().message());
     cli::check_process_options(s.proc);
+    if (s.proc.workers.master) prepare_master_signals(); // before anything listens
     AccessLog access =
         s.common.access_log.empty() ? AccessLog() : AccessLog::open_file(s.common.access_log);
     // Without a master (mod_fcgid) the application is imported before the first accept:

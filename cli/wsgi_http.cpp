@@ -87,6 +87,7 @@ int serve(const CommonOptions& common, HttpServerOptions http, const cli::Proces
     if (!spec) throw UsageError(concat("--app ", common.app, ": ", spec.error().message()));
     if (http.threads == 0) throw UsageError("--threads must be at least 1");
     cli::check_process_options(proc);
+    if (proc.workers.master) prepare_master_signals(); // before anything listens
 
     Logger log = open_error_log(common);
     log.set_json(proc.json_logs);

@@ -74,6 +74,12 @@ inline constexpr int worker_exit_app_load = 3;
 /// master counts a worker that dies before this as a boot failure. No-op elsewhere.
 void worker_ready() noexcept;
 
+/// Blocks the signals the master takes. Call it before opening the listening socket when
+/// a master will run: a SIGTERM that arrives between the bind and run_workers() (a
+/// supervisor that saw the port open) is then a graceful stop, not a kill. Workers get
+/// the signal mask from before this call.
+void prepare_master_signals() noexcept;
+
 /// Runs `serve` (a worker's whole life: returns its exit status) in `workers` forked
 /// processes supervised by this one until a stop signal; returns 0 after a stop, or 1
 /// when workers kept failing at start-up. Throws AppLoadError (with the worker's reason)

@@ -21,6 +21,21 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+constexpr int master_signals[] = {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGCHLD, SIGUSR1};
+
+/// The mask before prepare_master_signals(): what workers get back.
+sigset_t original_mask;
+bool signals_prepared = false;
+
+sigset_t master_signal_set()
+{
+    sigset_t set;
+    sigemptyset(&set);
+    for (int sig : master_signals)
+        sigaddset(&set, sig);
+    return set;
+}
+
 std::string signal_name(int sig)
 {
     const char* abbrev = ::sigabbrev_np(sig);
@@ -276,10 +291,9 @@ void Master::finish_reload()
 
 int Master::run()
 {
-    sigemptyset(&blocked_);
-    for (int sig : {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGCHLD, SIGUSR1})
-        sigaddset(&blocked_, sig);
+    blocked_ = master_signal_set();
     ::sigprocmask(SIG_BLOCK, &blocked_, &previous_);
+    if (signals_prepared) previous_ = original_mask;
 
     if (!options_.stats.empty()) stats_.emplace(options_.stats, slots_, totals_, log_);
     log_.info(concat("master ", ::getpid(), ": starting ", options_.workers, " workers"));
@@ -337,6 +351,14 @@ int Master::run()
 }
 
 } // namespace
+
+void prepare_master_signals() noexcept
+{
+    if (signals_prepared) return;
+    sigset_t set = master_signal_set();
+    ::sigprocmask(SIG_BLOCK, &set, &original_mask);
+    signals_prepared = true;
+}
 
 int run_workers(Interpreter& interpreter, const WorkerOptions& options,
                 const std::function<int()>& serve, const Logger& log)
