@@ -6,6 +6,7 @@
 //     the one request through the CGI front end, so one script works under both.
 #include "options.hpp"
 #include "process_manager.hpp"
+#include "process_options.hpp"
 #include "sd_notify.hpp"
 #include "wsgibridge/cgi_gateway.hpp"
 #include "wsgibridge/fastcgi_server.hpp"
@@ -31,7 +32,7 @@ struct Settings
     FastcgiServerOptions server;
     std::optional<unsigned> threads;
     std::optional<std::uint64_t> max_requests;
-    unsigned workers = 1;
+    cli::ProcessOptions proc;
     Mode mode = Mode::automatic;
     std::string notify_socket; ///< systemd NOTIFY_SOCKET, out of the environment
 };
@@ -59,13 +60,7 @@ void add_options(cli::ArgParser& p, Settings& s)
                  s.threads = cli::parse_count("--threads", v);
                  if (*s.threads == 0) throw cli::UsageError("--threads must be at least 1");
              });
-    p.option("--workers", "N",
-             "processes serving the socket, forked after the application is imported "
-             "(standalone only; default 1)",
-             [&s](std::string_view v) {
-                 s.workers = cli::parse_count("--workers", v);
-                 if (s.workers == 0) throw cli::UsageError("--workers must be at least 1");
-             });
+    cli::add_process_options(p, s.proc);
     p.option("--max-requests", "N", "exit after N requests, standalone only (default: never)",
              [&s](std::string_view v) { s.max_requests = cli::parse_count("--max-requests", v); });
     p.option("--max-connections", "N", "connections served at once (FCGI_MAX_CONNS, default 1024)",
@@ -140,34 +135,50 @@ int serve_cgi(Settings& s, const Logger& log)
     return rc;
 }
 
-/// --workers N (or PHP_FCGI_CHILDREN on an inherited socket): the parent binds once (or
-/// keeps the inherited socket) and supervises; each forked worker serves the socket
-/// with its own io thread and worker threads.
-void serve_workers(Settings& s, Interpreter& interpreter, WsgiApp& app, const Logger& log,
-                   const AccessLog& access)
+/// The master binds once (or keeps the inherited socket) and supervises; each forked
+/// worker imports the application (unless --preload) and serves the socket with its own
+/// io thread and worker threads.
+int serve_workers(Settings& s, Interpreter& interpreter, const AppSpec& spec,
+                  const WsgiOptions& wsgi, std::optional<WsgiApp>& preloaded, const Logger& log,
+                  const AccessLog& access)
 {
     bool inherited = s.server.bind.empty();
     FastcgiServerOptions worker = s.server;
     worker.listen_fd =
         inherited ? s.server.listen_fd : open_listener(s.server.bind, s.server.socket_mode);
     worker.bind.clear();
-    WorkerOptions wo;
-    wo.workers = s.workers;
-    wo.graceful_timeout = s.server.shutdown_grace + std::chrono::seconds(1);
+    // The master's own socket: closed, and its file removed, however run_workers ends
+    // (an inherited one is not ours to close or unlink).
+    struct Owned
+    {
+        int fd;
+        std::string path;
+        ~Owned()
+        {
+            if (fd < 0) return;
+            ::close(fd);
+            if (!path.empty()) ::unlink(path.c_str());
+        }
+    } owned{inherited ? -1 : worker.listen_fd,
+            s.server.bind.starts_with("unix:") ? s.server.bind.substr(5) : std::string()};
     log.info(concat("FastCGI: serving ", inherited ? "the inherited socket" : s.server.bind,
-                    " with ", s.workers, " workers"));
+                    " with ", s.proc.workers.workers, " workers (",
+                    s.proc.preload ? "preloaded" : "imported by each worker", ")"));
     cli::notify_ready(s.notify_socket, log);
-    run_workers(
-        interpreter, wo,
+    return run_workers(
+        interpreter, s.proc.workers,
         [&]() -> int {
-            FastcgiServer server(worker, app, log, access);
+            std::optional<WsgiApp> own;
+            WsgiApp& app = preloaded ? *preloaded : own.emplace(interpreter, spec, wsgi, log);
+            WorkerHandler handler(app, interpreter, s.proc.workers, log,
+                                  s.proc.json_logs && access.enabled() ? &access : nullptr);
+            AccessLog none;
+            FastcgiServer server(worker, handler, log, s.proc.json_logs ? none : access);
+            worker_ready();
             server.run();
             return 0;
         },
         log);
-    if (inherited) return; // not ours to close or unlink
-    ::close(worker.listen_fd);
-    if (s.server.bind.starts_with("unix:")) ::unlink(s.server.bind.substr(5).c_str());
 }
 
 int serve_fastcgi(Settings& s, const Logger& log)
@@ -183,19 +194,27 @@ int serve_fastcgi(Settings& s, const Logger& log)
             log.warning(
                 "--max-requests is ignored when serving an inherited socket: let the process "
                 "manager recycle (mod_fcgid: FcgidMaxRequestsPerProcess)");
-        if (s.workers > 1)
+        if (s.proc.workers.workers > 1)
             log.warning(
                 "--workers is ignored when serving an inherited socket: the process manager "
                 "runs the processes (mod_fcgid, spawn-fcgi -F; or PHP_FCGI_CHILDREN=N)");
         // spawn-fcgi -C N: honour the child count as PHP does (spawn-fcgi -C exports
         // PHP_FCGI_CHILDREN); mod_fcgid leaves it unset, so one process.
-        s.workers = cli::php_fcgi_children(log);
+        s.proc.workers.workers = cli::php_fcgi_children(log);
+        // An inherited socket stays one process (mod_fcgid, spawn-fcgi and systemd
+        // supervise it themselves) unless PHP_FCGI_CHILDREN asks for children.
+        if (s.proc.workers.workers <= 1) s.proc.workers.master = false;
     } else {
         // One thread: with the GIL, more threads only pay off for applications that
         // wait on I/O, and cost 2x the CPU per request in hand-offs (hello world,
         // measured behind nginx: ~11 us per request inline vs ~24 us with 2 threads).
         s.server.threads = s.threads.value_or(1);
-        s.server.max_requests = s.max_requests.value_or(0);
+        // With a master, a worker retires after --max-requests (+ jitter) and is
+        // replaced; without one the process exits.
+        if (s.proc.workers.master)
+            s.proc.workers.max_requests = s.max_requests.value_or(0);
+        else
+            s.server.max_requests = s.max_requests.value_or(0);
     }
     if (const char* addrs = std::getenv("FCGI_WEB_SERVER_ADDRS")) s.server.web_server_addrs = addrs;
     s.notify_socket = cli::take_notify_socket(); // before Python copies the environment
@@ -205,28 +224,38 @@ int serve_fastcgi(Settings& s, const Logger& log)
     py.program_name = "wsgi-fcgi";
     WsgiOptions w;
     w.multithread = s.server.threads > 1;
-    w.multiprocess = inherited || s.workers > 1;
+    w.multiprocess = inherited || s.proc.workers.workers > 1;
     Interpreter interpreter(py);
     auto spec = AppSpec::parse(s.common.app);
     if (!spec) throw cli::UsageError("--app: " + spec.error().message());
-    // The application is imported before the first accept (mod_fcgid counts start-up
-    // against FcgidIOTimeout otherwise).
-    WsgiApp app(interpreter, *spec, w, log);
+    cli::check_process_options(s.proc);
+    if (s.proc.workers.master) prepare_master_signals(); // before anything listens
     AccessLog access =
         s.common.access_log.empty() ? AccessLog() : AccessLog::open_file(s.common.access_log);
+    // Without a master (mod_fcgid) the application is imported before the first accept:
+    // mod_fcgid counts start-up against FcgidIOTimeout otherwise.
+    std::optional<WsgiApp> preloaded;
+    if (s.proc.preload || !s.proc.workers.master) preloaded.emplace(interpreter, *spec, w, log);
+    int status = 0;
     try {
-        if (s.workers <= 1) {
-            FastcgiServer server(s.server, app, log, access);
+        if (!s.proc.workers.master) {
+            WorkerHandler handler(*preloaded, interpreter, s.proc.workers, log,
+                                  s.proc.json_logs && access.enabled() ? &access : nullptr);
+            AccessLog none;
+            FastcgiServer server(s.server, handler, log, s.proc.json_logs ? none : access);
             cli::notify_ready(s.notify_socket, log); // imported and listening (systemd Type=notify)
-            server.run();
+            status = run_workers(interpreter, s.proc.workers, [&] {
+                server.run();
+                return 0;
+            }, log);
         } else {
-            serve_workers(s, interpreter, app, log, access);
+            status = serve_workers(s, interpreter, *spec, w, preloaded, log, access);
         }
     } catch (const std::invalid_argument& e) {
         throw cli::UsageError(e.what()); // a bad --bind or FCGI_WEB_SERVER_ADDRS
     }
     log.info("wsgi-fcgi: stopped");
-    return 0;
+    return status;
 }
 
 } // namespace
@@ -235,7 +264,9 @@ int main(int argc, char** argv)
 {
     Settings s;
     cli::ArgParser parser("wsgi-fcgi",
-                          "Serve a WSGI application over FastCGI (or CGI when started as one).");
+                          "Serve a WSGI application over FastCGI (or CGI when started as one).\n"
+                          "Signals to the master (--bind): TERM/INT/USR1 graceful stop, QUIT "
+                          "immediate stop, HUP graceful reload.");
     add_options(parser, s);
     return cli::run_main(parser, [&]() -> int {
         if (!parser.parse(argc, argv)) return 0;
@@ -254,6 +285,7 @@ int main(int argc, char** argv)
         }
         if (s.common.app.empty()) throw cli::UsageError("--app is required");
         Logger log = cli::open_error_log(s.common);
+        log.set_json(s.proc.json_logs);
         return mode == Mode::cgi ? serve_cgi(s, log) : serve_fastcgi(s, log);
     });
 }

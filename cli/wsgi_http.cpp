@@ -1,15 +1,18 @@
 // wsgi-http: serve a WSGI application over HTTP/1.1.
 //   wsgi-http --app SPEC [--bind 127.0.0.1:8000] [--threads N] [--workers N] [--mount /prefix]
-//             [limits...]
+//             [--no-master] [--preload] [--pidfile PATH] [--forwarded-allow-ips LIST]
+//             [--static-map PREFIX=DIR] [limits...]
 #include "http/static_files.hpp"
 #include "model/forwarded.hpp"
 #include "options.hpp"
+#include "process_options.hpp"
 #include "wsgibridge/http_server.hpp"
 #include "wsgibridge/invoker.hpp"
 #include "wsgibridge/listener.hpp"
 #include "wsgibridge/workers.hpp"
 
 #include <charconv>
+#include <optional>
 #include <stdexcept>
 #include <unistd.h>
 
@@ -28,12 +31,24 @@ unsigned parse_mode(std::string_view text)
     return mode;
 }
 
-/// --workers N: the parent binds once and supervises; each forked worker runs its own
-/// HttpServer (io threads included) on the inherited socket.
-void serve_workers(HttpServerOptions http, const WorkerOptions& workers, Interpreter& interpreter,
-                   WsgiApp& app, const Logger& log, const AccessLog& access)
+/// The application: imported here (--preload, --no-master) or by each worker after fork.
+struct AppSource
 {
-    // The parent's socket: closed, and its file removed, however run_workers ends (the
+    Interpreter& interpreter;
+    const AppSpec& spec;
+    WsgiOptions wsgi;
+    const Logger& log;
+    std::optional<WsgiApp> preloaded;
+
+    void preload() { preloaded.emplace(interpreter, spec, wsgi, log); }
+};
+
+/// The master binds once and supervises; each forked worker runs its own HttpServer
+/// (io threads included) on the inherited socket.
+int serve_workers(HttpServerOptions http, const cli::ProcessOptions& proc, AppSource& source,
+                  const Logger& log, const AccessLog& access)
+{
+    // The master's socket: closed, and its file removed, however run_workers ends (the
     // workers leave through _Exit and never run this).
     struct Owned
     {
@@ -48,25 +63,37 @@ void serve_workers(HttpServerOptions http, const WorkerOptions& workers, Interpr
                http.bind.starts_with("unix:") ? http.bind.substr(5) : std::string()};
     http.listen_fd = listener.fd;
     log.info(concat("listening on http://", describe_listener(http.listen_fd), " (",
-                    workers.workers, " workers x ", http.threads, " threads)"));
-    run_workers(
-        interpreter, workers,
+                    proc.workers.workers, " workers x ", http.threads, " threads, ",
+                    proc.preload ? "preloaded" : "imported by each worker", ")"));
+    return run_workers(
+        source.interpreter, proc.workers,
         [&]() -> int {
-            HttpServer server(http, app, log, access);
+            std::optional<WsgiApp> own;
+            WsgiApp& app = source.preloaded
+                               ? *source.preloaded
+                               : own.emplace(source.interpreter, source.spec, source.wsgi, log);
+            WorkerHandler handler(app, source.interpreter, proc.workers, log,
+                                  proc.json_logs && access.enabled() ? &access : nullptr);
+            AccessLog none;
+            HttpServer server(http, handler, log, proc.json_logs ? none : access);
+            worker_ready();
             server.run();
             return 0;
         },
         log);
 }
 
-int serve(const CommonOptions& common, HttpServerOptions http, const WorkerOptions& workers)
+int serve(const CommonOptions& common, HttpServerOptions http, const cli::ProcessOptions& proc)
 {
     if (common.app.empty()) throw UsageError("--app is required");
     auto spec = AppSpec::parse(common.app);
     if (!spec) throw UsageError(concat("--app ", common.app, ": ", spec.error().message()));
     if (http.threads == 0) throw UsageError("--threads must be at least 1");
+    cli::check_process_options(proc);
+    if (proc.workers.master) prepare_master_signals(); // before anything listens
 
     Logger log = open_error_log(common);
+    log.set_json(proc.json_logs);
     AccessLog access =
         common.access_log.empty() ? AccessLog() : AccessLog::open_file(common.access_log);
     PythonOptions python = prepare_python(common);
@@ -75,24 +102,30 @@ int serve(const CommonOptions& common, HttpServerOptions http, const WorkerOptio
 
     WsgiOptions wsgi;
     wsgi.multithread = http.threads > 1;
-    wsgi.multiprocess = workers.workers > 1;
+    wsgi.multiprocess = proc.workers.workers > 1;
     wsgi.run_once = false;
+    AppSource source{interpreter, *spec, wsgi, log, {}};
+    http.limits = common.limits;
     // Imported before the socket accepts anything: the first request never waits for
     // the import, and an import error exits before a client could connect.
-    WsgiApp app(interpreter, *spec, wsgi, log);
+    if (proc.preload || !proc.workers.master) source.preload();
 
-    http.limits = common.limits;
-    if (workers.workers > 1) {
-        serve_workers(http, workers, interpreter, app, log, access);
+    if (proc.workers.master) {
+        int status = serve_workers(http, proc, source, log, access);
         log.info("stopped");
-        return 0;
+        return status;
     }
-    HttpServer server(http, app, log, access);
+    WorkerHandler handler(*source.preloaded, interpreter, proc.workers, log,
+                          proc.json_logs && access.enabled() ? &access : nullptr);
+    AccessLog none;
+    HttpServer server(http, handler, log, proc.json_logs ? none : access);
     log.info(
         concat("listening on http://", server.local_endpoint(), " (", http.threads, " threads)"));
-    server.run();
-    log.info("stopped");
-    return 0;
+    return run_workers(interpreter, proc.workers, [&] {
+        server.run();
+        log.info("stopped");
+        return 0;
+    }, log);
 }
 
 } // namespace
@@ -101,8 +134,11 @@ int main(int argc, char** argv)
 {
     CommonOptions common;
     HttpServerOptions http;
-    WorkerOptions workers;
-    ArgParser parser("wsgi-http", "Serve a Python WSGI application over HTTP/1.1.");
+    cli::ProcessOptions proc;
+    ArgParser parser("wsgi-http",
+                     "Serve a Python WSGI application over HTTP/1.1.\n"
+                     "Signals to the master: TERM/INT graceful stop, QUIT immediate stop, HUP "
+                     "graceful reload (new workers, then the old ones finish).");
     add_common_options(parser, common);
     parser.option("--bind", "ADDR",
                   "HOST:PORT, [IPV6]:PORT, :PORT or unix:PATH (default 127.0.0.1:8000)",
@@ -112,18 +148,11 @@ int main(int argc, char** argv)
                   [&](std::string_view v) { http.socket_mode = parse_mode(v); });
     parser.option("--threads", "N", "threads serving requests (default 4)",
                   [&](std::string_view v) { http.threads = parse_count("--threads", v); });
-    parser.option("--workers", "N",
-                  "processes serving the socket, forked after the application is imported "
-                  "(default 1: no fork)",
+    cli::add_process_options(parser, proc);
+    parser.option("--max-requests", "N",
+                  "a worker retires gracefully after N requests and is replaced (default 0: never)",
                   [&](std::string_view v) {
-                      workers.workers = parse_count("--workers", v);
-                      if (workers.workers == 0) throw UsageError("--workers must be at least 1");
-                  });
-    parser.option("--graceful-timeout", "SECONDS",
-                  "after SIGTERM, how long workers may finish requests before SIGKILL (default 30)",
-                  [&](std::string_view v) {
-                      workers.graceful_timeout =
-                          std::chrono::seconds(parse_count("--graceful-timeout", v));
+                      proc.workers.max_requests = parse_count("--max-requests", v);
                   });
     parser.option("--mount", "PREFIX",
                   "SCRIPT_NAME the application is mounted at; other paths get 404",
@@ -156,7 +185,7 @@ int main(int argc, char** argv)
         if (!parser.positionals().empty())
             throw UsageError(concat("unexpected argument '", parser.positionals().front(), "'"));
         try {
-            return serve(common, http, workers);
+            return serve(common, http, proc);
         } catch (const std::invalid_argument& e) {
             throw UsageError(e.what()); // a malformed or unresolvable --bind
         }

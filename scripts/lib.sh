@@ -12,7 +12,8 @@ WSGIBRIDGE_BUILD_PACKAGES=(meson ninja-build g++ pkg-config libboost1.81-dev pyt
 WSGIBRIDGE_TEST_PACKAGES=(libgtest-dev libgmock-dev curl nginx-light apache2
     libapache2-mod-fcgid apache2-suexec-pristine lighttpd libfcgi-bin clang libclang-rt-14-dev
     python3-flask python3-django python3-bottle python3-falcon python3-pyramid python3-webob
-    python3-werkzeug haproxy openssl libapache2-mod-proxy-uwsgi)
+    python3-werkzeug haproxy openssl libapache2-mod-proxy-uwsgi
+    prometheus) # promtool checks --stats /metrics
 
 missing_packages() {
     local p

@@ -17,6 +17,9 @@ constexpr std::size_t arena_bytes = 8 * 1024;
 /// How long and how much a closing connection keeps reading so the client receives
 /// our last response instead of a reset (Apache's lingering close).
 constexpr std::chrono::milliseconds linger_time{2000};
+/// On a graceful stop, how long an idle kept-alive connection waits for a request
+/// its client may have sent before seeing our FIN (a loopback or LAN round trip).
+constexpr std::chrono::milliseconds stop_drain_window{1000};
 constexpr std::size_t linger_bytes = 1024 * 1024;
 /// Pipelined requests served by direct calls before one goes through the io_context
 /// (keeps the stack shallow against a client pipelining thousands of requests).
@@ -75,6 +78,14 @@ void Session::start()
 
 void Session::on_stop()
 {
+    if (idle_) {
+        // The client may have sent its next request before our FIN can reach it: closing
+        // at once would fail a request it may not retry (RFC 9112 9.3.1 lets clients retry
+        // only idempotent ones). A request arriving within the window is answered with
+        // Connection: close; a graceful reload under load then fails none.
+        arm(stop_drain_window);
+        return;
+    }
     boost::system::error_code ignored;
     if (waiting_) socket_.cancel(ignored); // the pending read completes with operation_aborted
 }
@@ -100,7 +111,6 @@ void Session::disarm()
 
 void Session::read_next()
 {
-    if (ctx_.stopping) return close();
     parser_.reset(); // frees the previous head: the arena starts over
     parser_.emplace(std::piecewise_construct, std::make_tuple(),
                     std::make_tuple(ArenaAllocator<char>(arena_)));
@@ -117,14 +127,16 @@ void Session::read_next()
     // Keep-alive: wait for the next bytes with the idle timeout, then give the rest of
     // the head the header timeout. An idle client is closed without a 408.
     waiting_ = true;
-    arm(ctx_.limits.idle_timeout);
+    idle_ = true;
+    arm(ctx_.stopping ? stop_drain_window : ctx_.limits.idle_timeout);
     socket_.async_read_some(
         buffer_.prepare(4096),
         [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
             self->waiting_ = false;
+            self->idle_ = false;
             self->buffer_.commit(n);
-            if (ec || self->timed_out_ || self->ctx_.stopping) return self->close();
-            self->read_head();
+            if (ec || self->timed_out_) return self->close();
+            self->read_head(); // also while stopping: see on_stop()
         });
 }
 
@@ -159,7 +171,10 @@ void Session::read_head()
     }
     if (!head_armed_) {
         head_armed_ = true;
-        arm(ctx_.limits.header_timeout);
+        // A connection accepted just before a stop has sent nothing yet: it gets the drain
+        // window like an idle kept-alive one (on_stop()).
+        idle_ = requests_ == 0 && buffer_.size() == 0;
+        arm(ctx_.stopping && idle_ ? stop_drain_window : ctx_.limits.header_timeout);
     }
     // Never past max_size: header_limit (below it) stops a head that keeps growing.
     std::size_t room = std::min<std::size_t>(4096, buffer_.max_size() - buffer_.size());
@@ -171,17 +186,19 @@ void Session::read_head()
             self->waiting_ = false;
             self->buffer_.commit(n);
             self->depth_ = 0;
-            if (ec || self->timed_out_ || self->ctx_.stopping) return self->on_head(ec);
-            self->read_head();
+            if (ec || self->timed_out_) return self->on_head(ec);
+            self->idle_ = false; // bytes of a head arrived: no longer an idle connection
+            self->read_head();   // also while stopping: see on_stop()
         });
 }
 
 void Session::on_head(boost::beast::error_code ec)
 {
     waiting_ = false;
+    idle_ = false;
     disarm();
     if (timed_out_) return reject(make_error_code(errc::timeout), {});
-    if (ec == asio::error::operation_aborted || ctx_.stopping) return close();
+    if (ec == asio::error::operation_aborted || (ec && ctx_.stopping)) return close();
     if (ec == bhttp::error::header_limit) {
         // No end of the request line within the limit: the target is what is too long.
         auto data = buffer_.cdata();

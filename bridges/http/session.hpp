@@ -67,7 +67,9 @@ public:
 
     /// Registers with the context and starts reading the first request.
     void start();
-    /// Server stopping: an idle connection closes now, a busy one after its response.
+    /// Server stopping: a busy connection closes after its response; an idle kept-alive
+    /// one gets a short drain window in which a request already on its way is still
+    /// answered (with Connection: close), then closes.
     void on_stop();
     Socket::executor_type executor() { return socket_.get_executor(); }
 
@@ -106,6 +108,7 @@ private:
     bool timed_out_ = false;
     bool head_armed_ = false; ///< the header timeout runs for the current head
     bool waiting_ = false; ///< an async read is pending (stop may cancel it)
+    bool idle_ = false;    ///< that read waits for the next kept-alive request
     bool closed_ = false;
     std::uint64_t requests_ = 0;
     unsigned depth_ = 0; ///< nested on_head calls of pipelined requests

@@ -61,6 +61,16 @@ public:
     /// (from server code, not from Python). Returns what fork() returns (errno kept).
     int fork();
 
+    /// faulthandler.register(sig, file=fd, all_threads=True): from then on `sig` makes
+    /// the process write every Python thread's traceback to `fd` from the signal
+    /// handler, without the GIL (so also while a thread is stuck holding it). For the
+    /// --timeout watchdog. Returns false (and logs nothing) when Python refused.
+    bool dump_tracebacks_on(int sig, int fd) noexcept;
+
+    /// The .py files of the modules imported so far, outside the interpreter's own
+    /// prefixes (the standard library and installed packages): what --reload watches.
+    std::vector<std::string> application_files();
+
     /// Ends a one-shot process (CGI) the cheap way: runs the atexit callbacks and
     /// flushes sys.stdout/sys.stderr as Py_FinalizeEx would, then _exit(status) without
     /// tearing down every module and object (~20 ms after a Flask request; the kernel

@@ -31,11 +31,14 @@ public:
     void error(std::string_view m) const noexcept { log(LogLevel::error, m); }
     bool enabled(LogLevel level) const noexcept { return level >= min_level_; }
     int fd() const noexcept { return fd_; }
+    /// --log-format json: each line a JSON object {"time","level","pid","message"}.
+    void set_json(bool json) noexcept { json_ = json; }
 
 private:
     int fd_;
     bool owned_ = false;
     LogLevel min_level_;
+    bool json_ = false;
 };
 
 /// One line per request in Apache's combined log format:
@@ -52,6 +55,10 @@ public:
 
     bool enabled() const noexcept { return fd_ >= 0; }
     void log(const Request& req, int status, std::uint64_t bytes_sent) const noexcept;
+    /// --log-format json: {"time","remote_addr","method","uri","status","bytes",
+    /// "duration_ms","pid"} on one line.
+    void log_json(const Request& req, int status, std::uint64_t bytes_sent,
+                  double duration_ms) const noexcept;
 
 private:
     int fd_;

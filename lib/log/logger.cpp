@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cstdio>
 #include <cerrno>
 #include <ctime>
 #include <system_error>
@@ -53,7 +54,7 @@ Logger Logger::open_file(const std::string& path, LogLevel min_level)
 }
 
 Logger::Logger(Logger&& other) noexcept
-    : fd_(other.fd_), owned_(other.owned_), min_level_(other.min_level_)
+    : fd_(other.fd_), owned_(other.owned_), min_level_(other.min_level_), json_(other.json_)
 {
     other.owned_ = false;
 }
@@ -63,8 +64,59 @@ Logger::~Logger()
     if (owned_) ::close(fd_);
 }
 
+namespace {
+
+// A JSON string (RFC 8259 section 7): quotes, backslashes and control bytes escaped;
+// bytes above 0x7f (a raw request-target may carry any) as \u00XX, so the line is
+// valid JSON whatever the client sent.
+void append_json_string(std::string& out, std::string_view text)
+{
+    static constexpr char hex[] = "0123456789abcdef";
+    out += '"';
+    for (unsigned char c : text) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += static_cast<char>(c);
+        } else if (c == '\n') {
+            out += "\\n";
+        } else if (c < 0x20 || c >= 0x7f) {
+            out += "\\u00";
+            out += hex[c >> 4];
+            out += hex[c & 0xf];
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    out += '"';
+}
+
+std::string iso_time()
+{
+    std::array<char, 64> stamp{};
+    std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    ::gmtime_r(&now, &tm);
+    return std::string(stamp.data(),
+                       std::strftime(stamp.data(), stamp.size(), "%Y-%m-%dT%H:%M:%SZ", &tm));
+}
+
+} // namespace
+
 void Logger::log(LogLevel level, std::string_view message) const noexcept
 {
+    if (json_ && level >= min_level_ && fd_ >= 0) {
+        try {
+            while (!message.empty() && message.back() == '\n') message.remove_suffix(1);
+            std::string line = "{\"time\":\"" + iso_time() + "\",\"level\":\"";
+            line += level_name(level);
+            line += "\",\"pid\":" + std::to_string(::getpid()) + ",\"message\":";
+            append_json_string(line, message);
+            line += "}\n";
+            write_all(fd_, line);
+        } catch (...) {
+        }
+        return;
+    }
     if (level < min_level_ || fd_ < 0) return;
     std::array<char, 64> stamp{};
     std::time_t now = std::time(nullptr);
@@ -162,6 +214,28 @@ void AccessLog::log(const Request& req, int status, std::uint64_t bytes_sent) co
         line += "\" \"";
         append_escaped(line, req.headers.find("User-Agent").value_or(""));
         line += "\"\n";
+        write_all(fd_, line);
+    } catch (...) {
+    }
+}
+
+void AccessLog::log_json(const Request& req, int status, std::uint64_t bytes_sent,
+                         double duration_ms) const noexcept
+{
+    if (fd_ < 0) return;
+    try {
+        std::string line = "{\"time\":\"" + iso_time() + "\",\"remote_addr\":";
+        append_json_string(line, req.remote_addr);
+        line += ",\"method\":";
+        append_json_string(line, req.method);
+        line += ",\"uri\":";
+        append_json_string(line, req.target);
+        char tail[160];
+        std::snprintf(tail, sizeof tail,
+                      ",\"status\":%d,\"bytes\":%llu,\"duration_ms\":%.3f,\"pid\":%d}\n",
+                      status, static_cast<unsigned long long>(bytes_sent), duration_ms,
+                      static_cast<int>(::getpid()));
+        line += tail;
         write_all(fd_, line);
     } catch (...) {
     }

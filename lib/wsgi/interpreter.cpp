@@ -194,6 +194,52 @@ int Interpreter::fork()
     return pid;
 }
 
+bool Interpreter::dump_tracebacks_on(int sig, int fd) noexcept
+{
+    py::GilAcquire gil;
+    PyObject* module = PyImport_ImportModule("faulthandler");
+    PyObject* result = module ? PyObject_CallMethod(module, "register", "iiOO", sig, fd, Py_True,
+                                                    Py_False)
+                              : nullptr;
+    bool ok = result != nullptr;
+    if (!ok) PyErr_Clear();
+    Py_XDECREF(result);
+    Py_XDECREF(module);
+    return ok;
+}
+
+std::vector<std::string> Interpreter::application_files()
+{
+    static constexpr const char* code = R"(
+import os as _os, sys as _sys
+_prefixes = tuple(p + _os.sep for p in {_sys.base_prefix, _sys.prefix, _sys.base_exec_prefix})
+files = sorted({_os.path.abspath(m.__file__) for m in list(_sys.modules.values())
+                if isinstance(getattr(m, "__file__", None), str) and m.__file__.endswith(".py")
+                and not _os.path.abspath(m.__file__).startswith(_prefixes)})
+)";
+    py::GilAcquire gil;
+    std::vector<std::string> out;
+    PyObject* globals = PyDict_New();
+    if (!globals) {
+        PyErr_Clear();
+        return out;
+    }
+    PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins());
+    PyObject* result = PyRun_String(code, Py_file_input, globals, globals);
+    PyObject* files = result ? PyDict_GetItemString(globals, "files") : nullptr;
+    if (files && PyList_Check(files)) {
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(files); ++i) {
+            Py_ssize_t size = 0;
+            const char* text = PyUnicode_AsUTF8AndSize(PyList_GET_ITEM(files, i), &size);
+            if (text) out.emplace_back(text, static_cast<std::size_t>(size));
+        }
+    }
+    if (PyErr_Occurred()) PyErr_Clear();
+    Py_XDECREF(result);
+    Py_DECREF(globals);
+    return out;
+}
+
 Interpreter::~Interpreter()
 {
     PyEval_RestoreThread(static_cast<PyThreadState*>(saved_thread_));

@@ -106,7 +106,7 @@ TEST(FcgiCli, WorkersServeTheSameSocket)
     }
     EXPECT_FALSE(pids.contains(std::to_string(app.pid()))); // served by forked workers
     EXPECT_LE(pids.size(), 2u);
-    EXPECT_NE(read_file(dir / "w.log").find("started 2 workers"), std::string::npos);
+    EXPECT_NE(read_file(dir / "w.log").find("starting 2 workers"), std::string::npos);
     int status = app.stop(SIGTERM, 5s);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }

@@ -187,7 +187,7 @@ TEST(HttpProxy, HaproxyTerminatingTls)
     write_file(
         dir / "haproxy.cfg",
         example_with(
-            "haproxy/haproxy.cfg",
+            "haproxy/tls-proxy.cfg",
             {{"bind :443 ssl crt /etc/haproxy/www.example.org.pem",
               "bind 127.0.0.1:" + std::to_string(port) + " ssl crt " + (dir / "both.pem").string()},
              {"server app 127.0.0.1:8000", "server app 127.0.0.1:" + std::to_string(app.port())}}));

@@ -63,6 +63,7 @@ TEST(Workers, ForkServeReplaceAndStop)
             MemoryBody body = rb.make_body();
             MemorySink sink;
             app.handle(rb.request(), body, sink);
+            worker_ready();
             std::string line = std::to_string(::getpid()) + " " + sink.body + "\n";
             if (::write(report[1], line.data(), line.size()) < 0) return 1;
             ::pause();
@@ -104,10 +105,11 @@ TEST(Workers, ForkServeReplaceAndStop)
     ::close(report[0]);
 }
 
-TEST(Workers, OneWorkerRunsInProcess)
+TEST(Workers, NoMasterRunsInProcess)
 {
     WorkerOptions options;
     options.workers = 1;
+    options.master = false; // --no-master
     Logger log(2, LogLevel::warning);
     pid_t self = ::getpid();
     pid_t seen = 0;
