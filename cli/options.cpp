@@ -1,5 +1,8 @@
 #include "options.hpp"
 
+#include "uwsgi_ini.hpp"
+
+#include <boost/program_options.hpp>
 #include <unistd.h>
 
 #include <cerrno>
@@ -9,9 +12,29 @@
 
 namespace wsgibridge::cli {
 
+namespace po = boost::program_options;
+
+namespace {
+
+// Positional arguments (wsgi-cgi's script, the stream programs' app) under a name no
+// one types; given as an option it is refused as unknown.
+constexpr const char* positional_key = "wsgibridge-positional-argument";
+
+// unix_style without allow_guessing: "--work 2" is an unknown option, not --workers.
+constexpr int command_line_style =
+    po::command_line_style::unix_style ^ po::command_line_style::allow_guessing;
+
+} // namespace
+
 ArgParser::ArgParser(std::string program, std::string summary)
     : program_(std::move(program)), summary_(std::move(summary))
 {
+    // Every program reads a uWSGI ini file; its keys become the options below.
+    option("--ini", "FILE",
+           "read the [uwsgi] section of a uWSGI ini file (socket, http-socket, module, "
+           "wsgi-file, callable, mount, processes, ...: see README); the command line "
+           "overrides it",
+           [](std::string_view) {}); // applied by parse(), before the command line
 }
 
 void ArgParser::option(std::string name, std::string metavar, std::string help,
@@ -32,44 +55,94 @@ const ArgParser::Entry* ArgParser::find(std::string_view name) const
     return nullptr;
 }
 
+void ArgParser::apply(const Entry& e, std::string_view value) const
+{
+    if (e.on_set)
+        e.on_set();
+    else
+        e.on_value(value);
+}
+
+void ArgParser::apply_ini(const std::string& path) const
+{
+    for (const auto& setting : read_uwsgi_ini(path, program_)) {
+        const Entry* e = find(setting.option);
+        if (!e || e->on_set || setting.option == "--ini")
+            throw UsageError(concat(path, ": [uwsgi] ", setting.key, " (our ", setting.option,
+                                    ") is not an option of ", program_));
+        try {
+            e->on_value(setting.value);
+        } catch (const UsageError& error) {
+            throw UsageError(concat(path, ": [uwsgi] ", setting.key, ": ", error.what()));
+        }
+    }
+}
+
 bool ArgParser::parse(int argc, char** argv)
 {
-    for (int i = 1; i < argc; ++i) {
-        std::string_view arg = argv[i];
-        if (arg == "--help" || arg == "-h") {
+    // The table Program_options parses with: the entries (value or flag), -h/--help and
+    // the hidden positional arguments.
+    po::options_description table;
+    table.add_options()("help,h", "print the options");
+    for (const auto& e : entries_) {
+        if (e.on_set)
+            table.add_options()(e.name.c_str() + 2, e.help.c_str());
+        else
+            table.add_options()(e.name.c_str() + 2, po::value<std::string>(), e.help.c_str());
+    }
+    table.add_options()(positional_key, po::value<std::vector<std::string>>());
+    po::positional_options_description positional;
+    positional.add(positional_key, -1);
+
+    po::parsed_options parsed(&table);
+    try {
+        parsed = po::command_line_parser(argc, argv)
+                     .options(table)
+                     .positional(positional)
+                     .style(command_line_style)
+                     .run();
+    } catch (const po::invalid_command_line_syntax& e) {
+        std::string name = e.get_option_name();
+        const Entry* entry = find(name);
+        if (e.kind() == po::invalid_syntax::missing_parameter)
+            throw UsageError(concat(name, " needs a value (", entry ? entry->metavar : "", ")"));
+        if (e.kind() == po::invalid_syntax::extra_parameter)
+            throw UsageError(concat(name, " takes no value"));
+        throw UsageError(e.what());
+    } catch (const po::unknown_option& e) {
+        throw UsageError(concat("unknown option ", e.get_option_name()));
+    } catch (const po::error& e) {
+        throw UsageError(e.what());
+    }
+
+    for (const auto& o : parsed.options) {
+        if (o.string_key == "help") {
             std::fputs(usage().c_str(), stdout);
             return false;
         }
-        if (!arg.starts_with("--")) {
-            positionals_.emplace_back(arg);
+        if (o.string_key == positional_key && o.position_key < 0)
+            throw UsageError(concat("unknown option --", positional_key));
+    }
+    // The ini files first: an option on the command line overrides the file's.
+    for (const auto& o : parsed.options)
+        if (o.string_key == "ini") apply_ini(o.value.at(0));
+    for (const auto& o : parsed.options) {
+        if (o.string_key == "ini") continue;
+        if (o.string_key == positional_key) {
+            positionals_.insert(positionals_.end(), o.value.begin(), o.value.end());
             continue;
         }
-        std::string_view name = arg, value;
-        bool has_inline_value = false;
-        if (auto eq = arg.find('='); eq != std::string_view::npos) {
-            name = arg.substr(0, eq);
-            value = arg.substr(eq + 1);
-            has_inline_value = true;
-        }
-        const Entry* e = find(name);
-        if (!e) throw UsageError(concat("unknown option ", name));
-        if (e->on_set) {
-            if (has_inline_value) throw UsageError(concat(name, " takes no value"));
-            e->on_set();
-            continue;
-        }
-        if (!has_inline_value) {
-            if (i + 1 >= argc) throw UsageError(concat(name, " needs a value (", e->metavar, ")"));
-            value = argv[++i];
-        }
-        e->on_value(value);
+        const Entry* e = find("--" + o.string_key);
+        if (!e) throw UsageError(concat("unknown option --", o.string_key));
+        apply(*e, o.value.empty() ? std::string_view() : std::string_view(o.value.front()));
     }
     return true;
 }
 
 std::string ArgParser::usage() const
 {
-    std::string out = concat("usage: ", program_, " [options]\n", summary_, "\n\noptions:\n");
+    std::string out = concat("usage: ", program_, " [options]\n", summary_,
+                             "\n\noptions (--help, -h: this list):\n");
     for (const auto& e : entries_) {
         std::string left = "  " + e.name;
         if (!e.metavar.empty()) left += " " + e.metavar;

@@ -1,6 +1,8 @@
-// Command-line parsing shared by wsgi-http, wsgi-fcgi and wsgi-cgi: the options every
-// program has (--app, --chdir, --pythonpath, --virtualenv, logs, limits) plus a small
-// table-driven parser each program extends with its own flags.
+// Command-line parsing shared by every program: the options every program has (--app,
+// --chdir, --pythonpath, --virtualenv, logs, limits) in one table each program extends
+// with its own flags. Boost.Program_options reads the command line from that table, and
+// --ini FILE reads a uWSGI [uwsgi] file into the same table (uwsgi_ini.hpp), so --help,
+// the command line and the ini file cannot drift apart.
 #pragma once
 
 #include <functional>
@@ -34,7 +36,8 @@ public:
     void flag(std::string name, std::string help, std::function<void()> on_set);
 
     /// Parses argv[1..]. Returns false when --help was given (usage printed to stdout).
-    /// Positional arguments are collected into positionals(). Throws UsageError.
+    /// Positional arguments are collected into positionals(). --ini FILE (every program)
+    /// is applied first, so the command line overrides it. Throws UsageError.
     bool parse(int argc, char** argv);
     const std::vector<std::string>& positionals() const noexcept { return positionals_; }
     std::string usage() const;
@@ -46,6 +49,8 @@ private:
         std::function<void()> on_set;
     };
     const Entry* find(std::string_view name) const;
+    void apply(const Entry& entry, std::string_view value) const;
+    void apply_ini(const std::string& path) const;
 
     std::string program_, summary_;
     std::vector<Entry> entries_;
