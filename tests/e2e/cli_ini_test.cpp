@@ -1,0 +1,246 @@
+// --ini FILE on the real programs: a uWSGI-style [uwsgi] file serves an application
+// (checked with curl and a raw uwsgi request), the command line overrides the file, a
+// key we do not read is refused by name (exit 2, a usage error), and --help lists every
+// option of the one table the command line and the ini file are read from.
+#include "stream_common.hpp"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+using namespace wsgibridge::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string program(const std::string& name)
+{
+    auto path = gateway_path(name);
+    if (path.empty()) ADD_FAILURE() << name << " was not built";
+    return path;
+}
+
+std::string port_text(unsigned short port)
+{
+    return std::to_string(port);
+}
+
+const std::vector<std::string> programs{"wsgi-http", "wsgi-fcgi", "wsgi-cgi", "wsgi-scgi",
+                                        "wsgi-uwsgi"};
+
+} // namespace
+
+TEST(CliIni, WsgiHttpServesAUwsgiIniFile)
+{
+    TempDir dir;
+    auto port = free_tcp_port();
+    // The shape of a uWSGI quick-start file: comments of both kinds, another section
+    // (uWSGI reads [uwsgi] only), the common tuning keys.
+    write_file(dir / "app.ini", "; served by wsgi-http\n"
+                                "[uwsgi]\n"
+                                "http-socket = 127.0.0.1:" +
+                                    port_text(port) +
+                                    "\n"
+                                    "chdir = " +
+                                    (source_root() / "examples").string() +
+                                    "\n"
+                                    "mount = /hello=hello.py\n"
+                                    "callable = application\n"
+                                    "processes = 2\n"
+                                    "threads = 2\n"
+                                    "harakiri = 30\n"
+                                    "max-requests = 1000\n"
+                                    "reload-on-rss = 512\n"
+                                    "buffer-size = 8192\n"
+                                    "# the end\n"
+                                    "[production]\n"
+                                    "master = true\n");
+    SpawnOptions o;
+    o.stderr_file = dir / "err.log";
+    ChildProcess server({program("wsgi-http"), "--ini", (dir / "app.ini").string()}, o);
+    ASSERT_TRUE(wait_for_tcp(port)) << read_file(dir / "err.log");
+    auto base = "http://127.0.0.1:" + port_text(port);
+    auto r = curl({base + "/hello/"});
+    EXPECT_EQ(status_code(r.out), 200) << r.out;
+    EXPECT_NE(r.out.find("Hello, World!"), std::string::npos) << r.out;
+    // mount = /hello: other paths are not the application's (SCRIPT_NAME /hello).
+    EXPECT_EQ(status_code(curl({base + "/other"}).out), 404);
+    // buffer-size = 8192 is --max-header-bytes: a 10 KB head is refused (431).
+    r = curl({"-H", "X-Big: " + std::string(10000, 'a'), base + "/hello/"});
+    EXPECT_EQ(status_code(r.out), 431) << r.out;
+    int status = server.stop(SIGTERM, 10s);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    EXPECT_NE(read_file(dir / "err.log").find("2 workers x 2 threads"), std::string::npos)
+        << read_file(dir / "err.log");
+}
+
+TEST(CliIni, CommandLineOverridesTheFile)
+{
+    TempDir dir;
+    auto file_port = free_tcp_port();
+    auto port = free_tcp_port();
+    write_file(dir / "app.ini", "[uwsgi]\n"
+                                "http-socket = 127.0.0.1:" +
+                                    port_text(file_port) +
+                                    "\n"
+                                    "wsgi-file = " +
+                                    (source_root() / "examples/hello.py").string() +
+                                    "\n"
+                                    "threads = 0\n"); // invalid, but overridden below
+    SpawnOptions o;
+    o.stderr_file = dir / "err.log";
+    ChildProcess server({program("wsgi-http"), "--bind", "127.0.0.1:" + port_text(port),
+                         "--threads", "1", "--ini", (dir / "app.ini").string(), "--no-master"},
+                        o);
+    ASSERT_TRUE(wait_for_tcp(port)) << read_file(dir / "err.log");
+    auto r = curl({"http://127.0.0.1:" + port_text(port) + "/"});
+    EXPECT_NE(r.out.find("Hello, World!"), std::string::npos) << r.out;
+    EXPECT_FALSE(wait_for_tcp(file_port, 200ms));
+}
+
+TEST(CliIni, WsgiUwsgiServesModuleAndCallable)
+{
+    TempDir dir;
+    auto port = free_tcp_port();
+    write_file(dir / "app.ini", "[uwsgi]\n"
+                                "socket = 127.0.0.1:" +
+                                    port_text(port) +
+                                    "\n"
+                                    "pythonpath = " +
+                                    (source_root() / "tests/apps").string() +
+                                    "\n"
+                                    "module = echo\n"
+                                    "callable = application\n"
+                                    "processes = 1\n"
+                                    "threads = 2\n");
+    SpawnOptions o;
+    o.stderr_file = dir / "err.log";
+    ChildProcess server({program("wsgi-uwsgi"), "--ini", (dir / "app.ini").string()}, o);
+    ASSERT_TRUE(wait_for_tcp(port)) << read_file(dir / "err.log");
+    auto reply = raw_exchange(port, uwsgi_packet({{"REQUEST_METHOD", "GET"},
+                                                  {"REQUEST_URI", "/from-ini"},
+                                                  {"PATH_INFO", "/from-ini"},
+                                                  {"SERVER_PROTOCOL", "HTTP/1.1"}}));
+    EXPECT_EQ(status_code(reply), 200) << reply << read_file(dir / "err.log");
+    EXPECT_NE(reply.find("X-Echo-Path: /from-ini"), std::string::npos) << reply;
+}
+
+TEST(CliIni, UnknownKeysAreRefusedByName)
+{
+    TempDir dir;
+    write_file(dir / "master.ini", "[uwsgi]\nmodule = echo\nmaster = true\n");
+    SpawnOptions o;
+    o.unset_env = {"REQUEST_METHOD"};
+    for (const auto& name : programs) {
+        auto r = run_command({program(name), "--ini", (dir / "master.ini").string()}, "", o);
+        EXPECT_EQ(r.exit_code, 2) << name << ": " << r.err;
+        EXPECT_NE(r.err.find("[uwsgi] master is not supported"), std::string::npos)
+            << name << ": " << r.err;
+    }
+    // uWSGI's socket speaks the uwsgi protocol: wsgi-http wants http-socket, and says so.
+    write_file(dir / "socket.ini", "[uwsgi]\nsocket = 127.0.0.1:1\nmodule = echo\n");
+    auto r = run_command({program("wsgi-http"), "--ini", (dir / "socket.ini").string()});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("[uwsgi] socket is a uwsgi-protocol socket"), std::string::npos) << r.err;
+    // A key this program has no option for (wsgi-cgi serves one request: no processes).
+    write_file(dir / "cgi.ini", "[uwsgi]\nprocesses = 4\n");
+    r = run_command({program("wsgi-cgi"), "--ini", (dir / "cgi.ini").string()}, "", o);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("processes (our --workers) is not an option of wsgi-cgi"),
+              std::string::npos)
+        << r.err;
+    // A bad value names the file and the key.
+    write_file(dir / "bad.ini", "[uwsgi]\nprocesses = many\n");
+    r = run_command({program("wsgi-http"), "--ini", (dir / "bad.ini").string()});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("[uwsgi] processes: --workers: expected a whole number"),
+              std::string::npos)
+        << r.err;
+    r = run_command({program("wsgi-http"), "--ini", (dir / "missing.ini").string()});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("cannot read the file"), std::string::npos) << r.err;
+}
+
+TEST(CliIni, UsageErrorsKeepTheirMessages)
+{
+    for (const auto& name : programs) {
+        auto r = run_command({program(name), "--no-such-option"});
+        EXPECT_EQ(r.exit_code, 2) << name;
+        EXPECT_NE(r.err.find("unknown option --no-such-option"), std::string::npos) << r.err;
+        // No abbreviations: Program_options' guessing is off.
+        r = run_command({program(name), "--chd", "/"});
+        EXPECT_NE(r.err.find("unknown option --chd"), std::string::npos) << r.err;
+        r = run_command({program(name), "--app"});
+        EXPECT_EQ(r.exit_code, 2) << name;
+        EXPECT_NE(r.err.find("--app needs a value (SPEC)"), std::string::npos) << r.err;
+    }
+    auto r = run_command({program("wsgi-http"), "--preload=yes"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("--preload takes no value"), std::string::npos) << r.err;
+}
+
+TEST(CliIni, HelpListsEveryOption)
+{
+    const std::vector<std::string> common{"--ini",
+                                          "--app",
+                                          "--chdir",
+                                          "--pythonpath",
+                                          "--virtualenv",
+                                          "--log-file",
+                                          "--log-level",
+                                          "--max-header-bytes",
+                                          "--max-target-bytes",
+                                          "--max-header-count",
+                                          "--max-body",
+                                          "--header-timeout",
+                                          "--keepalive-timeout",
+                                          "--io-timeout",
+                                          "--max-drain"};
+    const std::map<std::string, std::vector<std::string>> own{
+        {"wsgi-http",
+         {"--access-log",
+          "--bind",
+          "--socket-mode",
+          "--threads",
+          "--workers",
+          "--no-master",
+          "--preload",
+          "--graceful-timeout",
+          "--timeout",
+          "--max-requests-jitter",
+          "--reload-on-rss",
+          "--stats",
+          "--health",
+          "--reload",
+          "--log-format",
+          "--pidfile",
+          "--max-requests",
+          "--mount",
+          "--forwarded-allow-ips",
+          "--static-map"}},
+        {"wsgi-fcgi",
+         {"--access-log", "--bind", "--socket-mode", "--threads", "--workers", "--no-master",
+          "--timeout", "--reload-on-rss", "--pidfile", "--max-requests", "--max-connections",
+          "--max-requests-in-flight", "--mount", "--promote-redirect-authorization",
+          "--wsgi-errors", "--mode"}},
+        {"wsgi-cgi", {"--nph", "--promote-redirect-authorization", "--pass-env"}},
+        {"wsgi-scgi",
+         {"--access-log", "--bind", "--socket-mode", "--threads", "--workers", "--max-requests",
+          "--max-connections", "--mount", "--promote-redirect-authorization"}},
+        {"wsgi-uwsgi",
+         {"--access-log", "--bind", "--socket-mode", "--threads", "--workers", "--max-requests",
+          "--max-connections", "--mount", "--promote-redirect-authorization"}},
+    };
+    for (const auto& name : programs) {
+        for (const char* help : {"--help", "-h"}) {
+            auto r = run_command({program(name), help});
+            EXPECT_EQ(r.exit_code, 0) << name;
+            EXPECT_NE(r.out.find("usage: " + name), std::string::npos) << r.out;
+            for (const auto& options : {common, own.at(name)})
+                for (const auto& option : options)
+                    EXPECT_TRUE(r.out.find("\n  " + option + " ") != std::string::npos ||
+                                r.out.find("\n  " + option + "\n") != std::string::npos)
+                        << name << " --help lacks " << option;
+        }
+    }
+}
