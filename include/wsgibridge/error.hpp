@@ -2,6 +2,8 @@
 // Result<T>); exceptions are only thrown at the edges (program start-up, bad options).
 #pragma once
 
+#include "export.hpp"
+
 #include <string_view>
 #include <system_error>
 #include <type_traits>
@@ -56,7 +58,7 @@ struct std::is_error_code_enum<wsgibridge::errc> : std::true_type {};
 
 namespace wsgibridge {
 
-const std::error_category& wsgibridge_category() noexcept;
+WSGIBRIDGE_API const std::error_category& wsgibridge_category() noexcept;
 
 inline std::error_code make_error_code(errc e) noexcept
 {
@@ -65,11 +67,11 @@ inline std::error_code make_error_code(errc e) noexcept
 
 /// The HTTP status a front end answers with when a request fails with `e` before the
 /// application ran (400 for malformed input, 413, 431, 408, 501), or 500.
-int http_status_for(std::error_code ec) noexcept;
+WSGIBRIDGE_API int http_status_for(std::error_code ec) noexcept;
 
 /// The status line the gateway answers with when it refuses or fails a request itself
 /// ("413 Content Too Large"); codes it never sends give "500 Internal Server Error".
-std::string_view gateway_status_line(int status) noexcept;
+WSGIBRIDGE_API std::string_view gateway_status_line(int status) noexcept;
 
 /// Expected-style result (std::expected is C++23): a value or an error_code. Converts
 /// implicitly from either, like the return statements it replaces. Reaching the value of

@@ -4,6 +4,8 @@
 // multiplexed; they run on a pool of worker threads.
 #pragma once
 
+#include "export.hpp"
+
 #include "handler.hpp"
 #include "limits.hpp"
 #include "log.hpp"
@@ -57,7 +59,7 @@ struct FastcgiServerOptions
     std::chrono::milliseconds shutdown_grace{2000};
 };
 
-class FastcgiServer
+class WSGIBRIDGE_API FastcgiServer
 {
 public:
     /// Binds (or adopts) the listening socket. Throws std::system_error or

@@ -2,6 +2,8 @@
 // RequestHandler (a WsgiApp, or your own) and run it.
 #pragma once
 
+#include "export.hpp"
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,7 +43,7 @@ struct HttpServerOptions {
     std::string server_software = "wsgi-bridge";
 };
 
-class HttpServer
+class WSGIBRIDGE_API HttpServer
 {
 public:
     /// Binds the listening socket, or adopts `listen_fd` (throws std::invalid_argument for

@@ -5,6 +5,8 @@
 // buffers slow clients, so a blocking read per connection costs one thread, no more.
 #pragma once
 
+#include "export.hpp"
+
 #include "handler.hpp"
 #include "limits.hpp"
 #include "log.hpp"
@@ -49,7 +51,7 @@ struct StreamServerOptions
     bool handle_signals = true;
 };
 
-class StreamServer
+class WSGIBRIDGE_API StreamServer
 {
 public:
     /// Binds (or adopts) the listening socket. Throws std::system_error or
@@ -74,6 +76,6 @@ private:
 };
 
 /// The protocol's name for logs: "SCGI" or "uwsgi".
-std::string_view protocol_name(StreamProtocol protocol) noexcept;
+WSGIBRIDGE_API std::string_view protocol_name(StreamProtocol protocol) noexcept;
 
 } // namespace wsgibridge
