@@ -54,7 +54,9 @@ struct FastcgiServerOptions
     /// sent in stderr"); false: into our own error log (--log-file) instead.
     bool errors_to_web_server = true;
     /// Stop gracefully on SIGTERM, SIGINT and SIGUSR1.
-    bool handle_signals = true;
+    /// Off by default: a program embedding the server owns its signal handling; the
+    /// wsgi-* programs turn it on.
+    bool handle_signals = false;
     /// How long a stop waits for requests in flight before failing them.
     std::chrono::milliseconds shutdown_grace{2000};
 };

@@ -39,7 +39,9 @@ struct HttpServerOptions {
     std::vector<std::string> static_map;
     Limits limits;
     /// Stop gracefully on SIGTERM and SIGINT (finish in-flight requests).
-    bool handle_signals = true;
+    /// Off by default: a program embedding the server owns its signal handling; the
+    /// wsgi-* programs turn it on.
+    bool handle_signals = false;
     std::string server_software = "wsgi-bridge";
 };
 

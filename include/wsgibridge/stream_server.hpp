@@ -48,7 +48,9 @@ struct StreamServerOptions
     /// Stop (gracefully) after this many requests; 0 = never.
     std::uint64_t max_requests = 0;
     /// Stop gracefully on SIGTERM, SIGINT and SIGUSR1.
-    bool handle_signals = true;
+    /// Off by default: a program embedding the server owns its signal handling; the
+    /// wsgi-* programs turn it on.
+    bool handle_signals = false;
 };
 
 class WSGIBRIDGE_API StreamServer
