@@ -81,18 +81,17 @@ class [[nodiscard]] Result
 {
 public:
     template <class U = T>
-        requires(!std::is_same_v<std::remove_cvref_t<U>, Result> &&
-                 std::is_constructible_v<T, U &&> &&
-                 !std::is_constructible_v<std::error_code, U &&>)
-    Result(U&& value) : state_(std::in_place_index<0>, std::forward<U>(value))
+    requires(!std::is_same_v<std::remove_cvref_t<U>, Result> && std::is_constructible_v<T, U&&> &&
+             !std::is_constructible_v<std::error_code, U&&>) Result(U&& value)
+        : state_(std::in_place_index<0>, std::forward<U>(value))
     {
     }
 
     template <class E>
-        requires(!std::is_same_v<std::remove_cvref_t<E>, Result> &&
-                 std::is_constructible_v<std::error_code, E &&> &&
-                 !std::is_constructible_v<T, E &&>)
-    Result(E&& error) : state_(std::in_place_index<1>, std::error_code(std::forward<E>(error)))
+    requires(!std::is_same_v<std::remove_cvref_t<E>, Result> &&
+             std::is_constructible_v<std::error_code, E&&> && !std::is_constructible_v<T, E&&>)
+        Result(E&& error)
+        : state_(std::in_place_index<1>, std::error_code(std::forward<E>(error)))
     {
     }
 
