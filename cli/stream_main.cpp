@@ -16,7 +16,12 @@ namespace {
 struct Settings
 {
     CommonOptions common;
-    StreamServerOptions server;
+    /// The programs stop gracefully on SIGTERM/SIGINT/SIGUSR1; the library default is off.
+    StreamServerOptions server = [] {
+        StreamServerOptions o;
+        o.handle_signals = true;
+        return o;
+    }();
     unsigned workers = 1;
     std::string program;
     std::string notify_socket;

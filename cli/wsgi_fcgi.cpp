@@ -29,7 +29,12 @@ enum class Mode { automatic, fastcgi, cgi };
 struct Settings
 {
     cli::CommonOptions common;
-    FastcgiServerOptions server;
+    /// The programs stop gracefully on SIGTERM/SIGINT/SIGUSR1; the library default is off.
+    FastcgiServerOptions server = [] {
+        FastcgiServerOptions o;
+        o.handle_signals = true;
+        return o;
+    }();
     std::optional<unsigned> threads;
     std::optional<std::uint64_t> max_requests;
     cli::ProcessOptions proc;

@@ -134,6 +134,7 @@ int main(int argc, char** argv)
 {
     CommonOptions common;
     HttpServerOptions http;
+    http.handle_signals = true; // the library default is off (embedding programs own signals)
     cli::ProcessOptions proc;
     ArgParser parser("wsgi-http",
                      "Serve a Python WSGI application over HTTP/1.1.\n"

@@ -6,6 +6,7 @@
 #include "stdin_body.hpp" // bridges/cgi: a length-bounded body read with timeouts
 #include "uwsgi/codec.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>

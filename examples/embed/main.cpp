@@ -32,6 +32,7 @@ int main(int argc, char** argv)
         wsgibridge::HttpServerOptions options;
         options.bind = argc > 2 ? argv[2] : "127.0.0.1:8080";
         options.threads = 2;
+        options.handle_signals = true; // Ctrl-C / SIGTERM stop it gracefully
         options.server_software = "embed-example";
         options.limits.max_body_bytes = 1024 * 1024; // this program takes small uploads only
         wsgibridge::AccessLog access(1);             // stdout

@@ -2,6 +2,8 @@
 // buffers a whole body: each implementation reads from its transport on demand.
 #pragma once
 
+#include "export.hpp"
+
 #include <cstddef>
 #include <optional>
 #include <span>
@@ -10,7 +12,7 @@
 
 namespace wsgibridge {
 
-class BodySource
+class WSGIBRIDGE_API BodySource
 {
 public:
     virtual ~BodySource() = default;
@@ -25,7 +27,7 @@ public:
 };
 
 /// A body with nothing in it (GET, or tests).
-class EmptyBody final : public BodySource
+class WSGIBRIDGE_API EmptyBody final : public BodySource
 {
 public:
     Result<std::size_t> read(std::span<char>) override { return std::size_t{0}; }

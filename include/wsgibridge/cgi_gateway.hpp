@@ -14,6 +14,8 @@
 // (httpoxy, CVE-2016-5385), which is dropped and logged.
 #pragma once
 
+#include "export.hpp"
+
 #include "handler.hpp"
 #include "limits.hpp"
 #include "log.hpp"
@@ -50,11 +52,11 @@ struct CgiOptions
 };
 
 /// True when the environment holds a CGI request (REQUEST_METHOD is set and not empty).
-bool cgi_request_present(char** environment = nullptr) noexcept;
+WSGIBRIDGE_API bool cgi_request_present(char** environment = nullptr) noexcept;
 
 /// Removes HTTP_PROXY from the process environment (httpoxy): call it before the
 /// interpreter starts, so neither os.environ nor any child process sees it.
-void scrub_cgi_environment() noexcept;
+WSGIBRIDGE_API void scrub_cgi_environment() noexcept;
 
 /// For a program about to serve a CGI request, before the interpreter starts: removes
 /// HTTP_PROXY (scrub_cgi_environment) and moves the request's stdin and stdout to
@@ -62,17 +64,17 @@ void scrub_cgi_environment() noexcept;
 /// fd 0 and a copy of stderr on fd 1. A stray print(), os.system() or C extension then
 /// writes to the error log instead of corrupting the response, and no child process can
 /// read the request body.
-std::error_code prepare_cgi_process(CgiOptions& options) noexcept;
+WSGIBRIDGE_API std::error_code prepare_cgi_process(CgiOptions& options) noexcept;
 
 /// Serves the one request: reads it, calls the handler, drains the unread body
 /// (bounded), and returns the exit status: 0 once a response was sent (a 4xx/5xx
 /// answered by the gateway included), 1 when the response could not be completed,
 /// 2 when there is no CGI request in the environment. Never throws.
-int run_cgi(const CgiOptions& options, RequestHandler& handler, const Logger& log) noexcept;
+WSGIBRIDGE_API int run_cgi(const CgiOptions& options, RequestHandler& handler, const Logger& log) noexcept;
 
 /// Answers the request with a short plain-text error (e.g. 500 when the application
 /// failed to import) without any handler, then drains the body like run_cgi.
 /// Returns what run_cgi would.
-int answer_cgi_error(const CgiOptions& options, int status, const Logger& log) noexcept;
+WSGIBRIDGE_API int answer_cgi_error(const CgiOptions& options, int status, const Logger& log) noexcept;
 
 } // namespace wsgibridge

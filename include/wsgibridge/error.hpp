@@ -2,9 +2,13 @@
 // Result<T>); exceptions are only thrown at the edges (program start-up, bad options).
 #pragma once
 
-#include <boost/system/result.hpp>
+#include "export.hpp"
+
 #include <string_view>
 #include <system_error>
+#include <type_traits>
+#include <utility>
+#include <variant>
 
 namespace wsgibridge {
 
@@ -47,7 +51,14 @@ enum class errc {
     method_not_implemented,
 };
 
-const std::error_category& wsgibridge_category() noexcept;
+} // namespace wsgibridge
+
+template <>
+struct std::is_error_code_enum<wsgibridge::errc> : std::true_type {};
+
+namespace wsgibridge {
+
+WSGIBRIDGE_API const std::error_category& wsgibridge_category() noexcept;
 
 inline std::error_code make_error_code(errc e) noexcept
 {
@@ -56,17 +67,73 @@ inline std::error_code make_error_code(errc e) noexcept
 
 /// The HTTP status a front end answers with when a request fails with `e` before the
 /// application ran (400 for malformed input, 413, 431, 408, 501), or 500.
-int http_status_for(std::error_code ec) noexcept;
+WSGIBRIDGE_API int http_status_for(std::error_code ec) noexcept;
 
 /// The status line the gateway answers with when it refuses or fails a request itself
 /// ("413 Content Too Large"); codes it never sends give "500 Internal Server Error".
-std::string_view gateway_status_line(int status) noexcept;
+WSGIBRIDGE_API std::string_view gateway_status_line(int status) noexcept;
 
-/// Expected-style result: a value or an error_code.
+/// Expected-style result (std::expected is C++23): a value or an error_code. Converts
+/// implicitly from either, like the return statements it replaces. Reaching the value of
+/// an error result (value(), *, ->) throws std::system_error instead of reading garbage.
 template <class T>
-using Result = boost::system::result<T, std::error_code>;
+class [[nodiscard]] Result
+{
+public:
+    template <class U = T>
+    requires(!std::is_same_v<std::remove_cvref_t<U>, Result> && std::is_constructible_v<T, U&&> &&
+             !std::is_constructible_v<std::error_code, U&&>) Result(U&& value)
+        : state_(std::in_place_index<0>, std::forward<U>(value))
+    {
+    }
+
+    template <class E>
+    requires(!std::is_same_v<std::remove_cvref_t<E>, Result> &&
+             std::is_constructible_v<std::error_code, E&&> && !std::is_constructible_v<T, E&&>)
+        Result(E&& error)
+        : state_(std::in_place_index<1>, std::error_code(std::forward<E>(error)))
+    {
+    }
+
+    bool has_value() const noexcept { return state_.index() == 0; }
+    bool has_error() const noexcept { return state_.index() == 1; }
+    explicit operator bool() const noexcept { return has_value(); }
+
+    /// The error; a default (success) error_code when there is a value.
+    std::error_code error() const noexcept
+    {
+        return has_error() ? *std::get_if<1>(&state_) : std::error_code{};
+    }
+
+    T& value() &
+    {
+        check();
+        return *std::get_if<0>(&state_);
+    }
+    const T& value() const&
+    {
+        check();
+        return *std::get_if<0>(&state_);
+    }
+    T&& value() &&
+    {
+        check();
+        return std::move(*std::get_if<0>(&state_));
+    }
+
+    T& operator*() & { return value(); }
+    const T& operator*() const& { return value(); }
+    T&& operator*() && { return std::move(*this).value(); }
+    T* operator->() { return &value(); }
+    const T* operator->() const { return &value(); }
+
+private:
+    void check() const
+    {
+        if (has_error()) throw std::system_error(*std::get_if<1>(&state_));
+    }
+
+    std::variant<T, std::error_code> state_;
+};
 
 } // namespace wsgibridge
-
-template <>
-struct std::is_error_code_enum<wsgibridge::errc> : std::true_type {};

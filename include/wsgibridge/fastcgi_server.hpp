@@ -4,6 +4,8 @@
 // multiplexed; they run on a pool of worker threads.
 #pragma once
 
+#include "export.hpp"
+
 #include "handler.hpp"
 #include "limits.hpp"
 #include "log.hpp"
@@ -52,12 +54,14 @@ struct FastcgiServerOptions
     /// sent in stderr"); false: into our own error log (--log-file) instead.
     bool errors_to_web_server = true;
     /// Stop gracefully on SIGTERM, SIGINT and SIGUSR1.
-    bool handle_signals = true;
+    /// Off by default: a program embedding the server owns its signal handling; the
+    /// wsgi-* programs turn it on.
+    bool handle_signals = false;
     /// How long a stop waits for requests in flight before failing them.
     std::chrono::milliseconds shutdown_grace{2000};
 };
 
-class FastcgiServer
+class WSGIBRIDGE_API FastcgiServer
 {
 public:
     /// Binds (or adopts) the listening socket. Throws std::system_error or

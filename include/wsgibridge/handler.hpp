@@ -2,13 +2,15 @@
 // h2o_process_request). The WSGI invoker implements it; tests may implement it in C++.
 #pragma once
 
+#include "export.hpp"
+
 #include "body_source.hpp"
 #include "request.hpp"
 #include "response_sink.hpp"
 
 namespace wsgibridge {
 
-class RequestHandler
+class WSGIBRIDGE_API RequestHandler
 {
 public:
     virtual ~RequestHandler() = default;

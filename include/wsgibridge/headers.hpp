@@ -2,6 +2,8 @@
 // whoever filled it (the front end's per-request buffer).
 #pragma once
 
+#include "export.hpp"
+
 #include <cstddef>
 #include <optional>
 #include <string_view>
@@ -15,9 +17,9 @@ struct Header {
 };
 
 /// ASCII case-insensitive comparison; header names are tokens (RFC 9110 §5.1).
-bool iequals(std::string_view a, std::string_view b) noexcept;
+WSGIBRIDGE_API bool iequals(std::string_view a, std::string_view b) noexcept;
 
-class HeaderList
+class WSGIBRIDGE_API HeaderList
 {
 public:
     void add(std::string_view name, std::string_view value) { fields_.push_back({name, value}); }

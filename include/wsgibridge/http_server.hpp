@@ -2,6 +2,8 @@
 // RequestHandler (a WsgiApp, or your own) and run it.
 #pragma once
 
+#include "export.hpp"
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -37,11 +39,13 @@ struct HttpServerOptions {
     std::vector<std::string> static_map;
     Limits limits;
     /// Stop gracefully on SIGTERM and SIGINT (finish in-flight requests).
-    bool handle_signals = true;
+    /// Off by default: a program embedding the server owns its signal handling; the
+    /// wsgi-* programs turn it on.
+    bool handle_signals = false;
     std::string server_software = "wsgi-bridge";
 };
 
-class HttpServer
+class WSGIBRIDGE_API HttpServer
 {
 public:
     /// Binds the listening socket, or adopts `listen_fd` (throws std::invalid_argument for

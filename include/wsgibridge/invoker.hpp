@@ -3,6 +3,8 @@
 // implementation in lib/wsgi/ is the only code that does.
 #pragma once
 
+#include "export.hpp"
+
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -18,7 +20,7 @@ namespace wsgibridge {
 /// Where the application comes from, as gunicorn and mod_wsgi users write it:
 ///   "module:callable", "package.module:callable", "module" (callable `application`),
 ///   "path/to/file.py" (callable `application`, else `app`), "path/to/file.py:name".
-struct AppSpec {
+struct WSGIBRIDGE_API AppSpec {
     std::string module;   ///< dotted module name, empty when `file` is set
     std::string file;     ///< a .py (or any) file to execute as a module
     std::string callable; ///< empty: `application`, else `app`
@@ -47,7 +49,7 @@ struct PythonOptions {
 /// configuration (the environment's PYTHON* variables and signal handlers are not
 /// taken). After construction the GIL is released so any thread can serve requests.
 /// No Python object may outlive it.
-class Interpreter
+class WSGIBRIDGE_API Interpreter
 {
 public:
     explicit Interpreter(const PythonOptions& options); ///< throws std::runtime_error
@@ -90,13 +92,13 @@ struct WsgiOptions {
 };
 
 /// The application failed to import, or the object named is not callable.
-class AppLoadError : public std::runtime_error
+class WSGIBRIDGE_API AppLoadError : public std::runtime_error
 {
 public:
     using std::runtime_error::runtime_error;
 };
 
-class WsgiApp final : public RequestHandler
+class WSGIBRIDGE_API WsgiApp final : public RequestHandler
 {
 public:
     /// Imports the application. Throws AppLoadError with a one-line reason; the

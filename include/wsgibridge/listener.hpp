@@ -2,6 +2,8 @@
 // the socket once, each worker builds its HttpServer or FastcgiServer on it (`listen_fd`).
 #pragma once
 
+#include "export.hpp"
+
 #include <string>
 
 namespace wsgibridge {
@@ -12,9 +14,9 @@ namespace wsgibridge {
 /// and `socket_mode` (if not 0) is applied to it. The fd is CLOEXEC and the caller's: it
 /// closes it and removes a unix socket file when done. Throws std::invalid_argument for a
 /// malformed or unresolvable `bind`, std::system_error when the socket cannot be made.
-int open_listener(const std::string& bind, unsigned socket_mode);
+WSGIBRIDGE_API int open_listener(const std::string& bind, unsigned socket_mode);
 
 /// "127.0.0.1:8000", "[::1]:8000" or "unix:/path": a listening socket's own address.
-std::string describe_listener(int fd);
+WSGIBRIDGE_API std::string describe_listener(int fd);
 
 } // namespace wsgibridge

@@ -2,6 +2,8 @@
 // from several threads or processes never interleave.
 #pragma once
 
+#include "export.hpp"
+
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -13,7 +15,7 @@ namespace wsgibridge {
 
 enum class LogLevel { debug, info, warning, error };
 
-class Logger
+class WSGIBRIDGE_API Logger
 {
 public:
     /// Logs to `fd` (not owned; stderr by default).
@@ -43,7 +45,7 @@ private:
 
 /// One line per request in Apache's combined log format:
 /// 127.0.0.1 - - [25/Nov/2026:12:00:00 +0000] "GET / HTTP/1.1" 200 14 "-" "curl/7.88.1"
-class AccessLog
+class WSGIBRIDGE_API AccessLog
 {
 public:
     /// Writes to `fd` (not owned); fd < 0 disables the log.

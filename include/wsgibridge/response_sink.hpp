@@ -9,6 +9,8 @@
 // GIL held, from one thread at a time.
 #pragma once
 
+#include "export.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -28,7 +30,7 @@ struct ResponseHead {
     bool body_allowed = true;             ///< false for HEAD, 1xx, 204, 304: write() is never called
 };
 
-class ResponseSink
+class WSGIBRIDGE_API ResponseSink
 {
 public:
     virtual ~ResponseSink() = default;

@@ -5,6 +5,8 @@
 // buffers slow clients, so a blocking read per connection costs one thread, no more.
 #pragma once
 
+#include "export.hpp"
+
 #include "handler.hpp"
 #include "limits.hpp"
 #include "log.hpp"
@@ -46,10 +48,12 @@ struct StreamServerOptions
     /// Stop (gracefully) after this many requests; 0 = never.
     std::uint64_t max_requests = 0;
     /// Stop gracefully on SIGTERM, SIGINT and SIGUSR1.
-    bool handle_signals = true;
+    /// Off by default: a program embedding the server owns its signal handling; the
+    /// wsgi-* programs turn it on.
+    bool handle_signals = false;
 };
 
-class StreamServer
+class WSGIBRIDGE_API StreamServer
 {
 public:
     /// Binds (or adopts) the listening socket. Throws std::system_error or
@@ -74,6 +78,6 @@ private:
 };
 
 /// The protocol's name for logs: "SCGI" or "uwsgi".
-std::string_view protocol_name(StreamProtocol protocol) noexcept;
+WSGIBRIDGE_API std::string_view protocol_name(StreamProtocol protocol) noexcept;
 
 } // namespace wsgibridge

@@ -14,6 +14,8 @@
 // workers cannot import the application) it stops with a non-zero status.
 #pragma once
 
+#include "export.hpp"
+
 #include "invoker.hpp"
 #include "log.hpp"
 
@@ -72,20 +74,20 @@ inline constexpr int worker_exit_app_load = 3;
 
 /// Called in a worker once it serves (application imported, server listening). The
 /// master counts a worker that dies before this as a boot failure. No-op elsewhere.
-void worker_ready() noexcept;
+WSGIBRIDGE_API void worker_ready() noexcept;
 
 /// Blocks the signals the master takes. Call it before opening the listening socket when
 /// a master will run: a SIGTERM that arrives between the bind and run_workers() (a
 /// supervisor that saw the port open) is then a graceful stop, not a kill. Workers get
 /// the signal mask from before this call.
-void prepare_master_signals() noexcept;
+WSGIBRIDGE_API void prepare_master_signals() noexcept;
 
 /// Runs `serve` (a worker's whole life: returns its exit status) in `workers` forked
 /// processes supervised by this one until a stop signal; returns 0 after a stop, or 1
 /// when workers kept failing at start-up. Throws AppLoadError (with the worker's reason)
 /// when the first workers cannot import the application (serve() threw AppLoadError).
 /// With master = false, returns serve() run in this process.
-int run_workers(Interpreter& interpreter, const WorkerOptions& options,
+WSGIBRIDGE_API int run_workers(Interpreter& interpreter, const WorkerOptions& options,
                 const std::function<int()>& serve, const Logger& log);
 
 /// The application as a supervised worker serves it: counts each request in the
@@ -93,7 +95,7 @@ int run_workers(Interpreter& interpreter, const WorkerOptions& options,
 /// and enforces WorkerOptions' timeout, max_requests and reload_on_rss. Retiring sends
 /// this process SIGTERM: the server stops accepting, finishes what is in flight and
 /// returns; the master starts a replacement. Construct it in the worker, after fork.
-class WorkerHandler : public RequestHandler
+class WSGIBRIDGE_API WorkerHandler : public RequestHandler
 {
 public:
     /// `json_access`: --log-format json writes the access log here (the server is then

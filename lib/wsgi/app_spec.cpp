@@ -1,5 +1,7 @@
 // AppSpec::parse: pure string work, so it is unit-tested without Python.
 #include <array>
+#include <string>
+#include <system_error>
 
 #include "wsgibridge/invoker.hpp"
 
@@ -38,9 +40,34 @@ bool has_script_extension(std::string_view s) noexcept
     return false;
 }
 
-Result<AppSpec> invalid()
+// Why a spec was refused, as the error_code's message: "--app x: <message>".
+enum class SpecError { empty = 1, no_module, bad_callable, directory };
+
+class SpecCategory final : public std::error_category
 {
-    return make_error_code(std::errc::invalid_argument);
+public:
+    const char* name() const noexcept override { return "wsgibridge.app_spec"; }
+    std::string message(int e) const override
+    {
+        switch (static_cast<SpecError>(e)) {
+        case SpecError::empty:
+            return "empty application spec (want module:callable or path/to/file.py)";
+        case SpecError::no_module:
+            return "no module or file before ':' (want module:callable)";
+        case SpecError::bad_callable:
+            return "the callable after ':' is not a Python name (want module:callable or "
+                   "module:factory.app)";
+        case SpecError::directory:
+            return "a directory is not an application (name a .py file in it)";
+        }
+        return "invalid application spec";
+    }
+};
+
+Result<AppSpec> invalid(SpecError why)
+{
+    static const SpecCategory category;
+    return std::error_code(static_cast<int>(why), category);
 }
 
 } // namespace
@@ -55,14 +82,14 @@ Result<AppSpec> AppSpec::parse(std::string_view spec)
     if (auto colon = spec.rfind(':'); colon != std::string_view::npos) {
         where = spec.substr(0, colon);
         std::string_view name = spec.substr(colon + 1);
-        if (!is_dotted_identifier(name)) return invalid();
+        if (!is_dotted_identifier(name)) return invalid(SpecError::bad_callable);
         out.callable.assign(name);
     }
-    if (where.empty()) return invalid();
+    if (where.empty()) return invalid(spec.empty() ? SpecError::empty : SpecError::no_module);
     bool is_file = where.find('/') != std::string_view::npos || has_script_extension(where) ||
                    !is_dotted_identifier(where);
     if (is_file) {
-        if (where.back() == '/') return invalid();
+        if (where.back() == '/') return invalid(SpecError::directory);
         out.file.assign(where);
     } else {
         out.module.assign(where);

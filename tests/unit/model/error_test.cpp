@@ -2,6 +2,9 @@
 
 #include "wsgibridge/error.hpp"
 
+#include <memory>
+#include <system_error>
+
 using namespace wsgibridge;
 
 TEST(Errc, StatusForEachRequestError)
@@ -30,6 +33,33 @@ TEST(Result, CarriesValueOrError)
     EXPECT_EQ(*ok, 3);
     EXPECT_FALSE(bad);
     EXPECT_EQ(bad.error(), errc::timeout);
+}
+
+TEST(Result, ReachingTheValueOfAnErrorThrows)
+{
+    struct Point {
+        int x = 0;
+    };
+    Result<Point> bad = errc::peer_gone;
+    EXPECT_TRUE(bad.has_error());
+    EXPECT_THROW((void)bad->x, std::system_error);
+    EXPECT_THROW((void)bad.value(), std::system_error);
+    try {
+        (void)*bad;
+        FAIL() << "no exception";
+    } catch (const std::system_error& e) {
+        EXPECT_EQ(e.code(), errc::peer_gone);
+    }
+    Result<Point> ok = Point{7};
+    EXPECT_EQ(ok->x, 7);
+    EXPECT_EQ(ok.error(), std::error_code{});
+}
+
+TEST(Result, HoldsMoveOnlyValues)
+{
+    Result<std::unique_ptr<int>> r = std::make_unique<int>(5);
+    std::unique_ptr<int> p = std::move(r).value();
+    EXPECT_EQ(*p, 5);
 }
 
 TEST(GatewayStatusLine, EveryStatusTheGatewaySendsItself)

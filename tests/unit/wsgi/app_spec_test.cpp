@@ -1,4 +1,5 @@
 // AppSpec::parse (lib/wsgi/app_spec.cpp): pure string rules, no Python.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "wsgibridge/invoker.hpp"
@@ -66,4 +67,13 @@ TEST(AppSpec, Rejects)
 {
     for (auto bad : {"", ":app", "mod:", "mod:1app", "mod:a-b", "mod:a..b", "dir/:app", "mod:app:"})
         EXPECT_FALSE(AppSpec::parse(bad)) << bad;
+}
+
+TEST(AppSpec, SaysWhatIsWrong)
+{
+    auto message = [](const char* spec) { return AppSpec::parse(spec).error().message(); };
+    EXPECT_THAT(message(""), testing::HasSubstr("empty application spec"));
+    EXPECT_THAT(message(":app"), testing::HasSubstr("no module or file before ':'"));
+    EXPECT_THAT(message("mod:1app"), testing::HasSubstr("not a Python name"));
+    EXPECT_THAT(message("dir/:app"), testing::HasSubstr("a directory is not an application"));
 }
