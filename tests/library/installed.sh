@@ -31,7 +31,9 @@ mkdir "$tmp/user"
 cp "$source/examples/embed/main.cpp" "$tmp/user/"
 cd "$tmp/user"
 # shellcheck disable=SC2086 # pkg-config output is a list of words
-"$@" -std=c++20 -Wall -Wextra -Werror main.cpp $cflags $libs -o embed
+sanitize=""
+case "${WSGIBRIDGE_SANITIZE:-none}" in none | "") ;; *) sanitize="-fsanitize=$WSGIBRIDGE_SANITIZE" ;; esac
+"$@" -std=c++20 -Wall -Wextra -Werror $sanitize main.cpp $cflags $libs -o embed
 libdir=$(pc --variable=libdir)
 status=0
 LD_LIBRARY_PATH="$libdir" ./embed >out.txt 2>&1 || status=$?
