@@ -73,6 +73,9 @@ def _client(port, n):
 def _argv(ctx, kind, app, addr):
     if kind == "wsgi-http":
         args, _ = ctx.ours_shape("wsgi-http", servers.Shape(1, 1))
+        # callgrind counts the process it starts: the one that serves, not a master.
+        if "--no-master" in ctx._usage("wsgi-http"):
+            args.append("--no-master")
         return [ctx.ours("wsgi-http"), "--app", app.file, "--bind", addr] + args, signal.SIGTERM
     servers.need("uwsgi")
     # One process, no master: the worker is the process callgrind watches.
