@@ -7,10 +7,15 @@
 namespace wsgibridge::test {
 using namespace std::chrono_literals;
 
+std::string gateway_path(const std::string& program)
+{
+    auto p = build_root() / "cli" / program;
+    return ::access(p.c_str(), X_OK) == 0 ? p.string() : std::string{};
+}
+
 std::string wsgi_fcgi_path()
 {
-    auto p = build_root() / "cli" / "wsgi-fcgi";
-    return ::access(p.c_str(), X_OK) == 0 ? p.string() : std::string{};
+    return gateway_path("wsgi-fcgi");
 }
 
 std::string fcgi_test_app()
@@ -18,11 +23,12 @@ std::string fcgi_test_app()
     return (source_root() / "tests" / "apps" / "fcgi_flask_app.py").string();
 }
 
-ChildProcess start_wsgi_fcgi(const std::string& bind, const std::filesystem::path& log,
-                             const std::vector<std::string>& extra)
+ChildProcess start_gateway(const std::string& program, const std::string& bind,
+                           const std::filesystem::path& log, const std::vector<std::string>& extra)
 {
-    std::vector<std::string> argv{wsgi_fcgi_path(), "--app", fcgi_test_app(), "--bind",    bind,
-                                  "--log-level",    "debug", "--log-file",    log.string()};
+    std::vector<std::string> argv{
+        gateway_path(program), "--app", fcgi_test_app(), "--bind",    bind,
+        "--log-level",         "debug", "--log-file",    log.string()};
     argv.insert(argv.end(), extra.begin(), extra.end());
     SpawnOptions o;
     o.stderr_file = log;
@@ -32,8 +38,14 @@ ChildProcess start_wsgi_fcgi(const std::string& bind, const std::filesystem::pat
             ? wait_for_unix(bind.substr(5), 10s)
             : wait_for_tcp(static_cast<unsigned short>(std::stoi(bind.substr(bind.rfind(':') + 1))),
                            10s);
-    EXPECT_TRUE(up) << "wsgi-fcgi did not start: " << read_file(log);
+    EXPECT_TRUE(up) << program << " did not start: " << read_file(log);
     return child;
+}
+
+ChildProcess start_wsgi_fcgi(const std::string& bind, const std::filesystem::path& log,
+                             const std::vector<std::string>& extra)
+{
+    return start_gateway("wsgi-fcgi", bind, log, extra);
 }
 
 namespace {

@@ -18,6 +18,15 @@ std::string wsgi_fcgi_path();
 /// tests/apps/fcgi_flask_app.py
 std::string fcgi_test_app();
 
+/// build_root()/cli/`program` ("wsgi-fcgi", "wsgi-scgi", ...), or "" when not built.
+std::string gateway_path(const std::string& program);
+
+/// Starts `program` --bind `bind` on the test app with `extra` arguments, logging at
+/// debug level to `log`; waits until it listens. Fails the test when it does not.
+ChildProcess start_gateway(const std::string& program, const std::string& bind,
+                           const std::filesystem::path& log,
+                           const std::vector<std::string>& extra = {});
+
 /// Starts wsgi-fcgi --bind `bind` on the test app with `extra` arguments, logging at
 /// debug level to `log`; waits until it listens. Fails the test when it does not.
 ChildProcess start_wsgi_fcgi(const std::string& bind, const std::filesystem::path& log,

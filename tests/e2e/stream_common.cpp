@@ -6,31 +6,6 @@
 namespace wsgibridge::test {
 using namespace std::chrono_literals;
 
-std::string gateway_path(const std::string& program)
-{
-    auto p = build_root() / "cli" / program;
-    return ::access(p.c_str(), X_OK) == 0 ? p.string() : std::string{};
-}
-
-ChildProcess start_gateway(const std::string& program, const std::string& bind,
-                           const std::filesystem::path& log, const std::vector<std::string>& extra)
-{
-    std::vector<std::string> argv{
-        gateway_path(program), "--app", fcgi_test_app(), "--bind",    bind,
-        "--log-level",         "debug", "--log-file",    log.string()};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    SpawnOptions o;
-    o.stderr_file = log;
-    ChildProcess child(argv, o);
-    bool up =
-        bind.starts_with("unix:")
-            ? wait_for_unix(bind.substr(5), 10s)
-            : wait_for_tcp(static_cast<unsigned short>(std::stoi(bind.substr(bind.rfind(':') + 1))),
-                           10s);
-    EXPECT_TRUE(up) << program << " did not start: " << read_file(log);
-    return child;
-}
-
 CommandResult get_with_cookie(const std::string& base, std::size_t size)
 {
     TempDir tmp;

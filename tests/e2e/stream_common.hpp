@@ -7,15 +7,6 @@
 
 namespace wsgibridge::test {
 
-/// build_root()/cli/`program` ("wsgi-scgi", "wsgi-uwsgi"), or "" when not built.
-std::string gateway_path(const std::string& program);
-
-/// Starts `program` --bind `bind` on the test app with `extra` arguments, logging at
-/// debug level to `log`; waits until it listens.
-ChildProcess start_gateway(const std::string& program, const std::string& bind,
-                           const std::filesystem::path& log,
-                           const std::vector<std::string>& extra = {});
-
 /// GET base + "/cookie" with a `size`-byte cookie; returns curl's raw output.
 CommandResult get_with_cookie(const std::string& base, std::size_t size);
 
