@@ -1,6 +1,7 @@
 #include "response_sink.hpp"
 
 #include "termination.hpp"
+#include "net/write_all.hpp"
 #include "wsgibridge/error.hpp"
 #include "wsgibridge/log.hpp"
 
@@ -84,21 +85,11 @@ std::error_code StdoutSink::send(std::span<const char> body)
     if (!head_sent_) iov[count++] = {head_.data(), head_.size()};
     if (!body.empty()) iov[count++] = {const_cast<char*>(body.data()), body.size()};
     head_sent_ = true;
-    iovec* next = iov.data();
-    while (count > 0) {
-        ssize_t n = ::writev(fd_, next, static_cast<int>(count));
-        if (n < 0 && errno == EINTR && !termination_requested()) continue;
-        if (n < 0) {
-            gone_ = true;
-            return errc::peer_gone;
-        }
-        auto left = static_cast<std::size_t>(n);
-        while (count > 0 && left >= next->iov_len)
-            left -= next->iov_len, ++next, --count;
-        if (count > 0) {
-            next->iov_base = static_cast<char*>(next->iov_base) + left;
-            next->iov_len -= left;
-        }
+    auto ec = net::write_all(fd_, std::span<iovec>(iov.data(), count),
+                             {.socket = false, .stop_on_interrupt = termination_requested});
+    if (ec) {
+        gone_ = true;
+        return errc::peer_gone;
     }
     body_bytes_ += body.size();
     return {};

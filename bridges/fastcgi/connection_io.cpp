@@ -3,6 +3,8 @@
 #include "record_writer.hpp"
 #include "response_sink.hpp"
 
+#include "net/write_all.hpp"
+
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <cerrno>
@@ -11,9 +13,6 @@
 #include <sys/socket.h>
 
 namespace wsgibridge::fastcgi {
-namespace {
-constexpr std::size_t max_iov_per_call = 1024; // IOV_MAX on Linux
-}
 
 std::error_code Connection::wait_writable()
 {
@@ -30,36 +29,11 @@ std::error_code Connection::wait_writable()
 std::error_code Connection::write_locked(std::span<iovec> iov)
 {
     if (broken_) return errc::peer_gone;
-    while (!iov.empty()) {
-        msghdr msg{};
-        msg.msg_iov = iov.data();
-        msg.msg_iovlen = std::min(iov.size(), max_iov_per_call);
-        ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            if (errno == EAGAIN) {
-                if (auto ec = wait_writable()) {
-                    broken_ = true; // a half-written record leaves the stream unusable
-                    return ec;
-                }
-                continue;
-            }
-            broken_ = true;
-            return errno == EPIPE || errno == ECONNRESET
-                       ? std::error_code(errc::peer_gone)
-                       : std::error_code(errno, std::generic_category());
-        }
-        auto done = static_cast<std::size_t>(n);
-        while (!iov.empty() && done >= iov.front().iov_len) {
-            done -= iov.front().iov_len;
-            iov = iov.subspan(1);
-        }
-        if (done > 0) {
-            iov.front().iov_base = static_cast<char*>(iov.front().iov_base) + done;
-            iov.front().iov_len -= done;
-        }
-    }
-    return {};
+    auto ec = net::write_all(fd_, iov, {.socket = true, .timeout = context_.options.limits.io_timeout});
+    if (!ec) return {};
+    broken_ = true; // a half-written record leaves the stream unusable
+    if (ec == std::errc::broken_pipe || ec == std::errc::connection_reset) return errc::peer_gone;
+    return ec;
 }
 
 std::error_code Connection::write(RequestState& st, std::span<iovec> iov, bool ends_request)

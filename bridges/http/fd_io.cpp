@@ -1,5 +1,7 @@
 #include "http/fd_io.hpp"
 
+#include "net/write_all.hpp"
+
 #include <boost/asio/error.hpp>
 #include <boost/beast/core/error.hpp>
 #include <cerrno>
@@ -45,32 +47,9 @@ Result<std::size_t> read_some(int fd, std::span<char> buf, std::chrono::millisec
 
 std::error_code write_all(int fd, std::span<iovec> iov, std::chrono::milliseconds timeout)
 {
-    while (!iov.empty()) {
-        if (iov.front().iov_len == 0) {
-            iov = iov.subspan(1);
-            continue;
-        }
-        msghdr msg{};
-        msg.msg_iov = iov.data();
-        msg.msg_iovlen = iov.size() < IOV_MAX ? iov.size() : IOV_MAX;
-        ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK) return gone(errno);
-            if (!wait_ready(fd, POLLOUT, timeout)) return make_error_code(errc::timeout);
-            continue;
-        }
-        auto left = static_cast<std::size_t>(n);
-        while (!iov.empty() && left >= iov.front().iov_len) {
-            left -= iov.front().iov_len;
-            iov = iov.subspan(1);
-        }
-        if (left > 0) {
-            iov.front().iov_base = static_cast<char*>(iov.front().iov_base) + left;
-            iov.front().iov_len -= left;
-        }
-    }
-    return {};
+    auto ec = net::write_all(fd, iov, {.socket = true, .timeout = timeout});
+    if (!ec || ec == errc::timeout) return ec;
+    return gone(ec.value());
 }
 
 std::error_code write_all(int fd, std::string_view data, std::chrono::milliseconds timeout)
