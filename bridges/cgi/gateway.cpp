@@ -5,6 +5,8 @@
 #include "termination.hpp"
 #include "wsgibridge/cgi_gateway.hpp"
 
+#include "model/refusal.hpp"
+
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -94,17 +96,14 @@ int serve(const CgiOptions& o, char** env, RequestHandler& handler, const Logger
     cgi::EnvRequest env_request;
     if (auto ec = env_request.parse(env, o, log)) {
         int status = http_status_for(ec);
-        log.error(concat("CGI request rejected with ", status, ": ", env_request.error_detail,
-                         env_request.limit_option
-                             ? concat(" (raise it with ", env_request.limit_option, ")")
-                             : ""));
+        log.error(refusal_message("CGI request", ec, o.limits, env_request.error_detail));
         return answer(o, sink, status, fallback_from(env), log);
     }
     const Request& req = env_request.request;
     const Limits& limits = o.limits;
     if (req.content_length && *req.content_length > limits.max_body_bytes) {
-        log.error(concat("CGI request rejected with 413: CONTENT_LENGTH ", *req.content_length,
-                         " exceeds --max-body (", limits.max_body_bytes, " bytes)"));
+        log.error(refusal_message("CGI request", errc::body_too_large, limits,
+                                  concat("CONTENT_LENGTH ", *req.content_length)));
         return answer(o, sink, 413, {req.content_length, req.method == "HEAD"}, log);
     }
     std::optional<std::uint64_t> length = 0;

@@ -53,9 +53,7 @@ std::error_code EnvRequest::parse(char** env, const CgiOptions& options, const L
         vars.push_back(kv);
     }
     if (env_bytes > limits.max_header_bytes) {
-        limit_option = "--max-header-bytes";
-        error_detail =
-            concat("CGI environment of ", env_bytes, " bytes exceeds ", limits.max_header_bytes);
+        error_detail = concat("CGI environment of ", env_bytes, " bytes");
         return errc::header_too_large;
     }
     // One copy, sized once: the Request views it and header names are rewritten in it.
@@ -79,7 +77,6 @@ std::error_code EnvRequest::parse(char** env, const CgiOptions& options, const L
     auto ec = builder.finish(scratch_);
     if (ec) {
         error_detail = builder.error_detail();
-        if (ec == errc::too_many_headers) limit_option = "--max-header-count";
         return ec;
     }
     if (request.content_length)

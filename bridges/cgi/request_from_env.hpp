@@ -28,9 +28,8 @@ public:
 
     Request request;
     BodyMode body_mode = BodyMode::none;
-    /// The name of the limit option to cite when parse() failed on a limit.
-    const char* limit_option = nullptr;
-    /// Why parse() failed, for the log line (names the variable).
+    /// Why parse() failed, for the log line (model/refusal.hpp: for a limit, what was
+    /// too big).
     std::string error_detail;
 
     /// Fills `request` from `env` (NAME=VALUE strings, null-terminated array). Errors:

@@ -5,6 +5,8 @@
 #include "record_writer.hpp"
 #include "request_from_params.hpp"
 
+#include "model/refusal.hpp"
+
 #include <boost/asio/post.hpp>
 #include <cerrno>
 #include <cstring>
@@ -147,9 +149,7 @@ bool Connection::on_params(RequestState& st, const Record& rec)
     const auto& limits = context_.options.limits;
     if (!rec.content.empty()) {
         if (st.params.size() + rec.content.size() > limits.max_header_bytes) {
-            reject(st, errc::header_too_large,
-                   concat("FCGI_PARAMS over --max-header-bytes (", limits.max_header_bytes,
-                          " bytes)"));
+            reject(st, errc::header_too_large, "FCGI_PARAMS");
             dispatch(shared);
             return true;
         }
@@ -167,15 +167,11 @@ bool Connection::on_params(RequestState& st, const Record& rec)
         return false;
     }
     if (ec == errc::too_many_headers)
-        reject(
-            st, ec,
-            concat("more than --max-header-count (", limits.max_header_count, ") header fields"));
+        reject(st, ec, "FCGI_PARAMS header fields");
     else if (ec)
         reject(st, ec, concat("bad FCGI_PARAMS: ", ec.message()));
     else if (st.request.content_length && *st.request.content_length > limits.max_body_bytes)
-        reject(st, errc::body_too_large,
-               concat("CONTENT_LENGTH ", *st.request.content_length, " over --max-body (",
-                      limits.max_body_bytes, " bytes)"));
+        reject(st, errc::body_too_large, concat("CONTENT_LENGTH ", *st.request.content_length));
     // An application serving both roles must know which one it plays: libfcgi puts
     // FCGI_ROLE in the environment itself; mod_authnz_fcgi sends it, nginx does not.
     if (!st.rejected && !st.request.variables.find("FCGI_ROLE"))
@@ -195,8 +191,8 @@ void Connection::reject(RequestState& st, std::error_code why, std::string_view 
         st.request = Request{};
         st.request.method = "-";
     }
-    context_.log.warning(
-        concat("FastCGI request ", st.id, ": ", detail, ": answering ", http_status_for(why)));
+    context_.log.warning(refusal_message(concat("FastCGI request ", st.id), why,
+                                         context_.options.limits, detail));
 }
 
 bool Connection::on_stdin(RequestState& st, const Record& rec)

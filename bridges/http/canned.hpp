@@ -12,8 +12,9 @@ namespace wsgibridge::http {
 /// A short text/plain response through `sink` (never started before).
 void send_canned(HttpResponseSink& sink, int code);
 
-/// The log line for a request refused with `reason`, naming the option that governs the
-/// limit: "431 from 127.0.0.1:5000: request head larger than --max-header-bytes (65536)".
+/// The log line for a request refused with `reason` (model/refusal.hpp), naming the
+/// option that governs the limit: "HTTP request from 127.0.0.1:5000: refused with 431:
+/// request head over --max-header-bytes (65536 bytes)".
 std::string refusal_message(std::error_code reason, std::string_view peer, const Limits& limits,
                             std::string_view detail);
 

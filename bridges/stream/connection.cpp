@@ -6,6 +6,8 @@
 #include "stdin_body.hpp" // bridges/cgi: a length-bounded body read with timeouts
 #include "uwsgi/codec.hpp"
 
+#include "model/refusal.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -65,8 +67,7 @@ struct Head
 {
     std::string bytes;
     std::error_code ec;
-    std::string detail;
-    const char* limit_option = nullptr;
+    std::string detail; ///< model/refusal.hpp: for a limit, what was too big
     std::uint64_t unread = 0; // head bytes left on the socket when refused
 };
 
@@ -85,9 +86,7 @@ void read_scgi_head(int fd, const StreamServerOptions& o, Clock::time_point dead
     std::size_t already = prefix.size() - prefix_size;
     if (length > o.limits.max_header_bytes) {
         h.ec = errc::header_too_large;
-        h.limit_option = "--max-header-bytes";
-        h.detail = concat("SCGI headers of ", length, " bytes exceed --max-header-bytes (",
-                          o.limits.max_header_bytes, ")");
+        h.detail = concat("SCGI headers of ", length, " bytes");
         h.unread = length + 1 - std::min(already, length + 1);
         return;
     }
@@ -116,9 +115,7 @@ void read_uwsgi_head(int fd, const StreamServerOptions& o, Clock::time_point dea
     }
     if (header.datasize > o.limits.max_header_bytes) {
         h.ec = errc::header_too_large;
-        h.limit_option = "--max-header-bytes";
-        h.detail = concat("uwsgi vars block of ", header.datasize,
-                          " bytes exceeds --max-header-bytes (", o.limits.max_header_bytes, ")");
+        h.detail = concat("uwsgi vars block of ", header.datasize, " bytes");
         h.unread = header.datasize;
         return;
     }
@@ -153,7 +150,6 @@ try {
     if (!head.ec) {
         head.ec =
             stream::request_from_head(o.protocol, head.bytes, model, scratch, req, head.detail);
-        if (head.ec == errc::too_many_headers) head.limit_option = "--max-header-count";
     }
     // uWSGI answers with a raw HTTP status line: the protocol the client spoke.
     std::string_view nph;
@@ -172,17 +168,11 @@ try {
         head.detail = concat("malformed ", name, " request head");
     if (!head.ec && req.content_length && *req.content_length > limits.max_body_bytes) {
         head.ec = errc::body_too_large;
-        head.limit_option = "--max-body";
-        head.detail = concat("CONTENT_LENGTH ", *req.content_length, " exceeds --max-body (",
-                             limits.max_body_bytes, " bytes)");
+        head.detail = concat("CONTENT_LENGTH ", *req.content_length);
     }
     if (head.ec) {
         int status = http_status_for(head.ec);
-        c.log.error(
-            concat(name, ": request rejected with ", status, ": ", head.detail,
-                   head.limit_option && head.detail.find(head.limit_option) == std::string::npos
-                       ? concat(" (raise it with ", head.limit_option, ")")
-                       : ""));
+        c.log.error(refusal_message(concat(name, " request"), head.ec, limits, head.detail));
         if (head.unread)
             discard(fd, std::min(head.unread, limits.max_drain_bytes), limits.io_timeout);
         sink.send_simple(status, req.method == "HEAD");

@@ -126,7 +126,7 @@ std::error_code CgiRequestBuilder::finish(std::string& scratch)
         !redirect_authorization_->empty() && !has_authorization_)
         r.headers.add("AUTHORIZATION", *redirect_authorization_);
     if (r.headers.size() > options_.max_header_count) {
-        detail_ = concat(r.headers.size(), " header variables exceed ", options_.max_header_count);
+        detail_ = concat(r.headers.size(), " header variables");
         return errc::too_many_headers;
     }
     if (!is_token(r.method)) {

@@ -79,7 +79,7 @@ std::vector<Case> cases()
         {"obfuscated TE",
          "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding : chunked\r\n"
          "\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: h\r\n\r\n",
-         "400", "400 to"},
+         "400", "refused with 400"},
         {"conflicting lengths",
          "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"
          "hello!GET /smuggled HTTP/1.1\r\nHost: h\r\n\r\n",
