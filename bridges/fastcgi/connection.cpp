@@ -191,8 +191,8 @@ void Connection::reject(RequestState& st, std::error_code why, std::string_view 
         st.request = Request{};
         st.request.method = "-";
     }
-    context_.log.warning(refusal_message(concat("FastCGI request ", st.id), why,
-                                         context_.options.limits, detail));
+    context_.log.warning(
+        refusal_message(concat("FastCGI request ", st.id), why, context_.options.limits, detail));
 }
 
 bool Connection::on_stdin(RequestState& st, const Record& rec)

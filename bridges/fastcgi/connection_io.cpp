@@ -29,7 +29,8 @@ std::error_code Connection::wait_writable()
 std::error_code Connection::write_locked(std::span<iovec> iov)
 {
     if (broken_) return errc::peer_gone;
-    auto ec = net::write_all(fd_, iov, {.socket = true, .timeout = context_.options.limits.io_timeout});
+    auto ec =
+        net::write_all(fd_, iov, {.socket = true, .timeout = context_.options.limits.io_timeout});
     if (!ec) return {};
     broken_ = true; // a half-written record leaves the stream unusable
     if (ec == std::errc::broken_pipe || ec == std::errc::connection_reset) return errc::peer_gone;

@@ -1,5 +1,6 @@
 #include "http/head_rules.hpp"
 
+#include "model/content_length.hpp"
 #include "wsgibridge/headers.hpp"
 
 namespace wsgibridge::http {
@@ -187,7 +188,9 @@ Refusal validate_head(const RequestHead& head, std::size_t max_target_bytes) noe
         case bhttp::field::content_length:
             if (++lengths > 1)
                 return {make_error_code(errc::bad_content_length), "Content-Length repeated"};
-            if (field.value().empty() || !all_digits(field.value()))
+            // A list ("5, 5"), even of equal values, is refused here rather than
+            // collapsed as RFC 9110 section 8.6 allows: one reading for every hop.
+            if (!parse_content_length(field.value()))
                 return {make_error_code(errc::bad_content_length),
                         "Content-Length is a list or not a number"};
             break;

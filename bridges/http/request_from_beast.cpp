@@ -1,6 +1,7 @@
 #include "http/request_from_beast.hpp"
 
 #include "http/head_rules.hpp"
+#include "model/content_length.hpp"
 #include "model/uri.hpp"
 
 namespace wsgibridge::http {
@@ -121,12 +122,8 @@ bool request_from_beast(const RequestHead& head, const ConnectionInfo& info, std
 
     req.content_length.reset();
     if (auto it = head.find(bhttp::field::content_length); it != head.end()) {
-        std::uint64_t n = 0;
-        for (char c : trim(it->value())) {
-            if (c < '0' || c > '9') break; // Beast validated it; "5, 5" lists stop here
-            n = n * 10 + static_cast<std::uint64_t>(c - '0');
-        }
-        req.content_length = n;
+        // head_rules refused anything but one plain number (lists included) before this.
+        req.content_length = parse_content_length(trim(it->value()));
     }
 
     return split_mount(path_buf, mount, req.script_name, req.path_info);

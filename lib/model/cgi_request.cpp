@@ -1,5 +1,6 @@
 #include "model/cgi_request.hpp"
 
+#include "model/content_length.hpp"
 #include "model/uri.hpp"
 
 #include <array>
@@ -38,13 +39,6 @@ bool is_token(std::string_view s) noexcept
 bool is_on(std::string_view v) noexcept
 {
     return iequals(v, "on") || v == "1";
-}
-
-bool parse_length(std::string_view text, std::uint64_t& out) noexcept
-{
-    if (text.empty() || text.size() > 19) return false;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-    return ec == std::errc{} && end == text.data() + text.size();
 }
 
 } // namespace
@@ -100,8 +94,8 @@ void CgiRequestBuilder::add(std::span<char> name_bytes, std::string_view value)
     if (name == "CONTENT_LENGTH") {
         // nginx sends CONTENT_LENGTH "" on a GET: that means no body, not int("").
         if (value.empty()) return;
-        if (!parse_length(value, r_.content_length.emplace())) {
-            r_.content_length.reset();
+        r_.content_length = parse_content_length(value);
+        if (!r_.content_length) {
             if (!error_) {
                 error_ = errc::bad_content_length;
                 detail_ = concat("CONTENT_LENGTH is not a number: '", value, "'");

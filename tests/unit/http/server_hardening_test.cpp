@@ -136,6 +136,9 @@ TEST(HttpHardening, ContentLengthListOrRepeatIs400)
     expect_refused(
         "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello",
         "400 Bad Request", "Content-Length repeated");
+    // RFC 9110 section 8.6: a length past 2^64-1 is refused, never wrapped.
+    expect_refused("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 18446744073709551621\r\n\r\n",
+                   "400 Bad Request", "Content-Length");
 }
 
 TEST(HttpHardening, TwoContentTypeFieldsAre400)
