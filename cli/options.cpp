@@ -2,6 +2,8 @@
 
 #include "uwsgi_ini.hpp"
 
+#include "net/listener.hpp"
+
 #include <boost/program_options.hpp>
 #include <unistd.h>
 
@@ -166,6 +168,15 @@ std::uint64_t parse_size(std::string_view option, std::string_view text)
     if (ec != std::errc{} || text.empty() || value > UINT64_MAX / scale)
         throw UsageError(concat(option, ": expected a size like 65536, 64k or 10M, got '", text, "'"));
     return value * scale;
+}
+
+unsigned parse_socket_mode(std::string_view text)
+{
+    auto mode = net::parse_socket_mode(text);
+    if (!mode)
+        throw UsageError(concat(
+            "--socket-mode: expected an octal mode from 0 to 0777 like 0660, got '", text, "'"));
+    return *mode;
 }
 
 unsigned parse_count(std::string_view option, std::string_view text)

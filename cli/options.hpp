@@ -77,6 +77,8 @@ void add_limit_options(ArgParser& parser, Limits& limits);
 
 std::uint64_t parse_size(std::string_view option, std::string_view text);  ///< "10", "64k", "10M", "1G"
 unsigned parse_count(std::string_view option, std::string_view text);
+/// --socket-mode (net::parse_socket_mode): octal, at most 0777. Throws UsageError.
+unsigned parse_socket_mode(std::string_view text);
 std::chrono::milliseconds parse_seconds(std::string_view option, std::string_view text);
 
 /// Applies --chdir (throws std::system_error) and builds the interpreter options.

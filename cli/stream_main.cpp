@@ -33,15 +33,7 @@ void add_options(ArgParser& p, Settings& s)
     p.option("--bind", "ADDR", "listen on unix:/path, HOST:PORT or [V6]:PORT (required)",
              [&s](std::string_view v) { s.server.bind = v; });
     p.option("--socket-mode", "MODE", "permissions of the unix socket, octal (e.g. 0660)",
-             [&s](std::string_view v) {
-                 char* end = nullptr;
-                 std::string text(v);
-                 unsigned long mode = std::strtoul(text.c_str(), &end, 8);
-                 if (text.empty() || *end || mode > 07777)
-                     throw UsageError("--socket-mode: expected an octal mode like 0660, got '" +
-                                      text + "'");
-                 s.server.socket_mode = static_cast<unsigned>(mode);
-             });
+             [&s](std::string_view v) { s.server.socket_mode = parse_socket_mode(v); });
     p.option("--threads", "N", "connections served at once, one thread each (default 4)",
              [&s](std::string_view v) {
                  s.server.threads = parse_count("--threads", v);

@@ -49,15 +49,7 @@ void add_options(cli::ArgParser& p, Settings& s)
              "listen on unix:/path, HOST:PORT or [V6]:PORT (default: the listening socket on fd 0)",
              [&s](std::string_view v) { s.server.bind = v; });
     p.option("--socket-mode", "MODE", "permissions of the unix socket, octal (e.g. 0660)",
-             [&s](std::string_view v) {
-                 char* end = nullptr;
-                 std::string text(v);
-                 unsigned long mode = std::strtoul(text.c_str(), &end, 8);
-                 if (text.empty() || *end || mode > 07777)
-                     throw cli::UsageError(
-                         "--socket-mode: expected an octal mode like 0660, got '" + text + "'");
-                 s.server.socket_mode = static_cast<unsigned>(mode);
-             });
+             [&s](std::string_view v) { s.server.socket_mode = cli::parse_socket_mode(v); });
     p.option("--threads", "N",
              "worker threads (default 1: requests whose body has arrived run on the io thread, "
              "the cheapest way under the GIL; raise it for applications that wait on I/O)",

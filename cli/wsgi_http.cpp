@@ -11,7 +11,6 @@
 #include "wsgibridge/listener.hpp"
 #include "wsgibridge/workers.hpp"
 
-#include <charconv>
 #include <optional>
 #include <stdexcept>
 #include <unistd.h>
@@ -20,16 +19,6 @@ using namespace wsgibridge;
 using namespace wsgibridge::cli;
 
 namespace {
-
-unsigned parse_mode(std::string_view text)
-{
-    unsigned mode = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), mode, 8);
-    if (ec != std::errc{} || end != text.data() + text.size() || text.empty() || mode > 0777)
-        throw UsageError(
-            concat("--socket-mode: expected an octal mode like 660, got '", text, "'"));
-    return mode;
-}
 
 /// The application: imported here (--preload, --no-master) or by each worker after fork.
 struct AppSource
@@ -146,7 +135,7 @@ int main(int argc, char** argv)
                   [&](std::string_view v) { http.bind = v; });
     parser.option("--socket-mode", "MODE",
                   "permissions of a unix socket (octal, default 666; 0 leaves the umask's)",
-                  [&](std::string_view v) { http.socket_mode = parse_mode(v); });
+                  [&](std::string_view v) { http.socket_mode = parse_socket_mode(v); });
     parser.option("--threads", "N", "threads serving requests (default 4)",
                   [&](std::string_view v) { http.threads = parse_count("--threads", v); });
     cli::add_process_options(parser, proc);

@@ -97,6 +97,16 @@ void remove_stale_socket(const BindAddress& where)
 
 } // namespace
 
+std::optional<unsigned> parse_socket_mode(std::string_view text) noexcept
+{
+    unsigned mode = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), mode, 8);
+    if (text.empty() || text.front() == '-' || ec != std::errc{} ||
+        end != text.data() + text.size() || mode > 0777)
+        return std::nullopt;
+    return mode;
+}
+
 BindAddress resolve_bind(std::string_view bind)
 {
     if (bind.starts_with("unix:")) return unix_address(bind, bind.substr(5));

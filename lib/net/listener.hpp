@@ -4,6 +4,7 @@
 
 #include "util/unique_fd.hpp"
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <sys/socket.h>
@@ -26,6 +27,12 @@ BindAddress resolve_bind(std::string_view bind);
 /// Binds and listens (see wsgibridge::open_listener). Throws std::invalid_argument for a
 /// bad `bind`, std::system_error (naming the address) when the socket cannot be made.
 util::UniqueFd open_listener(std::string_view bind, unsigned socket_mode, int backlog = SOMAXCONN);
+
+/// --socket-mode: octal digits only ("660", "0660"), at most 0777. Only the permission
+/// bits matter on a socket file (connecting needs write permission, unix(7)); setuid,
+/// setgid and sticky mean nothing there, so a mode above 0777 is a typo ("6600" for
+/// "0660"), refused rather than applied. nullopt for anything else.
+std::optional<unsigned> parse_socket_mode(std::string_view text) noexcept;
 
 /// "127.0.0.1:9000", "[::1]:9000" or "unix:/path" for a socket's own address; "?" when
 /// getsockname fails.

@@ -167,3 +167,15 @@ TEST(UniqueFd, ClosesOnceAndMoves)
     }
     EXPECT_EQ(::fcntl(raw[0], F_GETFD), -1) << "not closed";
 }
+
+TEST(SocketMode, OctalUpTo0777)
+{
+    EXPECT_EQ(net::parse_socket_mode("660"), 0660u);
+    EXPECT_EQ(net::parse_socket_mode("0660"), 0660u);
+    EXPECT_EQ(net::parse_socket_mode("0"), 0u);
+    EXPECT_EQ(net::parse_socket_mode("777"), 0777u);
+    // setuid/setgid/sticky mean nothing on a socket file: "6600" is a typo, not a mode.
+    for (const char* bad : {"", "1000", "6600", "07777", "8", "0x1ff", "+660", "-1", " 660", "660 ",
+                            "rw-rw----", "99999999999999"})
+        EXPECT_FALSE(net::parse_socket_mode(bad)) << '"' << bad << '"';
+}
