@@ -88,7 +88,8 @@ int serve(Settings& s, const Logger& log)
             server.run();
         } else {
             StreamServerOptions worker = s.server;
-            worker.listen_fd = open_listener(s.server.bind, s.server.socket_mode);
+            Listener listener(s.server.bind, s.server.socket_mode); // closed and unlinked here
+            worker.listen_fd = listener.fd();
             worker.bind.clear();
             WorkerOptions wo;
             wo.workers = s.workers;
@@ -103,8 +104,6 @@ int serve(Settings& s, const Logger& log)
                     return 0;
                 },
                 log);
-            ::close(worker.listen_fd);
-            if (s.server.bind.starts_with("unix:")) ::unlink(s.server.bind.substr(5).c_str());
         }
     } catch (const std::invalid_argument& e) {
         throw UsageError(e.what()); // a bad --bind

@@ -141,23 +141,12 @@ int serve_workers(Settings& s, Interpreter& interpreter, const AppSpec& spec,
 {
     bool inherited = s.server.bind.empty();
     FastcgiServerOptions worker = s.server;
-    worker.listen_fd =
-        inherited ? s.server.listen_fd : open_listener(s.server.bind, s.server.socket_mode);
-    worker.bind.clear();
     // The master's own socket: closed, and its file removed, however run_workers ends
     // (an inherited one is not ours to close or unlink).
-    struct Owned
-    {
-        int fd;
-        std::string path;
-        ~Owned()
-        {
-            if (fd < 0) return;
-            ::close(fd);
-            if (!path.empty()) ::unlink(path.c_str());
-        }
-    } owned{inherited ? -1 : worker.listen_fd,
-            s.server.bind.starts_with("unix:") ? s.server.bind.substr(5) : std::string()};
+    Listener owned;
+    if (!inherited) owned = Listener(s.server.bind, s.server.socket_mode);
+    worker.listen_fd = inherited ? s.server.listen_fd : owned.fd();
+    worker.bind.clear();
     log.info(concat("FastCGI: serving ", inherited ? "the inherited socket" : s.server.bind,
                     " with ", s.proc.workers.workers, " workers (",
                     s.proc.preload ? "preloaded" : "imported by each worker", ")"));

@@ -37,21 +37,10 @@ struct AppSource
 int serve_workers(HttpServerOptions http, const cli::ProcessOptions& proc, AppSource& source,
                   const Logger& log, const AccessLog& access)
 {
-    // The master's socket: closed, and its file removed, however run_workers ends (the
-    // workers leave through _Exit and never run this).
-    struct Owned
-    {
-        int fd;
-        std::string path;
-        ~Owned()
-        {
-            ::close(fd);
-            if (!path.empty()) ::unlink(path.c_str());
-        }
-    } listener{open_listener(http.bind, http.socket_mode),
-               http.bind.starts_with("unix:") ? http.bind.substr(5) : std::string()};
-    http.listen_fd = listener.fd;
-    log.info(concat("listening on http://", describe_listener(http.listen_fd), " (",
+    // The master's socket: closed, and its file removed, however run_workers ends.
+    Listener listener(http.bind, http.socket_mode);
+    http.listen_fd = listener.fd();
+    log.info(concat("listening on http://", listener.describe(), " (",
                     proc.workers.workers, " workers x ", http.threads, " threads, ",
                     proc.preload ? "preloaded" : "imported by each worker", ")"));
     return run_workers(

@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <system_error>
+#include <unistd.h>
+#include <utility>
 
 namespace wsgibridge::net {
 namespace {
@@ -164,9 +166,50 @@ std::string describe_local(int fd)
 
 namespace wsgibridge {
 
-int open_listener(const std::string& bind, unsigned socket_mode)
+Listener::Listener(const std::string& bind, unsigned socket_mode)
+    : fd_(net::open_listener(bind, socket_mode)), owner_pid_(::getpid())
 {
-    return net::open_listener(bind, socket_mode).release();
+    if (bind.starts_with("unix:")) unix_path_ = bind.substr(5);
+}
+
+Listener::~Listener()
+{
+    close();
+}
+
+Listener::Listener(Listener&& other) noexcept
+    : fd_(std::move(other.fd_)), unix_path_(std::exchange(other.unix_path_, {})),
+      owner_pid_(std::exchange(other.owner_pid_, 0))
+{
+}
+
+Listener& Listener::operator=(Listener&& other) noexcept
+{
+    if (this != &other) {
+        close();
+        fd_ = std::move(other.fd_);
+        unix_path_ = std::exchange(other.unix_path_, {});
+        owner_pid_ = std::exchange(other.owner_pid_, 0);
+    }
+    return *this;
+}
+
+void Listener::close() noexcept
+{
+    // A forked child holds a copy of this object: the file is the opener's to remove.
+    if (fd_ && !unix_path_.empty() && owner_pid_ == ::getpid()) ::unlink(unix_path_.c_str());
+    fd_.reset();
+    unix_path_.clear();
+}
+
+std::string Listener::describe() const
+{
+    return net::describe_local(fd_.get());
+}
+
+Listener open_listener(const std::string& bind, unsigned socket_mode)
+{
+    return Listener(bind, socket_mode);
 }
 
 std::string describe_listener(int fd)

@@ -1,38 +1,10 @@
-// A move-only owner of one file descriptor: closed exactly once, by whoever holds it last.
+// The public owner (include/wsgibridge/unique_fd.hpp), under the name internal code uses.
 #pragma once
 
-#include <unistd.h>
-#include <utility>
+#include "wsgibridge/unique_fd.hpp"
 
 namespace wsgibridge::util {
 
-class UniqueFd
-{
-public:
-    UniqueFd() noexcept = default;
-    explicit UniqueFd(int fd) noexcept : fd_(fd) {}
-    ~UniqueFd() { reset(); }
-    UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
-    UniqueFd& operator=(UniqueFd&& other) noexcept
-    {
-        if (this != &other) reset(other.release());
-        return *this;
-    }
-    UniqueFd(const UniqueFd&) = delete;
-    UniqueFd& operator=(const UniqueFd&) = delete;
-
-    int get() const noexcept { return fd_; }
-    explicit operator bool() const noexcept { return fd_ >= 0; }
-    /// Gives up ownership: the caller closes the returned fd.
-    int release() noexcept { return std::exchange(fd_, -1); }
-    void reset(int fd = -1) noexcept
-    {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = fd;
-    }
-
-private:
-    int fd_ = -1;
-};
+using wsgibridge::UniqueFd;
 
 } // namespace wsgibridge::util

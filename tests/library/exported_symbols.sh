@@ -20,7 +20,8 @@ if [ -n "$bad" ]; then
 fi
 for want in 'wsgibridge::HttpServer::run' 'wsgibridge::FastcgiServer::run' 'wsgibridge::run_cgi' \
     'wsgibridge::WsgiApp::WsgiApp' 'wsgibridge::Interpreter::Interpreter' 'wsgibridge::AppSpec::parse' \
-    'typeinfo for wsgibridge::RequestHandler' 'typeinfo for wsgibridge::AppLoadError'; do
+    'typeinfo for wsgibridge::RequestHandler' 'typeinfo for wsgibridge::AppLoadError' \
+    'wsgibridge::Listener::Listener' 'wsgibridge::Listener::~Listener' 'wsgibridge::open_listener'; do
     printf '%s\n' "$symbols" | grep -qF "$want" || { echo "FAIL missing from the API: $want"; failed=1; }
 done
 # The public API is small; a count in the hundreds means visibility is not applied.

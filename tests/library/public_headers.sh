@@ -33,4 +33,12 @@ for header in "$include_dir"/wsgibridge/*.hpp; do
     fi
 done
 [ "$count" -gt 0 ] || { echo "no headers found under $include_dir"; exit 1; }
+# One owner per descriptor: the API hands out owners (Listener, UniqueFd), never a bare
+# int the caller must remember to close.
+bare=$(grep -nE 'WSGIBRIDGE_API +int +(open_[a-z_]*|[a-z_]*_fd|[a-z_]*listen[a-z_]*|[a-z_]*socket[a-z_]*) *\(' "$include_dir"/wsgibridge/*.hpp)
+if [ -n "$bare" ]; then
+    echo "FAIL a public function returns a bare descriptor:"
+    echo "$bare"
+    failed=1
+fi
 exit $failed

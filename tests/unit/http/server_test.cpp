@@ -224,7 +224,8 @@ TEST(HttpServer, InheritedListenerIsServedAndLeftToItsOwner)
     auto path = std::filesystem::temp_directory_path() /
                 ("http_unit_inherited_" + std::to_string(::getpid()) + ".sock");
     std::filesystem::remove(path);
-    int fd = open_listener("unix:" + path.string(), 0);
+    Listener listener("unix:" + path.string(), 0);
+    int fd = listener.fd();
     {
         TestHandler handler;
         Logger log(2, LogLevel::warning);
@@ -249,8 +250,9 @@ TEST(HttpServer, InheritedListenerIsServedAndLeftToItsOwner)
     EXPECT_TRUE(std::filesystem::exists(path)) << "the server removed a file it did not create";
     // Still listening: a new connection waits in the backlog for the next worker.
     EXPECT_NO_THROW({ RawClient again(path); });
-    ::close(fd);
-    std::filesystem::remove(path);
+    listener = Listener(); // the owner closes the socket and removes its file
+    EXPECT_EQ(::fcntl(fd, F_GETFD), -1);
+    EXPECT_FALSE(std::filesystem::exists(path));
 }
 
 TEST(HttpServer, Ipv6Loopback)

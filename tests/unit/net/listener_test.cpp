@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <system_error>
 #include <unistd.h>
 
@@ -144,13 +145,58 @@ TEST(Listener, BadBindValues)
     EXPECT_THROW(net::open_listener("unix:/" + std::string(200, 'x'), 0), std::invalid_argument);
 }
 
-TEST(Listener, PublicOpenListenerHandsOverTheFd)
+TEST(Listener, PublicListenerOwnsTheSocket)
 {
-    int fd = wsgibridge::open_listener("127.0.0.1:0", 0);
-    ASSERT_GE(fd, 0);
-    EXPECT_TRUE(describe_listener(fd).starts_with("127.0.0.1:"));
-    EXPECT_EQ(int_option(fd, SOL_SOCKET, SO_ACCEPTCONN), 1);
-    EXPECT_EQ(::close(fd), 0);
+    int fd = -1;
+    {
+        Listener l = wsgibridge::open_listener("127.0.0.1:0", 0);
+        fd = l.fd();
+        ASSERT_GE(fd, 0);
+        EXPECT_TRUE(l.unix_path().empty());
+        EXPECT_TRUE(l.describe().starts_with("127.0.0.1:"));
+        EXPECT_EQ(describe_listener(fd), l.describe());
+        EXPECT_EQ(int_option(fd, SOL_SOCKET, SO_ACCEPTCONN), 1);
+    }
+    EXPECT_EQ(::fcntl(fd, F_GETFD), -1) << "not closed";
+}
+
+TEST(Listener, RemovesItsUnixSocketFileOnceMovedAndDestroyed)
+{
+    TempDir dir;
+    auto path = (dir.path() / "l.sock").string();
+    int fd = -1;
+    {
+        Listener outer;
+        {
+            Listener l("unix:" + path, 0600);
+            fd = l.fd();
+            EXPECT_EQ(l.unix_path(), path);
+            outer = std::move(l); // the moved-from one owns nothing: no early unlink
+        }
+        EXPECT_TRUE(std::filesystem::exists(path));
+        EXPECT_TRUE(unix_connects(path));
+        EXPECT_EQ(outer.describe(), "unix:" + path);
+    }
+    EXPECT_FALSE(std::filesystem::exists(path));
+    EXPECT_EQ(::fcntl(fd, F_GETFD), -1);
+}
+
+TEST(Listener, AForkedChildLeavesTheFileToTheOpener)
+{
+    TempDir dir;
+    auto path = (dir.path() / "fork.sock").string();
+    Listener l("unix:" + path, 0);
+    pid_t child = ::fork();
+    if (child == 0) {
+        {
+            Listener mine = std::move(l);
+        } // a worker unwinding its copy
+        ::_exit(std::filesystem::exists(path) ? 0 : 1);
+    }
+    int status = -1;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the child removed the file";
+    EXPECT_TRUE(unix_connects(path));
 }
 
 TEST(UniqueFd, ClosesOnceAndMoves)
