@@ -228,6 +228,16 @@ void add_common_options(ArgParser& p, CommonOptions& o, bool with_access_log)
                  [&o](std::string_view v) { o.access_log = v; });
 }
 
+void add_server_options(ArgParser& p, ServerOptions& server, const ServerOptionHelp& help)
+{
+    p.option("--bind", "ADDR", std::string(help.bind),
+             [&server](std::string_view v) { server.bind = v; });
+    p.option("--socket-mode", "MODE", std::string(help.socket_mode),
+             [&server](std::string_view v) { server.socket_mode = parse_socket_mode(v); });
+    p.option("--mount", "PREFIX", std::string(help.mount),
+             [&server](std::string_view v) { server.mount = v; });
+}
+
 void add_limit_options(ArgParser& p, Limits& l)
 {
     p.option("--max-header-bytes", "SIZE", "largest request head / FastCGI params / CGI environment (default 64k; 431 above)",

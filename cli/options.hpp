@@ -13,6 +13,7 @@
 
 #include "wsgibridge/invoker.hpp"
 #include "wsgibridge/limits.hpp"
+#include "wsgibridge/server_options.hpp"
 #include "wsgibridge/log.hpp"
 
 namespace wsgibridge::cli {
@@ -71,6 +72,16 @@ struct CommonOptions {
 /// Adds --app, --chdir, --pythonpath, --virtualenv, --log-file, --log-level and, when
 /// `with_access_log`, --access-log.
 void add_common_options(ArgParser& parser, CommonOptions& options, bool with_access_log = true);
+/// What --help says of the server options where the programs differ.
+struct ServerOptionHelp
+{
+    std::string_view bind;
+    std::string_view socket_mode = "permissions of the unix socket, octal up to 0777 (e.g. 0660)";
+    std::string_view mount;
+};
+/// Adds --bind, --socket-mode and --mount, filling the ServerOptions part every program
+/// shares (HttpServerOptions, FastcgiServerOptions, StreamServerOptions).
+void add_server_options(ArgParser& parser, ServerOptions& server, const ServerOptionHelp& help);
 /// Adds --max-header-bytes, --max-header-count, --max-body, --header-timeout,
 /// --keepalive-timeout, --io-timeout, --max-drain (times in seconds, may be fractional).
 void add_limit_options(ArgParser& parser, Limits& limits);

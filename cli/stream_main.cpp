@@ -30,10 +30,11 @@ struct Settings
 void add_options(ArgParser& p, Settings& s)
 {
     add_common_options(p, s.common);
-    p.option("--bind", "ADDR", "listen on unix:/path, HOST:PORT or [V6]:PORT (required)",
-             [&s](std::string_view v) { s.server.bind = v; });
-    p.option("--socket-mode", "MODE", "permissions of the unix socket, octal (e.g. 0660)",
-             [&s](std::string_view v) { s.server.socket_mode = parse_socket_mode(v); });
+    add_server_options(
+        p, s.server,
+        {.bind = "listen on unix:/path, HOST:PORT or [V6]:PORT (required)",
+         .mount = "SCRIPT_NAME of the application: re-splits SCRIPT_NAME/PATH_INFO for web "
+                  "servers that send no PATH_INFO (nginx scgi_params/uwsgi_params)"});
     p.option("--threads", "N", "connections served at once, one thread each (default 4)",
              [&s](std::string_view v) {
                  s.server.threads = parse_count("--threads", v);
@@ -53,10 +54,6 @@ void add_options(ArgParser& p, Settings& s)
              [&s](std::string_view v) {
                  s.server.max_connections = parse_count("--max-connections", v);
              });
-    p.option("--mount", "PREFIX",
-             "SCRIPT_NAME of the application: re-splits SCRIPT_NAME/PATH_INFO for web servers "
-             "that send no PATH_INFO (nginx scgi_params/uwsgi_params)",
-             [&s](std::string_view v) { s.server.mount = v; });
     p.flag("--promote-redirect-authorization",
            "turn REDIRECT_HTTP_AUTHORIZATION (Apache rewrite workaround) into the Authorization "
            "header; only behind a web server configured for it",

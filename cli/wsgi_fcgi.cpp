@@ -45,11 +45,13 @@ struct Settings
 void add_options(cli::ArgParser& p, Settings& s)
 {
     cli::add_common_options(p, s.common);
-    p.option("--bind", "ADDR",
-             "listen on unix:/path, HOST:PORT or [V6]:PORT (default: the listening socket on fd 0)",
-             [&s](std::string_view v) { s.server.bind = v; });
-    p.option("--socket-mode", "MODE", "permissions of the unix socket, octal (e.g. 0660)",
-             [&s](std::string_view v) { s.server.socket_mode = cli::parse_socket_mode(v); });
+    cli::add_server_options(
+        p, s.server,
+        {.bind = "listen on unix:/path, HOST:PORT or [V6]:PORT (default: the listening socket on "
+                 "fd 0)",
+         .mount = "SCRIPT_NAME of the application: re-splits SCRIPT_NAME/PATH_INFO for web "
+                  "servers that send the whole path as SCRIPT_NAME (nginx fastcgi_params, "
+                  "mod_proxy_fcgi)"});
     p.option("--threads", "N",
              "worker threads (default 1: requests whose body has arrived run on the io thread, "
              "the cheapest way under the GIL; raise it for applications that wait on I/O)",
@@ -70,10 +72,6 @@ void add_options(cli::ArgParser& p, Settings& s)
              [&s](std::string_view v) {
                  s.server.max_requests_in_flight = cli::parse_count("--max-requests-in-flight", v);
              });
-    p.option("--mount", "PREFIX",
-             "SCRIPT_NAME of the application: re-splits SCRIPT_NAME/PATH_INFO for web servers that "
-             "send the whole path as SCRIPT_NAME (nginx fastcgi_params, mod_proxy_fcgi)",
-             [&s](std::string_view v) { s.server.mount = v; });
     p.flag("--promote-redirect-authorization",
            "turn REDIRECT_HTTP_AUTHORIZATION (Apache rewrite workaround) into the Authorization "
            "header; only behind a web server configured for it",

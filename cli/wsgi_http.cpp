@@ -119,12 +119,12 @@ int main(int argc, char** argv)
                      "Signals to the master: TERM/INT graceful stop, QUIT immediate stop, HUP "
                      "graceful reload (new workers, then the old ones finish).");
     add_common_options(parser, common);
-    parser.option("--bind", "ADDR",
-                  "HOST:PORT, [IPV6]:PORT, :PORT or unix:PATH (default 127.0.0.1:8000)",
-                  [&](std::string_view v) { http.bind = v; });
-    parser.option("--socket-mode", "MODE",
-                  "permissions of a unix socket (octal, default 666; 0 leaves the umask's)",
-                  [&](std::string_view v) { http.socket_mode = parse_socket_mode(v); });
+    add_server_options(
+        parser, http,
+        {.bind = "HOST:PORT, [IPV6]:PORT, :PORT or unix:PATH (default 127.0.0.1:8000)",
+         .socket_mode = "permissions of a unix socket (octal up to 777, default 666; 0 leaves "
+                        "the umask's)",
+         .mount = "SCRIPT_NAME the application is mounted at; other paths get 404"});
     parser.option("--threads", "N", "threads serving requests (default 4)",
                   [&](std::string_view v) { http.threads = parse_count("--threads", v); });
     cli::add_process_options(parser, proc);
@@ -133,9 +133,6 @@ int main(int argc, char** argv)
                   [&](std::string_view v) {
                       proc.workers.max_requests = parse_count("--max-requests", v);
                   });
-    parser.option("--mount", "PREFIX",
-                  "SCRIPT_NAME the application is mounted at; other paths get 404",
-                  [&](std::string_view v) { http.mount = v; });
     parser.option("--forwarded-allow-ips", "LIST",
                   "proxies whose Forwarded/X-Forwarded-* headers set the client address, "
                   "scheme, host and prefix: addresses and CIDR ranges, '*' for any "

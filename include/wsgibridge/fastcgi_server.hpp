@@ -5,10 +5,9 @@
 #pragma once
 
 #include "export.hpp"
-
 #include "handler.hpp"
-#include "limits.hpp"
 #include "log.hpp"
+#include "server_options.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -17,25 +16,13 @@
 
 namespace wsgibridge {
 
-struct FastcgiServerOptions
+/// ServerOptions (bind, listen_fd, socket_mode, threads, mount, limits, handle_signals)
+/// and FastCGI's own. `threads` run requests: with 1, a request whose body has already
+/// arrived runs on the io thread itself (no hand-off), one request at a time. `mount`
+/// is for web servers that send the whole path as SCRIPT_NAME (nginx's stock
+/// fastcgi_params, mod_proxy_fcgi): "" = trust SCRIPT_NAME and PATH_INFO as sent.
+struct FastcgiServerOptions : ServerOptions
 {
-    /// "unix:/path/to.sock", "127.0.0.1:9000", "[::1]:9000" or ":9000" (all IPv4
-    /// addresses). Empty: serve `listen_fd`.
-    std::string bind;
-    /// An inherited listening socket (fd 0 under mod_fcgid and spawn-fcgi, or from
-    /// open_listener() in a parent that forks workers, see listener.hpp), used when `bind`
-    /// is empty. Not closed by the server.
-    int listen_fd = -1;
-    /// Permissions of a unix socket created for `bind` (e.g. 0660); 0 leaves the umask's.
-    unsigned socket_mode = 0;
-    /// Worker threads running requests. With 1, a request whose body has already
-    /// arrived runs on the io thread itself (no hand-off), one request at a time.
-    unsigned threads = 4;
-    /// SCRIPT_NAME the application is mounted at, for web servers that send the whole
-    /// path as SCRIPT_NAME (nginx's stock fastcgi_params, mod_proxy_fcgi): "" = trust
-    /// SCRIPT_NAME and PATH_INFO as sent.
-    std::string mount;
-    Limits limits;
     /// Turn REDIRECT_HTTP_AUTHORIZATION (Apache's rewrite workaround for the stripped
     /// Authorization header) into the Authorization header. Off by default.
     bool promote_redirect_authorization = false;
@@ -53,10 +40,6 @@ struct FastcgiServerOptions
     /// wsgi.errors as FCGI_STDERR records, which the web server logs (nginx: "FastCGI
     /// sent in stderr"); false: into our own error log (--log-file) instead.
     bool errors_to_web_server = true;
-    /// Stop gracefully on SIGTERM, SIGINT and SIGUSR1.
-    /// Off by default: a program embedding the server owns its signal handling; the
-    /// wsgi-* programs turn it on.
-    bool handle_signals = false;
     /// How long a stop waits for requests in flight before failing them.
     std::chrono::milliseconds shutdown_grace{2000};
 };

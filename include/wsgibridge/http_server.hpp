@@ -3,33 +3,28 @@
 #pragma once
 
 #include "export.hpp"
+#include "handler.hpp"
+#include "log.hpp"
+#include "server_options.hpp"
 
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "handler.hpp"
-#include "limits.hpp"
-#include "log.hpp"
-
 namespace wsgibridge {
 
-struct HttpServerOptions {
-    /// "127.0.0.1:8000", "[::1]:8000", ":8000" (all IPv4 addresses) or "unix:/path/to.sock".
-    std::string bind = "127.0.0.1:8000";
-    /// An inherited listening socket (e.g. from open_listener() in a parent that forks
-    /// workers, see listener.hpp): served instead of binding `bind`. Not closed by the
-    /// server, and its unix socket file is not removed.
-    int listen_fd = -1;
-    /// Permissions of a unix socket file (--socket-mode); 0666 lets a web server running
-    /// as another user connect; 0 leaves the umask's.
-    unsigned socket_mode = 0666;
-    /// Threads that read requests and call the handler. Requests in Python take turns
-    /// on the GIL, but threads blocked on slow clients no longer hold anybody up.
-    unsigned threads = 4;
-    /// SCRIPT_NAME: the prefix the application is mounted at ("" = root). Requests
-    /// outside it get 404.
-    std::string mount;
+/// ServerOptions (bind, listen_fd, socket_mode, threads, mount, limits, handle_signals)
+/// with HTTP's defaults: bind 127.0.0.1:8000, and a unix socket 0666 so a web server
+/// running as another user can connect. `threads` read requests and call the handler:
+/// requests in Python take turns on the GIL, but threads blocked on slow clients no
+/// longer hold anybody up. Requests outside `mount` get 404.
+struct HttpServerOptions : ServerOptions
+{
+    HttpServerOptions()
+    {
+        bind = "127.0.0.1:8000";
+        socket_mode = 0666;
+    }
     /// Peers whose Forwarded / X-Forwarded-* headers are believed (--forwarded-allow-ips):
     /// addresses and CIDR ranges, comma-separated, "*" for any; unix-socket peers are
     /// always trusted. Others' proxy headers are ordinary headers.
@@ -37,11 +32,6 @@ struct HttpServerOptions {
     /// "PREFIX=DIR" (--static-map, repeatable): files under DIR answered without the
     /// handler, with sendfile, conditional requests and ranges.
     std::vector<std::string> static_map;
-    Limits limits;
-    /// Stop gracefully on SIGTERM and SIGINT (finish in-flight requests).
-    /// Off by default: a program embedding the server owns its signal handling; the
-    /// wsgi-* programs turn it on.
-    bool handle_signals = false;
     std::string server_software = "wsgi-bridge";
 };
 

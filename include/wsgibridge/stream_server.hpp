@@ -6,10 +6,9 @@
 #pragma once
 
 #include "export.hpp"
-
 #include "handler.hpp"
-#include "limits.hpp"
 #include "log.hpp"
+#include "server_options.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -24,33 +23,20 @@ enum class StreamProtocol {
     uwsgi,
 };
 
-struct StreamServerOptions
+/// ServerOptions (bind, listen_fd, socket_mode, threads, mount, limits, handle_signals)
+/// and SCGI/uwsgi's own. `threads`: connections served at once, each on its own thread.
+/// `mount` is for servers that send no PATH_INFO (nginx's stock scgi_params and
+/// uwsgi_params): "" = derive PATH_INFO from REQUEST_URI minus SCRIPT_NAME; uwsgi's
+/// UWSGI_SCRIPT_NAME overrides it per request. limits.max_header_bytes bounds the SCGI
+/// netstring or the uwsgi vars block (431 above).
+struct StreamServerOptions : ServerOptions
 {
     StreamProtocol protocol = StreamProtocol::scgi;
-    /// "unix:/path", "127.0.0.1:4000", "[::1]:4000" or ":4000". Empty: serve `listen_fd`.
-    std::string bind;
-    /// An inherited listening socket (a parent that forks workers), used when `bind` is
-    /// empty. Not closed by the server.
-    int listen_fd = -1;
-    /// Permissions of a unix socket created for `bind`; 0 leaves the umask's.
-    unsigned socket_mode = 0;
-    /// Connections served at once, each on its own thread.
-    unsigned threads = 4;
-    /// SCRIPT_NAME the application is mounted at, for servers that send no PATH_INFO
-    /// (nginx's stock scgi_params and uwsgi_params): "" = derive PATH_INFO from
-    /// REQUEST_URI minus SCRIPT_NAME. uwsgi's UWSGI_SCRIPT_NAME overrides it per request.
-    std::string mount;
-    /// max_header_bytes bounds the SCGI netstring or the uwsgi vars block (431 above).
-    Limits limits;
     bool promote_redirect_authorization = false;
     /// Connections accepted and waiting or served at once; more are closed at accept.
     unsigned max_connections = 1024;
     /// Stop (gracefully) after this many requests; 0 = never.
     std::uint64_t max_requests = 0;
-    /// Stop gracefully on SIGTERM, SIGINT and SIGUSR1.
-    /// Off by default: a program embedding the server owns its signal handling; the
-    /// wsgi-* programs turn it on.
-    bool handle_signals = false;
 };
 
 class WSGIBRIDGE_API StreamServer

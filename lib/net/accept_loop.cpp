@@ -17,13 +17,13 @@ AcceptLoop::AcceptLoop(std::string name, const std::string& bind, int listen_fd,
                        unsigned socket_mode, boost::asio::io_context& io, const Logger& log)
     : name_(std::move(name)), log_(log), signals_(io), retry_timer_(io)
 {
-    if (bind.empty()) {
-        if (listen_fd < 0) throw std::invalid_argument(name_ + ": no --bind and no listening fd");
+    // ServerOptions::listen_fd: an inherited socket wins over `bind`.
+    if (listen_fd >= 0) {
         listen_fd_ = listen_fd;
     } else {
-        owned_fd_ = open_listener(bind, socket_mode);
-        listen_fd_ = owned_fd_.get();
-        if (bind.starts_with("unix:")) unix_path_ = bind.substr(5);
+        if (bind.empty()) throw std::invalid_argument(name_ + ": no --bind and no listening fd");
+        owned_ = Listener(bind, socket_mode);
+        listen_fd_ = owned_.fd();
     }
     sockaddr_storage ss{};
     socklen_t len = sizeof ss;
@@ -37,10 +37,7 @@ AcceptLoop::AcceptLoop(std::string name, const std::string& bind, int listen_fd,
     acceptor_->assign(stream_protocol(ss.ss_family, SOCK_STREAM), fd);
 }
 
-AcceptLoop::~AcceptLoop()
-{
-    if (!unix_path_.empty()) ::unlink(unix_path_.c_str());
-}
+AcceptLoop::~AcceptLoop() = default;
 
 void AcceptLoop::start(std::function<void(Socket)> admit)
 {

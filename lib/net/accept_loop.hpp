@@ -4,7 +4,7 @@
 // end. What to do with a connection is the server's business. Internal.
 #pragma once
 
-#include "util/unique_fd.hpp"
+#include "wsgibridge/listener.hpp"
 #include "wsgibridge/log.hpp"
 
 #include <boost/asio/basic_socket_acceptor.hpp>
@@ -23,13 +23,13 @@ class AcceptLoop
 public:
     using Socket = boost::asio::generic::stream_protocol::socket;
 
-    /// Binds `bind` (with `socket_mode` for a unix socket), or adopts `listen_fd` when
-    /// `bind` is empty (a duplicate is taken; the inherited fd stays open). `name`
+    /// Adopts `listen_fd` when >= 0 (a duplicate is taken; the inherited fd stays open),
+    /// or binds `bind` (with `socket_mode` for a unix socket). `name`
     /// prefixes the log lines ("FastCGI"). Throws std::invalid_argument (bad `bind`, no
     /// socket at all) or std::system_error.
     AcceptLoop(std::string name, const std::string& bind, int listen_fd, unsigned socket_mode,
                boost::asio::io_context& io, const Logger& log);
-    ~AcceptLoop(); ///< removes the unix socket file it created
+    ~AcceptLoop(); ///< removes the unix socket file it created (Listener)
     AcceptLoop(const AcceptLoop&) = delete;
     AcceptLoop& operator=(const AcceptLoop&) = delete;
 
@@ -49,9 +49,8 @@ private:
     void accept_next();
 
     std::string name_;
-    std::string unix_path_; ///< the socket file we created, removed at the end
     const Logger& log_;
-    util::UniqueFd owned_fd_;
+    Listener owned_; ///< the socket bound for `bind`, its file removed at the end
     int listen_fd_ = -1;
     std::optional<boost::asio::basic_socket_acceptor<boost::asio::generic::stream_protocol>>
         acceptor_;

@@ -2,7 +2,10 @@
 // errors a bad --bind gets.
 #include "net/listener.hpp"
 #include "process.hpp"
+#include "wsgibridge/fastcgi_server.hpp"
+#include "wsgibridge/http_server.hpp"
 #include "wsgibridge/listener.hpp"
+#include "wsgibridge/stream_server.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -224,4 +227,27 @@ TEST(SocketMode, OctalUpTo0777)
     for (const char* bad : {"", "1000", "6600", "07777", "8", "0x1ff", "+660", "-1", " 660", "660 ",
                             "rw-rw----", "99999999999999"})
         EXPECT_FALSE(net::parse_socket_mode(bad)) << '"' << bad << '"';
+}
+
+TEST(ServerOptions, OneBaseWithEachServersDefaults)
+{
+    // The shared part is one struct; only HTTP's bind and socket mode differ (README).
+    HttpServerOptions http;
+    FastcgiServerOptions fcgi;
+    StreamServerOptions stream;
+    const ServerOptions& base_http = http;
+    EXPECT_EQ(base_http.bind, "127.0.0.1:8000");
+    EXPECT_EQ(http.socket_mode, 0666u);
+    for (const ServerOptions* o :
+         {static_cast<const ServerOptions*>(&fcgi), static_cast<const ServerOptions*>(&stream)}) {
+        EXPECT_EQ(o->bind, "");
+        EXPECT_EQ(o->socket_mode, 0u);
+    }
+    for (const ServerOptions* o :
+         {static_cast<const ServerOptions*>(&http), static_cast<const ServerOptions*>(&fcgi),
+          static_cast<const ServerOptions*>(&stream)}) {
+        EXPECT_EQ(o->listen_fd, -1);
+        EXPECT_EQ(o->threads, 4u);
+        EXPECT_FALSE(o->handle_signals); // a library leaves the host's signals alone
+    }
 }
