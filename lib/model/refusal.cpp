@@ -11,23 +11,28 @@ std::string_view or_default(std::string_view detail, std::string_view fallback) 
     return detail.empty() ? fallback : detail;
 }
 
+/// "<what> over <option> (<value><unit>)": what to raise, and from what.
+std::string over(std::string_view detail, std::string_view fallback, std::string_view option,
+                 std::uint64_t value, std::string_view unit)
+{
+    return concat(or_default(detail, fallback), " over ", option, " (", value, unit, ")");
+}
+
 std::string why(std::error_code reason, const Limits& limits, std::string_view detail)
 {
     if (reason.category() != make_error_code(errc::bad_request).category())
         return concat(or_default(detail, "malformed request"), " (", reason.message(), ")");
     switch (static_cast<errc>(reason.value())) {
     case errc::header_too_large:
-        return concat(or_default(detail, "request head"), " over --max-header-bytes (",
-                      limits.max_header_bytes, " bytes)");
+        return over(detail, "request head", "--max-header-bytes", limits.max_header_bytes,
+                    " bytes");
     case errc::too_many_headers:
-        return concat(or_default(detail, "header fields"), " over --max-header-count (",
-                      limits.max_header_count, ")");
+        return over(detail, "header fields", "--max-header-count", limits.max_header_count, "");
     case errc::body_too_large:
-        return concat(or_default(detail, "request body"), " over --max-body (",
-                      limits.max_body_bytes, " bytes)");
+        return over(detail, "request body", "--max-body", limits.max_body_bytes, " bytes");
     case errc::target_too_long:
-        return concat(or_default(detail, "request-target"), " over --max-target-bytes (",
-                      limits.max_target_bytes, " bytes)");
+        return over(detail, "request-target", "--max-target-bytes", limits.max_target_bytes,
+                    " bytes");
     case errc::timeout:
         return concat(or_default(detail, "request head"), " not complete within --header-timeout (",
                       limits.header_timeout.count(), " ms)");
