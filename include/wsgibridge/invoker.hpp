@@ -84,7 +84,9 @@ private:
 };
 
 struct WsgiOptions {
-    bool multithread = false;  ///< wsgi.multithread: the server may call the app from several threads
+    /// wsgi.multithread: the app may be called from several threads at once. When false,
+    /// WsgiApp::handle serialises calls (a mutex), so the promise holds in any host.
+    bool multithread = false;
     bool multiprocess = false; ///< wsgi.multiprocess: other processes serve the same app
     bool run_once = false;     ///< wsgi.run_once: CGI
     /// Send stdout writes of the app (print) to stderr: CGI owns fd 1 for the response.

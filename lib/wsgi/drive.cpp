@@ -13,11 +13,18 @@
 
 namespace wsgibridge::py {
 
+void report_app_failure(RequestContext& ctx, std::string_view error, std::string_view traceback)
+{
+    GilRelease unlocked; // sink calls come without the GIL
+    ctx.sink.app_failed(error, traceback);
+}
+
 /// Logs the pending exception (with its traceback) as the reason the request failed,
 /// at a level that fits what already happened; returns the one-line summary.
 std::string log_app_exception(RequestContext& ctx, std::string_view what)
 {
     PythonError err = fetch_error();
+    report_app_failure(ctx, err.summary, err.traceback);
     const auto& r = ctx.resp;
     if (ctx.sink_error) {
         ctx.log.info(concat(ctx.label(), ": ", what, " after the client went away: ", err.summary));
@@ -46,6 +53,7 @@ std::string app_misbehaved(RequestContext& ctx, std::string reason)
 {
     ctx.log.error(concat(ctx.label(), ": ", reason,
                          ctx.resp.head_sent ? "; response aborted" : "; answering 500"));
+    report_app_failure(ctx, reason, {});
     return reason;
 }
 

@@ -3,6 +3,7 @@
 // e.g. 413) and a log line with the traceback; after it, a log line and sink.abort().
 #include <Python.h>
 
+#include <mutex>
 #include <optional>
 
 #include "app_loader.hpp"
@@ -31,6 +32,9 @@ struct WsgiApp::Impl
     std::optional<py::Keys> keys;
     PyRef input_type, start_response_type, errors_type, file_wrapper_type, errors, app;
     std::optional<py::EnvironBuilder> environ;
+    /// Held around each call when !options.multithread: wsgi.multithread False promises
+    /// the app one call at a time (PEP 3333), even from a multithreaded host.
+    std::mutex serial;
 
     void init(const AppSpec& spec);
     void serve(RequestContext& ctx);
@@ -130,6 +134,10 @@ WsgiApp::~WsgiApp()
 
 void WsgiApp::handle(const Request& req, BodySource& body, ResponseSink& sink) noexcept
 {
+    // Taken before the GIL: a thread waiting here holds nothing the running call needs
+    // (that call releases the GIL around body reads and sink writes).
+    std::unique_lock<std::mutex> one_at_a_time(impl_->serial, std::defer_lock);
+    if (!impl_->options.multithread) one_at_a_time.lock();
     py::GilAcquire gil;
     // Reused by this thread's requests: the header vectors keep their capacity.
     static thread_local py::ResponseState resp;
@@ -141,6 +149,7 @@ void WsgiApp::handle(const Request& req, BodySource& body, ResponseSink& sink) n
     } catch (const std::exception& e) {
         PyErr_Clear();
         impl_->log.error(concat(req.method, " ", req.target, ": internal error: ", e.what()));
+        py::report_app_failure(ctx, concat("internal error: ", e.what()), {});
         py::fail_response(ctx, 500, "internal error");
     } catch (...) {
         PyErr_Clear();
