@@ -6,7 +6,7 @@
 //   embed-example APP_SPEC --call TARGET   one in-process GET, printed; no socket
 #include "wsgibridge/call.hpp"
 #include "wsgibridge/http_server.hpp"
-#include "wsgibridge/invoker.hpp"
+#include "wsgibridge/wsgi_app.hpp"
 
 #include <cstdio>
 #include <exception>

@@ -15,6 +15,7 @@
 #pragma once
 
 #include "export.hpp"
+#include "handler.hpp"
 
 #include <cstddef>
 #include <optional>
@@ -23,17 +24,17 @@
 #include <string_view>
 #include <vector>
 
-#include "handler.hpp"
-
 namespace wsgibridge {
 
 /// One header field, owning its text.
-struct HeaderField {
+struct HeaderField
+{
     std::string name;
     std::string value;
 };
 
-struct CallRequest {
+struct CallRequest
+{
     std::string method = "GET";
     /// The request-target as on an HTTP request line: "/path?query" (REQUEST_URI). The
     /// path is percent-decoded into PATH_INFO, the part after '?' is QUERY_STRING.
@@ -63,11 +64,13 @@ struct CallRequest {
     }
 };
 
-struct CallResponse {
-    int status = 0;          ///< 200; 500 when the application failed before sending a head
-    std::string reason;      ///< "OK": the status line's text after the code
-    std::vector<HeaderField> headers; ///< as the app sent them, plus a Content-Length the gateway computed
-    std::string body;        ///< the whole body (a generator's items joined, a file_wrapper read)
+struct CallResponse
+{
+    int status = 0;     ///< 200; 500 when the application failed before sending a head
+    std::string reason; ///< "OK": the status line's text after the code
+    std::vector<HeaderField>
+        headers;      ///< as the app sent them, plus a Content-Length the gateway computed
+    std::string body; ///< the whole body (a generator's items joined, a file_wrapper read)
     /// True when the response ended normally; false when it was cut short after the head
     /// went out (the app raised while iterating, or sent less than its Content-Length):
     /// an HTTP client would see the connection close. `error` then says why.

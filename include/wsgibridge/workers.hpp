@@ -16,7 +16,7 @@
 
 #include "export.hpp"
 
-#include "invoker.hpp"
+#include "interpreter.hpp"
 #include "log.hpp"
 
 #include <chrono>

@@ -2,10 +2,10 @@
 // model, a body over its string, and a sink that collects the response.
 #include "wsgibridge/call.hpp"
 
+#include "model/uri.hpp"
+
 #include <algorithm>
 #include <stdexcept>
-
-#include "model/uri.hpp"
 
 namespace wsgibridge {
 namespace {
@@ -22,10 +22,7 @@ public:
         pos_ += n;
         return n;
     }
-    std::optional<std::uint64_t> remaining() const noexcept override
-    {
-        return data_.size() - pos_;
-    }
+    std::optional<std::uint64_t> remaining() const noexcept override { return data_.size() - pos_; }
 
 private:
     std::string_view data_;
@@ -42,7 +39,8 @@ public:
         out_.status = head.status_code;
         std::string_view status = head.status;
         auto space = status.find(' ');
-        out_.reason = space == std::string_view::npos ? std::string() : std::string(status.substr(space + 1));
+        out_.reason =
+            space == std::string_view::npos ? std::string() : std::string(status.substr(space + 1));
         out_.headers.clear();
         for (const auto& h : head.headers)
             out_.headers.push_back({std::string(h.name), std::string(h.value)});

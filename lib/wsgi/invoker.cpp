@@ -16,7 +16,7 @@
 #include "input_stream.hpp"
 #include "py_error.hpp"
 #include "start_response.hpp"
-#include "wsgibridge/invoker.hpp"
+#include "wsgibridge/wsgi_app.hpp"
 
 namespace wsgibridge {
 
@@ -25,8 +25,14 @@ using py::RequestContext;
 
 struct WsgiApp::Impl
 {
-    Impl(const Logger& l, const WsgiOptions& o) : log(l), options(o) {}
+    Impl(std::shared_ptr<void> r, const Logger& l, const WsgiOptions& o)
+        : runtime(std::move(r)), log(l), options(o)
+    {
+    }
 
+    /// The interpreter's share: declared first, so it goes last, after every member
+    /// below has been dropped (~WsgiApp drops the Python references under the GIL).
+    std::shared_ptr<void> runtime;
     const Logger& log;
     WsgiOptions options;
     std::optional<py::Keys> keys;
@@ -114,8 +120,9 @@ void WsgiApp::Impl::serve(RequestContext& ctx)
     py::drive_result(ctx, result.get(), file_wrapper_type.get());
 }
 
-WsgiApp::WsgiApp(Interpreter&, const AppSpec& spec, const WsgiOptions& options, const Logger& log)
-    : impl_(std::make_unique<Impl>(log, options))
+WsgiApp::WsgiApp(Interpreter& interpreter, const AppSpec& spec, const WsgiOptions& options,
+                 const Logger& log)
+    : impl_(std::make_unique<Impl>(interpreter.runtime_, log, options))
 {
     py::GilAcquire gil;
     try {
@@ -128,8 +135,11 @@ WsgiApp::WsgiApp(Interpreter&, const AppSpec& spec, const WsgiOptions& options, 
 
 WsgiApp::~WsgiApp()
 {
-    py::GilAcquire gil;
-    impl_->clear();
+    {
+        py::GilAcquire gil;
+        impl_->clear();
+    }
+    impl_.reset(); // without the GIL: may finalise the interpreter (the last share)
 }
 
 void WsgiApp::handle(const Request& req, BodySource& body, ResponseSink& sink) noexcept

@@ -3,11 +3,10 @@
 // text handed to the caller; and WsgiOptions::multithread = false serialising calls
 // (PEP 3333 wsgi.multithread: false promises the app one call at a time).
 #include "harness.hpp"
+#include "wsgibridge/call.hpp"
 
 #include <thread>
 #include <vector>
-
-#include "wsgibridge/call.hpp"
 
 namespace wsgibridge::test {
 namespace {
@@ -123,8 +122,8 @@ TEST_F(CallTest, DuplicateHeadersBothWays)
 {
     CallRequest req;
     req.target = "/headers";
-    req.headers = {{"Cookie", "x=1"}, {"Accept", "text/html"}, {"Cookie", "y=2"},
-                   {"Accept", "*/*"}};
+    req.headers = {
+        {"Cookie", "x=1"}, {"Accept", "text/html"}, {"Cookie", "y=2"}, {"Accept", "*/*"}};
     CallResponse resp = call(*app_, req);
     EXPECT_EQ(resp.header("X-Cookie-In"), "x=1; y=2") << "RFC 6265 §5.4";
     EXPECT_EQ(resp.header("X-Accept-In"), "text/html, */*") << "RFC 9110 §5.3";
