@@ -5,6 +5,7 @@
 #include "harness.hpp"
 #include "wsgibridge/call.hpp"
 
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -131,6 +132,26 @@ TEST_F(CallTest, DuplicateHeadersBothWays)
     for (const auto& h : resp.headers)
         if (h.name == "Set-Cookie") cookies.push_back(h.value);
     EXPECT_EQ(cookies, (std::vector<std::string>{"a=1", "b=2"})) << "kept apart, in order";
+}
+
+TEST_F(CallTest, AppErrorsReachAHostLogCallback)
+{
+    std::mutex lock;
+    std::vector<std::pair<LogLevel, std::string>> lines;
+    Logger host([&](LogLevel level, std::string_view message) {
+        std::lock_guard guard(lock);
+        lines.emplace_back(level, std::string(message));
+    });
+    WsgiApp app(interpreter(), spec_of("call_app:application"), WsgiOptions{}, host);
+    CallRequest req;
+    req.target = "/raise";
+    EXPECT_EQ(call(app, req).status, 500);
+    ASSERT_EQ(lines.size(), 1u);
+    EXPECT_EQ(lines[0].first, LogLevel::error);
+    EXPECT_NE(lines[0].second.find("GET /raise: the application raised"), std::string::npos)
+        << lines[0].second;
+    EXPECT_NE(lines[0].second.find("ValueError: no item 42"), std::string::npos)
+        << "the traceback, in the one message";
 }
 
 /// Several threads call the app at once; returns the most calls seen inside it at once.
