@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "wsgibridge/invoker.hpp"
+#include "wsgibridge/wsgi_app.hpp"
 #include "wsgibridge/limits.hpp"
 #include "wsgibridge/server_options.hpp"
 #include "wsgibridge/log.hpp"

@@ -2,7 +2,7 @@
 
 #include "options.hpp"
 #include "sd_notify.hpp"
-#include "wsgibridge/invoker.hpp"
+#include "wsgibridge/wsgi_app.hpp"
 #include "wsgibridge/listener.hpp"
 #include "wsgibridge/workers.hpp"
 

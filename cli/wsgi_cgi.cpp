@@ -9,7 +9,7 @@
 // cached, and the response is closed before the interpreter is finalised.
 #include "options.hpp"
 #include "wsgibridge/cgi_gateway.hpp"
-#include "wsgibridge/invoker.hpp"
+#include "wsgibridge/wsgi_app.hpp"
 
 #include <cstdio>
 #include <cstdlib>

@@ -10,7 +10,7 @@
 #include "sd_notify.hpp"
 #include "wsgibridge/cgi_gateway.hpp"
 #include "wsgibridge/fastcgi_server.hpp"
-#include "wsgibridge/invoker.hpp"
+#include "wsgibridge/wsgi_app.hpp"
 #include "wsgibridge/listener.hpp"
 #include "wsgibridge/workers.hpp"
 

@@ -7,7 +7,7 @@
 #include "options.hpp"
 #include "process_options.hpp"
 #include "wsgibridge/http_server.hpp"
-#include "wsgibridge/invoker.hpp"
+#include "wsgibridge/wsgi_app.hpp"
 #include "wsgibridge/listener.hpp"
 #include "wsgibridge/workers.hpp"
 

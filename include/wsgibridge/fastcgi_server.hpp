@@ -2,6 +2,9 @@
 // WsgiApp, or your own) and run it on an inherited listening socket (mod_fcgid,
 // spawn-fcgi), a unix socket or a TCP port. Requests of one connection may be
 // multiplexed; they run on a pool of worker threads.
+//
+// Lifetimes: the server borrows the handler, the Logger and the AccessLog given to its
+// constructor (the options are copied): they must outlive the server object.
 #pragma once
 
 #include "export.hpp"

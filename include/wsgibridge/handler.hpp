@@ -16,7 +16,8 @@ public:
     virtual ~RequestHandler() = default;
 
     /// Serves one request to completion: the sink is finished or aborted on return.
-    /// May be called from several threads at once. Never throws.
+    /// May be called from several threads at once. Never throws. The arguments are
+    /// borrowed for the call only: nothing may keep them after it returns.
     virtual void handle(const Request& req, BodySource& body, ResponseSink& sink) noexcept = 0;
 };
 

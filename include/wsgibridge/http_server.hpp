@@ -1,5 +1,8 @@
 // The HTTP/1.1 front end (Boost.Beast), usable from any C++ program: give it a
 // RequestHandler (a WsgiApp, or your own) and run it.
+//
+// Lifetimes: the server borrows the handler, the Logger and the AccessLog given to its
+// constructor (the options are copied): they must outlive the server object.
 #pragma once
 
 #include "export.hpp"

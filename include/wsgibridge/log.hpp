@@ -1,10 +1,12 @@
 // The error log and the access log. Both write whole lines with one write(2), so lines
-// from several threads or processes never interleave.
+// from several threads or processes never interleave. An embedding program can instead
+// have the error log call its own function (Logger(LogCallback)).
 #pragma once
 
 #include "export.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -15,11 +17,20 @@ namespace wsgibridge {
 
 enum class LogLevel { debug, info, warning, error };
 
+/// The host's log function: one message per call, without time stamp, level prefix or
+/// trailing newline (the host formats it). Called from whichever thread logs, possibly
+/// several at once, so it must be thread-safe; it must not throw (an exception it
+/// throws is swallowed) and must not call back into the library.
+using LogCallback = std::function<void(LogLevel level, std::string_view message)>;
+
 class WSGIBRIDGE_API Logger
 {
 public:
     /// Logs to `fd` (not owned; stderr by default).
     explicit Logger(int fd = 2, LogLevel min_level = LogLevel::info) noexcept;
+    /// Hands each message at `min_level` or above to `callback` instead of a descriptor
+    /// (fd() is then -1). Throws std::invalid_argument when `callback` is empty.
+    explicit Logger(LogCallback callback, LogLevel min_level = LogLevel::info);
     /// Opens `path` for appending (owned). Throws std::system_error when it cannot.
     static Logger open_file(const std::string& path, LogLevel min_level = LogLevel::info);
     Logger(Logger&& other) noexcept;
@@ -32,6 +43,7 @@ public:
     void warning(std::string_view m) const noexcept { log(LogLevel::warning, m); }
     void error(std::string_view m) const noexcept { log(LogLevel::error, m); }
     bool enabled(LogLevel level) const noexcept { return level >= min_level_; }
+    /// The descriptor written to; -1 for a callback logger.
     int fd() const noexcept { return fd_; }
     /// --log-format json: each line a JSON object {"time","level","pid","message"}.
     void set_json(bool json) noexcept { json_ = json; }
@@ -41,6 +53,7 @@ private:
     bool owned_ = false;
     LogLevel min_level_;
     bool json_ = false;
+    LogCallback callback_;
 };
 
 /// One line per request in Apache's combined log format:

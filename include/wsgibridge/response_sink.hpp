@@ -55,6 +55,12 @@ public:
     /// returns false and the invoker writes to the error log instead.
     virtual bool write_error(std::string_view /*text*/) { return false; }
 
+    /// The application failed (raised, or broke a PEP 3333 rule): `error` is one line
+    /// ("ValueError: bad id"), `traceback` the Python traceback or empty. Called before
+    /// the response is ended (by the 500 answer or abort()). The default does nothing
+    /// (the error log has it too); the in-process call API (call.hpp) hands it to its caller.
+    virtual void app_failed(std::string_view /*error*/, std::string_view /*traceback*/) {}
+
     /// True once the client (or the front server) is known to have gone.
     virtual bool client_gone() const noexcept { return false; }
 };

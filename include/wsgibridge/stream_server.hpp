@@ -3,6 +3,9 @@
 // served start to end on one of a pool of worker threads. The web server (nginx
 // scgi_pass/uwsgi_pass, Apache mod_proxy_scgi/mod_proxy_uwsgi, lighttpd mod_scgi)
 // buffers slow clients, so a blocking read per connection costs one thread, no more.
+//
+// Lifetimes: the server borrows the handler, the Logger and the AccessLog given to its
+// constructor (the options are copied): they must outlive the server object.
 #pragma once
 
 #include "export.hpp"

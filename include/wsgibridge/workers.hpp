@@ -16,7 +16,7 @@
 
 #include "export.hpp"
 
-#include "invoker.hpp"
+#include "interpreter.hpp"
 #include "log.hpp"
 
 #include <chrono>
@@ -95,6 +95,7 @@ WSGIBRIDGE_API int run_workers(Interpreter& interpreter, const WorkerOptions& op
 /// and enforces WorkerOptions' timeout, max_requests and reload_on_rss. Retiring sends
 /// this process SIGTERM: the server stops accepting, finishes what is in flight and
 /// returns; the master starts a replacement. Construct it in the worker, after fork.
+/// It borrows `inner`, `interpreter`, `log` and `json_access`: they must outlive it.
 class WSGIBRIDGE_API WorkerHandler : public RequestHandler
 {
 public:

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cerrno>
 #include <ctime>
+#include <stdexcept>
+#include <utility>
 #include <system_error>
 
 #include "wsgibridge/log.hpp"
@@ -46,6 +48,12 @@ int open_append(const std::string& path)
 
 Logger::Logger(int fd, LogLevel min_level) noexcept : fd_(fd), min_level_(min_level) {}
 
+Logger::Logger(LogCallback callback, LogLevel min_level)
+    : fd_(-1), min_level_(min_level), callback_(std::move(callback))
+{
+    if (!callback_) throw std::invalid_argument("Logger: empty log callback");
+}
+
 Logger Logger::open_file(const std::string& path, LogLevel min_level)
 {
     Logger log(open_append(path), min_level);
@@ -54,7 +62,8 @@ Logger Logger::open_file(const std::string& path, LogLevel min_level)
 }
 
 Logger::Logger(Logger&& other) noexcept
-    : fd_(other.fd_), owned_(other.owned_), min_level_(other.min_level_), json_(other.json_)
+    : fd_(other.fd_), owned_(other.owned_), min_level_(other.min_level_), json_(other.json_),
+      callback_(std::move(other.callback_))
 {
     other.owned_ = false;
 }
@@ -104,6 +113,16 @@ std::string iso_time()
 
 void Logger::log(LogLevel level, std::string_view message) const noexcept
 {
+    if (callback_) {
+        if (level < min_level_) return;
+        while (!message.empty() && message.back() == '\n') message.remove_suffix(1);
+        try {
+            callback_(level, message);
+        } catch (...) {
+            // log() is noexcept: a failing host logger loses the line, not the process.
+        }
+        return;
+    }
     if (json_ && level >= min_level_ && fd_ >= 0) {
         try {
             while (!message.empty() && message.back() == '\n') message.remove_suffix(1);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -80,6 +81,8 @@ inline bool header_drop_reason(std::string_view name, DropReason& why) noexcept
 /// first, then Request::variables, then one HTTP_* per distinct header name (repeated
 /// fields joined with ", ", cookies with "; " as RFC 6265 §5.4 wants). `name` is only
 /// valid during the call. Headers that must not reach the app go to drop(name, reason).
+/// CONTENT_LENGTH comes from the Content-Length field, else from Request::content_length
+/// (a caller that knows the length need not also add the header; RFC 3875 §4.1.2).
 template <class Emit, class Drop>
 void for_each_cgi_variable(const Request& req, Emit&& emit, Drop&& drop)
 {
@@ -105,6 +108,7 @@ void for_each_cgi_variable(const Request& req, Emit&& emit, Drop&& drop)
 
     std::array<char, 256> name_buf;
     std::string long_name, joined;
+    bool length_seen = false;
     const auto& headers = req.headers;
     for (std::size_t i = 0; i < headers.size(); ++i) {
         const auto& h = headers[i];
@@ -131,6 +135,7 @@ void for_each_cgi_variable(const Request& req, Emit&& emit, Drop&& drop)
             continue;
         }
         if (iequals(h.name, "Content-Length")) {
+            length_seen = true;
             emit(CgiKey::content_length, cgi_key_name(CgiKey::content_length), value);
             continue;
         }
@@ -147,6 +152,13 @@ void for_each_cgi_variable(const Request& req, Emit&& emit, Drop&& drop)
             out[5 + c] = ch == '-' ? '_' : (ch >= 'a' && ch <= 'z') ? static_cast<char>(ch - 32) : ch;
         }
         emit(CgiKey::http_header, std::string_view(out, n), value);
+    }
+    if (!length_seen && req.content_length) {
+        std::array<char, 24> digits;
+        auto [end, ec] = std::to_chars(digits.data(), digits.data() + digits.size(), *req.content_length);
+        (void)ec; // 20 digits fit
+        emit(CgiKey::content_length, cgi_key_name(CgiKey::content_length),
+             std::string_view(digits.data(), static_cast<std::size_t>(end - digits.data())));
     }
 }
 

@@ -4,7 +4,7 @@
 #pragma once
 
 #include "py_ref.hpp"
-#include "wsgibridge/invoker.hpp"
+#include "wsgibridge/wsgi_app.hpp"
 #include "wsgibridge/log.hpp"
 
 namespace wsgibridge::py {

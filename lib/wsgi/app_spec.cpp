@@ -3,7 +3,7 @@
 #include <string>
 #include <system_error>
 
-#include "wsgibridge/invoker.hpp"
+#include "wsgibridge/app_spec.hpp"
 
 namespace wsgibridge {
 namespace {

@@ -13,21 +13,28 @@
 
 namespace wsgibridge::py {
 
+void report_app_failure(RequestContext& ctx, std::string_view error, std::string_view traceback)
+{
+    GilRelease unlocked; // sink calls come without the GIL
+    ctx.sink.app_failed(error, traceback);
+}
+
 /// Logs the pending exception (with its traceback) as the reason the request failed,
 /// at a level that fits what already happened; returns the one-line summary.
 std::string log_app_exception(RequestContext& ctx, std::string_view what)
 {
     PythonError err = fetch_error();
+    report_app_failure(ctx, err.summary, err.traceback);
     const auto& r = ctx.resp;
     if (ctx.sink_error) {
         ctx.log.info(concat(ctx.label(), ": ", what, " after the client went away: ", err.summary));
-    } else if (ctx.body_error && !r.head_sent) {
+    } else if (ctx.body_error && !r.head_sent()) {
         ctx.log.warning(concat(ctx.label(), ": ", what, " after reading the request body failed (",
                                ctx.body_error.message(), "); answering ",
                                http_status_for(ctx.body_error), ": ", err.summary));
     } else {
         ctx.log.error(concat(ctx.label(), ": ", what,
-                             r.head_sent ? "; response aborted:\n" : "; answering 500:\n",
+                             r.head_sent() ? "; response aborted:\n" : "; answering 500:\n",
                              err.traceback));
     }
     return err.summary;
@@ -45,7 +52,8 @@ namespace {
 std::string app_misbehaved(RequestContext& ctx, std::string reason)
 {
     ctx.log.error(concat(ctx.label(), ": ", reason,
-                         ctx.resp.head_sent ? "; response aborted" : "; answering 500"));
+                         ctx.resp.head_sent() ? "; response aborted" : "; answering 500"));
+    report_app_failure(ctx, reason, {});
     return reason;
 }
 
@@ -55,7 +63,7 @@ std::string app_misbehaved(RequestContext& ctx, std::string reason)
 bool try_send_file(RequestContext& ctx, PyObject* filelike)
 {
     auto& r = ctx.resp;
-    if (!r.head_ready) return false; // the iteration path reports it
+    if (!r.head_ready()) return false; // the iteration path reports it
     PyRef fd_obj = PyRef::steal(PyObject_CallMethodNoArgs(filelike, ctx.keys.fileno.get()));
     PyRef pos_obj =
         fd_obj ? PyRef::steal(PyObject_CallMethodNoArgs(filelike, ctx.keys.tell.get())) : PyRef();
@@ -135,11 +143,11 @@ std::optional<std::string> iterate(RequestContext& ctx, PyObject* result)
         std::string_view data(PyBytes_AS_STRING(item.get()),
                               static_cast<std::size_t>(PyBytes_GET_SIZE(item.get())));
         if (data.empty()) continue; // b"" never triggers the head (PEP 3333)
-        if (!r.head_ready)
+        if (!r.head_ready())
             return app_misbehaved(
                 ctx, "the application produced body data before calling start_response()");
         // [body] with no Content-Length: the length is known, so say it (one writev).
-        if (single && !r.write_used && !r.content_length && !r.head_sent &&
+        if (single && !r.write_used && !r.content_length && !r.head_sent() &&
             wsgi::status_allows_content_length(r.code)) {
             r.content_length = data.size();
             r.length_computed = true;
@@ -172,8 +180,8 @@ void drive_result(RequestContext& ctx, PyObject* result, PyObject* file_wrapper_
     if (!failure) failure = std::move(close_failure);
     if (failure) return fail(ctx, *failure);
     if (ctx.sink_error) return abandon_response(ctx);
-    if (r.finished) return;
-    if (!r.head_ready) {
+    if (r.phase == Phase::finished) return;
+    if (!r.head_ready()) {
         return fail(
             ctx, app_misbehaved(ctx, "the application returned without calling start_response()"));
     }

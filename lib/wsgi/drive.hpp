@@ -15,6 +15,9 @@ namespace wsgibridge::py {
 /// body read) when nothing was sent, or abort. GIL held; released around sink calls.
 void drive_result(RequestContext& ctx, PyObject* result, PyObject* file_wrapper_type);
 
+/// Hands the failure to the sink (ResponseSink::app_failed), without the GIL.
+void report_app_failure(RequestContext& ctx, std::string_view error, std::string_view traceback);
+
 /// Logs the pending exception (with its traceback) as the reason the request failed,
 /// at a level that fits what already happened; returns the one-line summary.
 std::string log_app_exception(RequestContext& ctx, std::string_view what);

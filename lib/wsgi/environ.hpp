@@ -5,7 +5,7 @@
 #pragma once
 
 #include "keys.hpp"
-#include "wsgibridge/invoker.hpp"
+#include "wsgibridge/wsgi_app.hpp"
 #include "wsgibridge/log.hpp"
 
 namespace wsgibridge::py {

@@ -12,7 +12,7 @@
 #include "py_error.hpp"
 #include "py_ref.hpp"
 #include "site_dirs.hpp"
-#include "wsgibridge/invoker.hpp"
+#include "wsgibridge/interpreter.hpp"
 
 namespace wsgibridge {
 namespace {
@@ -115,10 +115,34 @@ void set_executable()
 
 } // namespace
 
+/// The initialised interpreter, shared by the Interpreter object and every WsgiApp made
+/// from it: the last owner finalises it.
+struct __attribute__((visibility("hidden"))) Interpreter::Runtime
+{
+    PyThreadState* saved_thread = nullptr; ///< set once initialisation succeeded
+    Runtime() = default;
+    Runtime(const Runtime&) = delete;
+    Runtime& operator=(const Runtime&) = delete;
+    ~Runtime();
+};
+
+Interpreter::Runtime::~Runtime()
+{
+    if (saved_thread == nullptr) return; // initialisation failed and cleaned up itself
+    PyEval_RestoreThread(saved_thread);
+    // Thread states kept by other threads die with the interpreter: they must not be
+    // touched afterwards. Front ends join their threads before this.
+    py::bump_interpreter_generation();
+    Py_FinalizeEx();
+    interpreter_exists = false;
+}
+
 Interpreter::Interpreter(const PythonOptions& options)
+    : runtime_(std::make_shared<Runtime>())
 {
     if (interpreter_exists.exchange(true))
-        throw std::runtime_error("only one Python interpreter per process");
+        throw std::runtime_error("only one Python interpreter per process (an earlier one is "
+                                 "still alive, or kept alive by a WsgiApp not yet destroyed)");
     try {
         // UTF-8 mode: an isolated pre-configuration neither coerces the C locale nor
         // reads LANG, which left open() and the file system encoding at ASCII (a UTF-8
@@ -160,7 +184,7 @@ Interpreter::Interpreter(const PythonOptions& options)
     }
     py::bump_interpreter_generation();
     // From here on any thread takes the GIL (GilAcquire).
-    saved_thread_ = PyEval_SaveThread();
+    runtime_->saved_thread = PyEval_SaveThread();
 }
 
 void Interpreter::exit_process(int status)
@@ -240,14 +264,7 @@ files = sorted({_os.path.abspath(m.__file__) for m in list(_sys.modules.values()
     return out;
 }
 
-Interpreter::~Interpreter()
-{
-    PyEval_RestoreThread(static_cast<PyThreadState*>(saved_thread_));
-    // Thread states kept by other threads die with the interpreter: they must not be
-    // touched afterwards. Front ends join their threads before this.
-    py::bump_interpreter_generation();
-    Py_FinalizeEx();
-    interpreter_exists = false;
-}
+// Finalises through Runtime's destructor when no WsgiApp holds a share any more.
+Interpreter::~Interpreter() = default;
 
 } // namespace wsgibridge

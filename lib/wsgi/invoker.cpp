@@ -3,6 +3,7 @@
 // e.g. 413) and a log line with the traceback; after it, a log line and sink.abort().
 #include <Python.h>
 
+#include <mutex>
 #include <optional>
 
 #include "app_loader.hpp"
@@ -15,7 +16,7 @@
 #include "input_stream.hpp"
 #include "py_error.hpp"
 #include "start_response.hpp"
-#include "wsgibridge/invoker.hpp"
+#include "wsgibridge/wsgi_app.hpp"
 
 namespace wsgibridge {
 
@@ -24,13 +25,22 @@ using py::RequestContext;
 
 struct WsgiApp::Impl
 {
-    Impl(const Logger& l, const WsgiOptions& o) : log(l), options(o) {}
+    Impl(std::shared_ptr<void> r, const Logger& l, const WsgiOptions& o)
+        : runtime(std::move(r)), log(l), options(o)
+    {
+    }
 
+    /// The interpreter's share: declared first, so it goes last, after every member
+    /// below has been dropped (~WsgiApp drops the Python references under the GIL).
+    std::shared_ptr<void> runtime;
     const Logger& log;
     WsgiOptions options;
     std::optional<py::Keys> keys;
     PyRef input_type, start_response_type, errors_type, file_wrapper_type, errors, app;
     std::optional<py::EnvironBuilder> environ;
+    /// Held around each call when !options.multithread: wsgi.multithread False promises
+    /// the app one call at a time (PEP 3333), even from a multithreaded host.
+    std::mutex serial;
 
     void init(const AppSpec& spec);
     void serve(RequestContext& ctx);
@@ -110,8 +120,9 @@ void WsgiApp::Impl::serve(RequestContext& ctx)
     py::drive_result(ctx, result.get(), file_wrapper_type.get());
 }
 
-WsgiApp::WsgiApp(Interpreter&, const AppSpec& spec, const WsgiOptions& options, const Logger& log)
-    : impl_(std::make_unique<Impl>(log, options))
+WsgiApp::WsgiApp(Interpreter& interpreter, const AppSpec& spec, const WsgiOptions& options,
+                 const Logger& log)
+    : impl_(std::make_unique<Impl>(interpreter.runtime_, log, options))
 {
     py::GilAcquire gil;
     try {
@@ -124,12 +135,19 @@ WsgiApp::WsgiApp(Interpreter&, const AppSpec& spec, const WsgiOptions& options, 
 
 WsgiApp::~WsgiApp()
 {
-    py::GilAcquire gil;
-    impl_->clear();
+    {
+        py::GilAcquire gil;
+        impl_->clear();
+    }
+    impl_.reset(); // without the GIL: may finalise the interpreter (the last share)
 }
 
 void WsgiApp::handle(const Request& req, BodySource& body, ResponseSink& sink) noexcept
 {
+    // Taken before the GIL: a thread waiting here holds nothing the running call needs
+    // (that call releases the GIL around body reads and sink writes).
+    std::unique_lock<std::mutex> one_at_a_time(impl_->serial, std::defer_lock);
+    if (!impl_->options.multithread) one_at_a_time.lock();
     py::GilAcquire gil;
     // Reused by this thread's requests: the header vectors keep their capacity.
     static thread_local py::ResponseState resp;
@@ -141,6 +159,7 @@ void WsgiApp::handle(const Request& req, BodySource& body, ResponseSink& sink) n
     } catch (const std::exception& e) {
         PyErr_Clear();
         impl_->log.error(concat(req.method, " ", req.target, ": internal error: ", e.what()));
+        py::report_app_failure(ctx, concat("internal error: ", e.what()), {});
         py::fail_response(ctx, 500, "internal error");
     } catch (...) {
         PyErr_Clear();

@@ -21,6 +21,18 @@
 
 namespace wsgibridge::py {
 
+/// Where a response is: PEP 3333's start_response rules, then the sink's state machine
+/// (response_sink.hpp). Moves forward only, except that start_response with exc_info
+/// may replace a held head (head_held -> head_held, bad_head -> head_held).
+enum class Phase : std::uint8_t {
+    no_head,    ///< start_response not called yet
+    bad_head,   ///< start_response was called but raised: no valid head held
+    head_held,  ///< a valid status and headers are held; nothing sent yet
+    head_sent,  ///< sink.start() was called with the application's head
+    error_sent, ///< the gateway's own error answer (500, 413...) went out instead
+    finished,   ///< the last item and sink.finish() went out together
+};
+
 /// The response head as start_response captured it, plus what was sent. The header
 /// views point into Python str objects kept alive by `refs` (no copy); the vectors are
 /// reused by the thread from request to request.
@@ -31,19 +43,26 @@ struct ResponseState
     int code = 0;
     std::vector<PyRef> refs; ///< the (name, value) tuples the views point into
     std::vector<Header> headers;
-    std::optional<std::uint64_t> content_length; ///< the app's Content-Length
-    bool length_computed = false;
-
-    bool start_called = false; ///< start_response was called (even if it raised)
-    bool head_ready = false;   ///< a valid status and headers are held
-    bool head_sent = false;    ///< sink.start() was called
-    bool body_allowed = true;
-    bool write_used = false;
-    bool overrun_logged = false;
-    bool finished = false; ///< sink.finish() was called
+    std::optional<std::uint64_t> content_length; ///< the app's Content-Length, or computed
     std::uint64_t bytes_sent = 0;
+    Phase phase = Phase::no_head;
 
-    /// Drops the references (GIL held) and resets the flags, keeping the capacity.
+    // Independent of the phase:
+    bool length_computed = false; ///< content_length is the gateway's, not the app's
+    bool body_allowed = true;     ///< fixed when the head goes out: not HEAD, 1xx, 204, 304
+    bool write_used = false;      ///< the app called write() (the legacy imperative API)
+    bool overrun_logged = false;  ///< "more than its Content-Length" was logged once
+
+    bool start_called() const noexcept { return phase != Phase::no_head; }
+    /// The application's valid head is held (sent or not).
+    bool head_ready() const noexcept
+    {
+        return phase == Phase::head_held || phase == Phase::head_sent || phase == Phase::finished;
+    }
+    /// sink.start() was called (the app's head or the gateway's error answer).
+    bool head_sent() const noexcept { return phase >= Phase::head_sent; }
+
+    /// Drops the references (GIL held) and resets the state, keeping the capacity.
     void reset() noexcept;
 };
 

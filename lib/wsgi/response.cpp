@@ -38,7 +38,8 @@ void ResponseState::reset() noexcept
     headers.clear();
     content_length.reset();
     length_computed = false;
-    start_called = head_ready = head_sent = write_used = overrun_logged = finished = false;
+    phase = Phase::no_head;
+    write_used = overrun_logged = false;
     body_allowed = true;
     bytes_sent = 0;
 }
@@ -52,7 +53,7 @@ Sent write_body(RequestContext& ctx, std::string_view data, bool and_finish)
 {
     auto& r = ctx.resp;
     if (ctx.sink_error) return Sent::failed;
-    bool first = !r.head_sent;
+    bool first = !r.head_sent();
     if (first) r.body_allowed = wsgi::status_allows_body(r.code) && !ctx.head_method;
     if (r.content_length && r.body_allowed) {
         std::uint64_t left = *r.content_length - r.bytes_sent;
@@ -66,8 +67,10 @@ Sent write_body(RequestContext& ctx, std::string_view data, bool and_finish)
         }
     }
     ResponseHead head;
-    if (first) head = make_head(ctx);
-    r.head_sent = true;
+    if (first) {
+        head = make_head(ctx);
+        r.phase = Phase::head_sent;
+    }
     std::error_code ec;
     {
         GilRelease unlocked;
@@ -84,7 +87,7 @@ Sent write_body(RequestContext& ctx, std::string_view data, bool and_finish)
     }
     if (r.body_allowed) r.bytes_sent += data.size();
     if (and_finish) {
-        r.finished = true;
+        r.phase = Phase::finished;
         return Sent::done;
     }
     if (!r.body_allowed) return Sent::done;
@@ -96,7 +99,7 @@ void finish_response(RequestContext& ctx)
 {
     auto& r = ctx.resp;
     if (ctx.sink_error) return abandon_response(ctx);
-    if (!r.head_sent) {
+    if (!r.head_sent()) {
         // Nothing was sent, so the body is empty and its length is known; not for HEAD,
         // where an app may leave the body out and a GET would have had one.
         if (!r.content_length && !ctx.head_method && wsgi::status_allows_content_length(r.code)) {
@@ -125,7 +128,7 @@ void fail_response(RequestContext& ctx, int code, std::string_view reason)
 {
     auto& r = ctx.resp;
     if (ctx.sink_error) return abandon_response(ctx);
-    if (r.head_sent) {
+    if (r.head_sent()) {
         GilRelease unlocked;
         ctx.sink.abort(reason);
         return;
@@ -144,7 +147,7 @@ void fail_response(RequestContext& ctx, int code, std::string_view reason)
     head.content_length = body_line.size();
     head.content_length_computed = true;
     head.body_allowed = !ctx.head_method;
-    r.head_sent = true;
+    r.phase = Phase::error_sent;
     std::error_code ec;
     {
         GilRelease unlocked;

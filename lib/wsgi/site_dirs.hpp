@@ -2,7 +2,7 @@
 // it (wsgi-cgi: importing `site` costs a few ms of every CGI request).
 #pragma once
 
-#include "wsgibridge/invoker.hpp"
+#include "wsgibridge/interpreter.hpp"
 
 namespace wsgibridge::py {
 

@@ -131,7 +131,7 @@ PyObject* write_fn(PyObject* self, PyObject* data)
     if (!PyBytes_Check(data))
         return PyErr_Format(PyExc_TypeError, "write() argument must be bytes, not %.200s",
                             Py_TYPE(data)->tp_name);
-    if (!r.head_ready)
+    if (!r.head_ready())
         return PyErr_Format(PyExc_RuntimeError, "write() called before start_response()");
     r.write_used = true;
     std::string_view bytes(PyBytes_AS_STRING(data),
@@ -192,13 +192,13 @@ PyObject* vectorcall(PyObject* self, PyObject* const* args, std::size_t nargsf, 
         PyTuple_GET_ITEM(exc_info, 0) == Py_None)
         exc_info = Py_None;
     if (exc_info != Py_None) {
-        if (r.head_sent) return reraise(exc_info);
+        if (r.head_sent()) return reraise(exc_info);
         // Before the head is sent, an error page may replace the head (PEP 3333).
-    } else if (r.start_called) {
+    } else if (r.start_called()) {
         return PyErr_Format(PyExc_RuntimeError,
                             "start_response() called a second time without exc_info");
     }
-    r.start_called = true;
+    if (r.phase == Phase::no_head) r.phase = Phase::bad_head; // until the head validates
 
     static thread_local ResponseState staged;
     staged.reset();
@@ -212,7 +212,7 @@ PyObject* vectorcall(PyObject* self, PyObject* const* args, std::size_t nargsf, 
     r.refs.swap(staged.refs);
     r.headers.swap(staged.headers);
     r.content_length = staged.content_length;
-    r.head_ready = true;
+    r.phase = Phase::head_held;
     staged.reset();
     return PyCFunction_New(&write_def, self);
 }

@@ -21,9 +21,17 @@ fi
 for want in 'wsgibridge::HttpServer::run' 'wsgibridge::FastcgiServer::run' 'wsgibridge::run_cgi' \
     'wsgibridge::WsgiApp::WsgiApp' 'wsgibridge::Interpreter::Interpreter' 'wsgibridge::AppSpec::parse' \
     'typeinfo for wsgibridge::RequestHandler' 'typeinfo for wsgibridge::AppLoadError' \
-    'wsgibridge::Listener::Listener' 'wsgibridge::Listener::~Listener' 'wsgibridge::open_listener'; do
+    'wsgibridge::Listener::Listener' 'wsgibridge::Listener::~Listener' 'wsgibridge::open_listener' \
+    'wsgibridge::call(wsgibridge::RequestHandler&, wsgibridge::CallRequest const&)' \
+    'wsgibridge::CallResponse::header' 'wsgibridge::Logger::Logger(std::function<void (wsgibridge::LogLevel' \
+    'typeinfo for wsgibridge::ResponseSink'; do
     printf '%s\n' "$symbols" | grep -qF "$want" || { echo "FAIL missing from the API: $want"; failed=1; }
 done
+# The interpreter's shared runtime (what a WsgiApp keeps alive) is opaque: not exported.
+if printf '%s\n' "$symbols" | grep -qF 'wsgibridge::Interpreter::Runtime'; then
+    echo "FAIL wsgibridge::Interpreter::Runtime is exported"
+    failed=1
+fi
 # The public API is small; a count in the hundreds means visibility is not applied.
 [ "$count" -le 150 ] || { echo "FAIL $count symbols: is -fvisibility=hidden lost?"; failed=1; }
 exit $failed

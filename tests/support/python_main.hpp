@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "wsgibridge/invoker.hpp"
+#include "wsgibridge/interpreter.hpp"
 
 namespace wsgibridge::test {
 

@@ -81,6 +81,21 @@ TEST(CgiEnv, MapsFieldsAndHeaders)
     EXPECT_EQ(c.vars["REMOTE_PORT"], "5555");
 }
 
+TEST(CgiEnv, ContentLengthFromTheModelWithoutAHeader)
+{
+    // A caller filling Request by hand (the in-process call API) sets content_length
+    // only; RFC 3875 §4.1.2 CONTENT_LENGTH must still say how much to read.
+    Request r = base_request();
+    r.content_length = 12345678901ULL;
+    EXPECT_EQ(collect(r).vars["CONTENT_LENGTH"], "12345678901");
+    r.content_length = 0;
+    EXPECT_EQ(collect(r).vars["CONTENT_LENGTH"], "0");
+    // The header, when present, is what the front end received: it is emitted once.
+    r.content_length = 5;
+    r.headers.add("Content-Length", "5");
+    EXPECT_EQ(collect(r).vars["CONTENT_LENGTH"], "5");
+}
+
 TEST(CgiEnv, JoinsRepeatedFieldsCookiesWithSemicolon)
 {
     Request r = base_request();

@@ -1,7 +1,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "wsgibridge/log.hpp"
 
@@ -54,4 +57,35 @@ TEST(AccessLog, CombinedFormatEscapesClientFields)
     ::close(p[0]);
     EXPECT_EQ(text.rfind("127.0.0.1 - - [", 0), 0u);
     EXPECT_NE(text.find("\"GET /x HTTP/1.1\" 200 14 \"-\" \"evil\\\"\\x0a agent\"\n"), std::string::npos) << text;
+}
+
+TEST(Logger, CallbackReceivesLevelAndMessage)
+{
+    std::vector<std::pair<LogLevel, std::string>> lines;
+    {
+        Logger log([&lines](LogLevel level, std::string_view message) {
+            lines.emplace_back(level, std::string(message));
+        }, LogLevel::info);
+        EXPECT_EQ(log.fd(), -1);
+        log.debug("below the level");
+        log.info("listening on 127.0.0.1:8080");
+        log.error("GET /x: the application raised\nTraceback ...\n");
+        Logger moved(std::move(log)); // a Logger is moved into place by the programs
+        moved.warning("after the move");
+    }
+    ASSERT_EQ(lines.size(), 3u);
+    EXPECT_EQ(lines[0].first, LogLevel::info);
+    EXPECT_EQ(lines[0].second, "listening on 127.0.0.1:8080");
+    EXPECT_EQ(lines[1].first, LogLevel::error);
+    EXPECT_EQ(lines[1].second, "GET /x: the application raised\nTraceback ...")
+        << "whole message, trailing newline dropped (the host adds its own)";
+    EXPECT_EQ(lines[2].first, LogLevel::warning);
+    EXPECT_EQ(lines[2].second, "after the move");
+}
+
+TEST(Logger, ThrowingCallbackDoesNotEscape)
+{
+    Logger log([](LogLevel, std::string_view) { throw std::runtime_error("host logger broke"); });
+    EXPECT_NO_THROW(log.error("lost, not fatal")); // log() is noexcept
+    EXPECT_THROW(Logger(LogCallback{}), std::invalid_argument);
 }

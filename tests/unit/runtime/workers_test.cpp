@@ -13,6 +13,7 @@
 #include "memory_sink.hpp"
 #include "python_main.hpp"
 #include "wsgibridge/workers.hpp"
+#include "wsgibridge/wsgi_app.hpp"
 
 using namespace wsgibridge;
 using namespace wsgibridge::test;

@@ -2,7 +2,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "wsgibridge/invoker.hpp"
+#include "wsgibridge/app_spec.hpp"
 
 using wsgibridge::AppSpec;
 

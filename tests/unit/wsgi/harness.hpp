@@ -10,7 +10,7 @@
 
 #include "memory_sink.hpp"
 #include "python_main.hpp"
-#include "wsgibridge/invoker.hpp"
+#include "wsgibridge/wsgi_app.hpp"
 
 namespace wsgibridge::test {
 

@@ -11,7 +11,7 @@
 
 #include "memory_sink.hpp"
 #include "process.hpp"
-#include "wsgibridge/invoker.hpp"
+#include "wsgibridge/wsgi_app.hpp"
 
 namespace wsgibridge::test {
 namespace {
