@@ -4,6 +4,7 @@
 #include <array>
 
 #include "model/cgi_env.hpp"
+#include "model/content_length.hpp"
 #include "wsgibridge/headers.hpp"
 
 namespace wsgibridge::wsgi {
@@ -68,17 +69,13 @@ bool is_hop_by_hop(std::string_view name) noexcept
 
 std::optional<std::uint64_t> parse_content_length(std::string_view value) noexcept
 {
+    // An application's header value may carry optional whitespace (RFC 9110 section 5.5);
+    // the number itself follows the one strict rule every front end uses.
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
         value.remove_prefix(1);
     while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
         value.remove_suffix(1);
-    if (value.empty() || value.size() > 19) return std::nullopt; // 19 digits fit in 64 bits
-    std::uint64_t n = 0;
-    for (char c : value) {
-        if (!is_digit(c)) return std::nullopt;
-        n = n * 10 + static_cast<std::uint64_t>(c - '0');
-    }
-    return n;
+    return wsgibridge::parse_content_length(value);
 }
 
 } // namespace wsgibridge::wsgi
