@@ -2,6 +2,7 @@
 
 #include "http/body_source.hpp"
 #include "http/canned.hpp"
+#include "http/fd_io.hpp"
 #include "http/response_sink.hpp"
 
 #include <boost/asio/dispatch.hpp>
@@ -28,6 +29,11 @@ constexpr unsigned max_direct_depth = 8;
 /// single unterminated line (a chunk size with endless extensions, a trailer) can make
 /// the server hold; past it the parser fails with buffer_overflow, a 400.
 constexpr std::size_t buffer_slack = 64 * 1024;
+/// The answer to a plain-HTTP request on the TLS port (nginx answers 400 too): the
+/// client learns the port's scheme instead of seeing a reset.
+constexpr std::string_view plain_http_answer =
+    "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 43\r\n"
+    "Connection: close\r\n\r\nThis port speaks HTTPS: use https:// URLs.\n";
 
 /// Beast's head-parsing errors in our vocabulary; end of stream and resets are not
 /// refusals (nothing to answer) and give errc::peer_gone.
@@ -56,6 +62,7 @@ Session::Session(Socket socket, ServerContext& context)
                               : info_.remote_addr + ":" + info_.remote_port;
     trusted_proxy_ = info_.unix_socket || ctx_.proxies.trusts(info_.remote_addr);
     req_.headers.reserve(32);
+    if (ctx_.tls) tls_.emplace(*ctx_.tls, fd_);
     // Blocking reads and writes inside handle() poll() on EAGAIN themselves.
     boost::system::error_code ignored;
     socket_.non_blocking(true, ignored);
@@ -73,7 +80,12 @@ void Session::start()
         std::lock_guard lock(ctx_.mutex);
         ctx_.sessions.emplace(this, weak_from_this());
     }
-    asio::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->read_next(); });
+    asio::dispatch(socket_.get_executor(), [self = shared_from_this()] {
+        if (self->tls_)
+            self->handshake();
+        else
+            self->read_next();
+    });
 }
 
 void Session::on_stop()
@@ -129,7 +141,7 @@ void Session::read_next()
     waiting_ = true;
     idle_ = true;
     arm(ctx_.stopping ? stop_drain_window : ctx_.limits.idle_timeout);
-    socket_.async_read_some(
+    async_read(
         buffer_.prepare(4096),
         [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
             self->waiting_ = false;
@@ -180,7 +192,7 @@ void Session::read_head()
     std::size_t room = std::min<std::size_t>(4096, buffer_.max_size() - buffer_.size());
     if (room == 0) return reject(make_error_code(errc::header_too_large), {});
     waiting_ = true;
-    socket_.async_read_some(
+    async_read(
         buffer_.prepare(room),
         [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
             self->waiting_ = false;
@@ -235,6 +247,7 @@ void Session::serve()
     const auto& head = parser_->get();
     Exchange x;
     x.fd = fd_;
+    x.ssl = tls_ ? tls_->get() : nullptr;
     x.limits = &ctx_.limits;
     x.log = &ctx_.log;
     x.parser = &*parser_;
@@ -249,6 +262,11 @@ void Session::serve()
     HttpResponseSink sink(x, head_buf_, ctx_.server_software);
     HttpBodySource body(x);
     bool in_mount = request_from_beast(head, info_, ctx_.mount, path_buf_, req_);
+    if (tls_) {
+        // As Apache and nginx tell CGI programs (and gunicorn the environ).
+        req_.scheme = "https";
+        req_.variables.add("HTTPS", "on");
+    }
     if (trusted_proxy_ && has_proxy_headers(req_.headers))
         apply_forwarded(req_, ctx_.proxies, forwarded_,
                         [this](std::string_view m) { ctx_.log.warning(m); });
@@ -285,8 +303,10 @@ void Session::finish_exchange(bool keep_alive)
     // saves a round of async operations per connection.
     char probe;
     bool unread = buffer_.size() > 0 || !parser_->is_done() ||
+                  (tls_ && SSL_pending(tls_->get()) > 0) ||
                   ::recv(fd_, &probe, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
     if (unread) return linger_close();
+    if (tls_) tls_->goodbye();
     boost::system::error_code ignored;
     socket_.shutdown(Socket::shutdown_both, ignored);
     close();
@@ -298,6 +318,7 @@ void Session::reject(std::error_code reason, std::string_view detail)
     ctx_.log.warning(refusal_message(reason, peer_, ctx_.limits, detail));
     Exchange x;
     x.fd = fd_;
+    x.ssl = tls_ ? tls_->get() : nullptr;
     x.limits = &ctx_.limits;
     x.log = &ctx_.log;
     x.peer = peer_;
@@ -315,6 +336,7 @@ void Session::reject(std::error_code reason, std::string_view detail)
 
 void Session::linger_close()
 {
+    if (tls_) tls_->goodbye();
     boost::system::error_code ignored;
     socket_.shutdown(Socket::shutdown_send, ignored);
     lingered_ = 0;
@@ -341,8 +363,47 @@ void Session::close()
     if (closed_) return;
     closed_ = true;
     disarm();
+    if (tls_) tls_->goodbye();
     boost::system::error_code ignored;
     socket_.close(ignored);
+}
+
+} // namespace wsgibridge::http
+
+namespace wsgibridge::http {
+
+void Session::handshake()
+{
+    // Like the rest of a head: a client that connects and never completes the handshake
+    // holds a socket for --header-timeout, and no thread.
+    waiting_ = true;
+    arm(ctx_.limits.header_timeout);
+    tls_->async_handshake(socket_, [self = shared_from_this()](boost::system::error_code ec) {
+        self->on_handshake(ec);
+    });
+}
+
+void Session::on_handshake(boost::system::error_code ec)
+{
+    waiting_ = false;
+    disarm();
+    if (timed_out_) {
+        ctx_.log.warning(concat("TLS handshake from ", peer_,
+                                " not completed within --header-timeout (",
+                                ctx_.limits.header_timeout.count(), " ms); closed"));
+        return close();
+    }
+    if (ec == asio::error::operation_aborted) return close();
+    if (ec && tls_->plain_http()) {
+        ctx_.log.warning(concat("400 to ", peer_, ": plain HTTP on the TLS port (--certfile)"));
+        (void)write_all(fd_, plain_http_answer, ctx_.limits.io_timeout);
+        return linger_close();
+    }
+    if (ec) {
+        ctx_.log.warning(concat("TLS handshake with ", peer_, " failed: ", tls_->failure()));
+        return close();
+    }
+    read_next();
 }
 
 } // namespace wsgibridge::http
