@@ -112,9 +112,8 @@ TlsContext::TlsContext(const std::string& certfile, const std::string& keyfile)
     SSL_CTX_set_alpn_select_cb(c, select_alpn, nullptr);
 
     if (SSL_CTX_use_certificate_chain_file(c, certfile.c_str()) != 1)
-        throw std::invalid_argument(
-            concat("--certfile ", certfile, ": cannot load the certificate chain: ",
-                   openssl_reason()));
+        throw std::invalid_argument(concat(
+            "--certfile ", certfile, ": cannot load the certificate chain: ", openssl_reason()));
     const std::string& key = keyfile.empty() ? certfile : keyfile;
     const char* option = keyfile.empty() ? "--certfile " : "--keyfile ";
     if (SSL_CTX_use_PrivateKey_file(c, key.c_str(), SSL_FILETYPE_PEM) != 1)
@@ -142,8 +141,9 @@ TlsConnection::TlsConnection(const TlsContext& context, int fd) : ssl_(SSL_new(c
 void TlsConnection::fail(int ssl_error)
 {
     unsigned long code = ERR_peek_last_error();
-    plain_http_ = ERR_GET_LIB(code) == ERR_LIB_SSL && (ERR_GET_REASON(code) == SSL_R_HTTP_REQUEST ||
-                                                       ERR_GET_REASON(code) == SSL_R_HTTPS_PROXY_REQUEST);
+    plain_http_ =
+        ERR_GET_LIB(code) == ERR_LIB_SSL && (ERR_GET_REASON(code) == SSL_R_HTTP_REQUEST ||
+                                             ERR_GET_REASON(code) == SSL_R_HTTPS_PROXY_REQUEST);
     failure_ = openssl_reason();
     if (failure_.empty())
         failure_ = ssl_error == SSL_ERROR_SYSCALL

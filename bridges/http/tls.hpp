@@ -12,8 +12,8 @@
 #include "wsgibridge/error.hpp"
 #include "wsgibridge/log.hpp"
 
-#include <boost/asio/error.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/socket_base.hpp>
 #include <chrono>
@@ -119,13 +119,12 @@ public:
         if (r != 1) {
             int e = SSL_get_error(ssl_.get(), r);
             if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-                socket.async_wait(
-                    e == SSL_ERROR_WANT_READ ? Socket::wait_read : Socket::wait_write,
-                    [this, &socket, buf, h = std::forward<Handler>(handler)](
-                        boost::system::error_code wait_ec) mutable {
-                        if (wait_ec) return h(wait_ec, std::size_t{0});
-                        async_read_some(socket, buf, std::move(h), false);
-                    });
+                socket.async_wait(e == SSL_ERROR_WANT_READ ? Socket::wait_read : Socket::wait_write,
+                                  [this, &socket, buf, h = std::forward<Handler>(handler)](
+                                      boost::system::error_code wait_ec) mutable {
+                                      if (wait_ec) return h(wait_ec, std::size_t{0});
+                                      async_read_some(socket, buf, std::move(h), false);
+                                  });
                 return;
             }
             if (e == SSL_ERROR_ZERO_RETURN) {
