@@ -2,7 +2,6 @@
 
 #include "http/body_source.hpp"
 #include "http/canned.hpp"
-#include "http/fd_io.hpp"
 #include "http/response_sink.hpp"
 
 #include <boost/asio/dispatch.hpp>
@@ -29,11 +28,6 @@ constexpr unsigned max_direct_depth = 8;
 /// single unterminated line (a chunk size with endless extensions, a trailer) can make
 /// the server hold; past it the parser fails with buffer_overflow, a 400.
 constexpr std::size_t buffer_slack = 64 * 1024;
-/// The answer to a plain-HTTP request on the TLS port (nginx answers 400 too): the
-/// client learns the port's scheme instead of seeing a reset.
-constexpr std::string_view plain_http_answer =
-    "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 43\r\n"
-    "Connection: close\r\n\r\nThis port speaks HTTPS: use https:// URLs.\n";
 
 /// Beast's head-parsing errors in our vocabulary; end of stream and resets are not
 /// refusals (nothing to answer) and give errc::peer_gone.
@@ -366,44 +360,6 @@ void Session::close()
     if (tls_) tls_->goodbye();
     boost::system::error_code ignored;
     socket_.close(ignored);
-}
-
-} // namespace wsgibridge::http
-
-namespace wsgibridge::http {
-
-void Session::handshake()
-{
-    // Like the rest of a head: a client that connects and never completes the handshake
-    // holds a socket for --header-timeout, and no thread.
-    waiting_ = true;
-    arm(ctx_.limits.header_timeout);
-    tls_->async_handshake(socket_, [self = shared_from_this()](boost::system::error_code ec) {
-        self->on_handshake(ec);
-    });
-}
-
-void Session::on_handshake(boost::system::error_code ec)
-{
-    waiting_ = false;
-    disarm();
-    if (timed_out_) {
-        ctx_.log.warning(concat("TLS handshake from ", peer_,
-                                " not completed within --header-timeout (",
-                                ctx_.limits.header_timeout.count(), " ms); closed"));
-        return close();
-    }
-    if (ec == asio::error::operation_aborted) return close();
-    if (ec && tls_->plain_http()) {
-        ctx_.log.warning(concat("400 to ", peer_, ": plain HTTP on the TLS port (--certfile)"));
-        (void)write_all(fd_, plain_http_answer, ctx_.limits.io_timeout);
-        return linger_close();
-    }
-    if (ec) {
-        ctx_.log.warning(concat("TLS handshake with ", peer_, " failed: ", tls_->failure()));
-        return close();
-    }
-    read_next();
 }
 
 } // namespace wsgibridge::http

@@ -52,7 +52,7 @@ struct ServerContext
     std::mutex mutex;
     std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
 
-    TrustedProxies proxies; ///< --forwarded-allow-ips
+    TrustedProxies proxies;                          ///< --forwarded-allow-ips
     std::unique_ptr<const StaticFiles> static_files; ///< --static-map, or null
     std::unique_ptr<const TlsContext> tls;           ///< --certfile, or null (plain HTTP)
 };
@@ -97,7 +97,8 @@ private:
     void async_read(boost::asio::mutable_buffer buf, Handler&& handler)
     {
         if (tls_)
-            tls_->async_read_some(socket_, buf, std::forward<Handler>(handler));
+            tls_->async_read_some(socket_, buf,
+                                  TlsConnection::ReadHandler(std::forward<Handler>(handler)));
         else
             socket_.async_read_some(buf, std::forward<Handler>(handler));
     }
@@ -107,8 +108,8 @@ private:
     ServerContext& ctx_;
     int fd_;
     ConnectionInfo info_;
-    std::string peer_; ///< "addr:port" for log lines
-    bool trusted_proxy_;     ///< the peer's proxy headers count (--forwarded-allow-ips)
+    std::string peer_;   ///< "addr:port" for log lines
+    bool trusted_proxy_; ///< the peer's proxy headers count (--forwarded-allow-ips)
     ForwardedStorage forwarded_;
     std::optional<TlsConnection> tls_;
 
@@ -123,8 +124,8 @@ private:
     unsigned generation_ = 0; ///< invalidates timer callbacks of earlier waits
     bool timed_out_ = false;
     bool head_armed_ = false; ///< the header timeout runs for the current head
-    bool waiting_ = false; ///< an async read is pending (stop may cancel it)
-    bool idle_ = false;    ///< that read waits for the next kept-alive request
+    bool waiting_ = false;    ///< an async read is pending (stop may cancel it)
+    bool idle_ = false;       ///< that read waits for the next kept-alive request
     bool closed_ = false;
     std::uint64_t requests_ = 0;
     unsigned depth_ = 0; ///< nested on_head calls of pipelined requests

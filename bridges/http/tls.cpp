@@ -1,6 +1,7 @@
 #include "http/tls.hpp"
 
 #include <array>
+#include <boost/asio/post.hpp>
 #include <cerrno>
 #include <cstring>
 #include <openssl/x509.h>
@@ -150,6 +151,55 @@ void TlsConnection::fail(int ssl_error)
                        ? (errno ? std::string(std::strerror(errno)) : "connection closed")
                        : "TLS error " + std::to_string(ssl_error);
     mark_failed(ssl_.get());
+}
+
+void TlsConnection::async_handshake(Socket& socket, HandshakeHandler handler)
+{
+    ERR_clear_error();
+    int r = SSL_do_handshake(ssl_.get());
+    if (r == 1) return handler(boost::system::error_code{});
+    int e = SSL_get_error(ssl_.get(), r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        socket.async_wait(
+            e == SSL_ERROR_WANT_READ ? Socket::wait_read : Socket::wait_write,
+            [this, &socket, h = std::move(handler)](boost::system::error_code ec) mutable {
+                if (ec) return h(ec);
+                async_handshake(socket, std::move(h));
+            });
+        return;
+    }
+    fail(e);
+    handler(boost::system::error_code(boost::asio::error::connection_aborted));
+}
+
+void TlsConnection::read_step(Socket& socket, boost::asio::mutable_buffer buf, ReadHandler handler,
+                              bool initiating)
+{
+    ERR_clear_error();
+    std::size_t n = 0;
+    int r = SSL_read_ex(ssl_.get(), buf.data(), buf.size(), &n);
+    boost::system::error_code ec;
+    if (r != 1) {
+        int e = SSL_get_error(ssl_.get(), r);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+            socket.async_wait(e == SSL_ERROR_WANT_READ ? Socket::wait_read : Socket::wait_write,
+                              [this, &socket, buf,
+                               h = std::move(handler)](boost::system::error_code wait_ec) mutable {
+                                  if (wait_ec) return h(wait_ec, std::size_t{0});
+                                  read_step(socket, buf, std::move(h), false);
+                              });
+            return;
+        }
+        if (e == SSL_ERROR_ZERO_RETURN) {
+            ec = boost::asio::error::eof;
+        } else {
+            fail(e);
+            ec = boost::asio::error::connection_reset;
+        }
+    }
+    if (!initiating) return handler(ec, n);
+    boost::asio::post(socket.get_executor(),
+                      [h = std::move(handler), ec, n]() mutable { h(ec, n); });
 }
 
 void TlsConnection::goodbye() noexcept

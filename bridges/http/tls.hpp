@@ -14,10 +14,11 @@
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/error.hpp>
-#include <boost/asio/post.hpp>
+#include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/socket_base.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -82,61 +83,23 @@ public:
     /// bytes): worth a plain-text 400 rather than a silent close.
     bool plain_http() const noexcept { return plain_http_; }
 
+    using Socket = boost::asio::generic::stream_protocol::socket;
+    /// Type-erased handlers: the TLS path's templates stay out of the session's
+    /// translation unit, whose plain path keeps the compiler's inlining budget.
+    using HandshakeHandler = std::function<void(boost::system::error_code)>;
+    using ReadHandler = std::function<void(boost::system::error_code, std::size_t)>;
+
     /// Completes the server side of the handshake. `handler(ec)`: empty on success,
     /// the wait's error (operation_aborted when the session cancels the socket), or
     /// connection_aborted for a TLS failure (failure() says why).
-    template <class Socket, class Handler>
-    void async_handshake(Socket& socket, Handler&& handler)
-    {
-        ERR_clear_error();
-        int r = SSL_do_handshake(ssl_.get());
-        if (r == 1) return handler(boost::system::error_code{});
-        int e = SSL_get_error(ssl_.get(), r);
-        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-            socket.async_wait(e == SSL_ERROR_WANT_READ ? Socket::wait_read : Socket::wait_write,
-                              [this, &socket, h = std::forward<Handler>(handler)](
-                                  boost::system::error_code ec) mutable {
-                                  if (ec) return h(ec);
-                                  async_handshake(socket, std::move(h));
-                              });
-            return;
-        }
-        fail(e);
-        handler(boost::system::error_code(boost::asio::error::connection_aborted));
-    }
+    void async_handshake(Socket& socket, HandshakeHandler handler);
 
     /// Like socket.async_read_some(buf, handler): decrypted bytes, eof at the peer's
     /// close_notify or end of stream, connection_reset on a TLS failure. Bytes OpenSSL
     /// already holds complete without waiting (through a post: never inside this call).
-    template <class Socket, class Handler>
-    void async_read_some(Socket& socket, boost::asio::mutable_buffer buf, Handler&& handler,
-                         bool initiating = true)
+    void async_read_some(Socket& socket, boost::asio::mutable_buffer buf, ReadHandler handler)
     {
-        ERR_clear_error();
-        std::size_t n = 0;
-        int r = SSL_read_ex(ssl_.get(), buf.data(), buf.size(), &n);
-        boost::system::error_code ec;
-        if (r != 1) {
-            int e = SSL_get_error(ssl_.get(), r);
-            if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-                socket.async_wait(e == SSL_ERROR_WANT_READ ? Socket::wait_read : Socket::wait_write,
-                                  [this, &socket, buf, h = std::forward<Handler>(handler)](
-                                      boost::system::error_code wait_ec) mutable {
-                                      if (wait_ec) return h(wait_ec, std::size_t{0});
-                                      async_read_some(socket, buf, std::move(h), false);
-                                  });
-                return;
-            }
-            if (e == SSL_ERROR_ZERO_RETURN) {
-                ec = boost::asio::error::eof;
-            } else {
-                fail(e);
-                ec = boost::asio::error::connection_reset;
-            }
-        }
-        if (!initiating) return handler(ec, n);
-        boost::asio::post(socket.get_executor(),
-                          [h = std::forward<Handler>(handler), ec, n]() mutable { h(ec, n); });
+        read_step(socket, buf, std::move(handler), true);
     }
 
     /// Sends close_notify once, without waiting (a full socket buffer drops it: the
@@ -144,6 +107,8 @@ public:
     void goodbye() noexcept;
 
 private:
+    void read_step(Socket& socket, boost::asio::mutable_buffer buf, ReadHandler handler,
+                   bool initiating);
     void fail(int ssl_error);
 
     struct Free
