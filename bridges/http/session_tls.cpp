@@ -16,6 +16,10 @@ constexpr std::string_view plain_http_answer =
 
 void Session::handshake()
 {
+    if (!tls_->get()) {
+        ctx_.log.error(concat("connection from ", peer_, ": ", tls_->failure()));
+        return close();
+    }
     // Like the rest of a head: a client that connects and never completes the handshake
     // holds a socket for --header-timeout, and no thread.
     waiting_ = true;

@@ -132,11 +132,13 @@ TlsContext::TlsContext(const std::string& certfile, const std::string& keyfile)
 
 TlsConnection::TlsConnection(const TlsContext& context, int fd) : ssl_(SSL_new(context.get()))
 {
-    if (!ssl_ || SSL_set_fd(ssl_.get(), fd) != 1) {
-        auto why = openssl_reason();
-        throw std::runtime_error("TLS: cannot set up a connection: " + why);
+    if (ssl_ && SSL_set_fd(ssl_.get(), fd) == 1) {
+        SSL_set_accept_state(ssl_.get());
+        return;
     }
-    SSL_set_accept_state(ssl_.get());
+    // Out of memory: the session closes the connection (handshake()); the server goes on.
+    failure_ = "cannot set up TLS for the connection: " + openssl_reason();
+    ssl_.reset();
 }
 
 void TlsConnection::fail(int ssl_error)
@@ -205,7 +207,7 @@ void TlsConnection::read_step(Socket& socket, boost::asio::mutable_buffer buf, R
 void TlsConnection::goodbye() noexcept
 {
     SSL* s = ssl_.get();
-    if (SSL_get_quiet_shutdown(s) || (SSL_get_shutdown(s) & SSL_SENT_SHUTDOWN) ||
+    if (!s || SSL_get_quiet_shutdown(s) || (SSL_get_shutdown(s) & SSL_SENT_SHUTDOWN) ||
         !SSL_is_init_finished(s))
         return;
     ERR_clear_error();

@@ -75,6 +75,7 @@ class TlsConnection
 public:
     TlsConnection(const TlsContext& context, int fd);
 
+    /// Null when the connection could not be set up (failure() says why).
     SSL* get() const noexcept { return ssl_.get(); }
 
     /// Why the handshake or a read failed ("wrong version number"), for the log.
