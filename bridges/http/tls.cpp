@@ -12,17 +12,23 @@
 namespace wsgibridge::http {
 namespace {
 
-/// OpenSSL's reason for the last failure on this thread ("no such file", "key values
-/// mismatch"), and clears the queue.
+/// OpenSSL's reasons for the failure on this thread, first to last ("no start line; PEM
+/// lib", "No such file or directory; system lib"), and clears the queue.
 std::string openssl_reason()
 {
-    unsigned long code = ERR_peek_last_error();
     std::string text;
-    if (code != 0) {
-        const char* reason = ERR_reason_error_string(code);
-        text = reason ? reason : "error " + std::to_string(ERR_GET_REASON(code));
+    while (unsigned long code = ERR_get_error()) {
+        std::string part;
+        if (ERR_GET_LIB(code) == ERR_LIB_SYS) // an errno
+            part = std::error_code(ERR_GET_REASON(code), std::generic_category()).message();
+        else if (const char* reason = ERR_reason_error_string(code))
+            part = reason;
+        else
+            part = "error " + std::to_string(ERR_GET_REASON(code));
+        if (text.find(part) != std::string::npos) continue;
+        if (!text.empty()) text += "; ";
+        text += part;
     }
-    ERR_clear_error();
     return text;
 }
 
@@ -150,7 +156,8 @@ void TlsConnection::fail(int ssl_error)
     failure_ = openssl_reason();
     if (failure_.empty())
         failure_ = ssl_error == SSL_ERROR_SYSCALL
-                       ? (errno ? std::string(std::strerror(errno)) : "connection closed")
+                       ? (errno ? std::error_code(errno, std::generic_category()).message()
+                                : "connection closed")
                        : "TLS error " + std::to_string(ssl_error);
     mark_failed(ssl_.get());
 }

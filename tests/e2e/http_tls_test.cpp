@@ -317,7 +317,9 @@ TEST(WsgiHttpTls, UnusableCertificateIsAUsageError)
         {program, "--app", "tests/apps/http_env_app.py", "--certfile", pki.path("none.pem")}, {},
         in_source);
     EXPECT_NE(missing.exit_code, 0);
-    EXPECT_NE(missing.err.find("--certfile " + pki.path("none.pem")), std::string::npos)
+    EXPECT_NE(missing.err.find("--certfile " + pki.path("none.pem") +
+                               ": cannot load the certificate chain: "),
+              std::string::npos)
         << missing.err;
     auto mismatch = run_command({program, "--app", "tests/apps/http_env_app.py", "--certfile",
                                  pki.path("a.pem"), "--keyfile", pki.path("b.key")},
@@ -356,4 +358,17 @@ TEST(WsgiHttpTls, SighupServesAReplacedCertificateWithoutFailingARequestInFlight
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(response_status(r.out), "HTTP/1.1 200 OK");
     EXPECT_NE(response_body(r.out).find("part 2"), std::string::npos) << r.out;
+
+    // A renewal gone wrong (not a PEM file): the new worker cannot start, the master keeps
+    // the old one, which goes on serving the certificate it has.
+    write_file(t.pki.path("chain.pem"), "not a certificate\n");
+    ASSERT_EQ(::kill(t.s.process().pid(), SIGHUP), 0);
+    for (int i = 0; i < 50 && t.s.error_log().find("reload failed") == std::string::npos; ++i)
+        std::this_thread::sleep_for(100ms);
+    EXPECT_NE(t.s.error_log().find("--certfile " + t.pki.path("chain.pem") +
+                                   ": cannot load the certificate chain: no start line"),
+              std::string::npos)
+        << t.s.error_log();
+    EXPECT_NE(t.s.error_log().find("reload failed"), std::string::npos) << t.s.error_log();
+    EXPECT_EQ(t.python("1.3").second.value("serial", ""), "1002");
 }
