@@ -1,6 +1,5 @@
 #include "http/body_source.hpp"
 
-
 #include <array>
 #include <boost/asio/error.hpp>
 #include <boost/beast/http/read.hpp>

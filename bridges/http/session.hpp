@@ -52,7 +52,7 @@ struct ServerContext
     std::mutex mutex;
     std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
 
-    TrustedProxies proxies;                          ///< --forwarded-allow-ips
+    TrustedProxies proxies; ///< --forwarded-allow-ips
     std::unique_ptr<const StaticFiles> static_files; ///< --static-map, or null
     std::unique_ptr<const TlsContext> tls;           ///< --certfile, or null (plain HTTP)
 };
@@ -108,8 +108,8 @@ private:
     ServerContext& ctx_;
     int fd_;
     ConnectionInfo info_;
-    std::string peer_;   ///< "addr:port" for log lines
-    bool trusted_proxy_; ///< the peer's proxy headers count (--forwarded-allow-ips)
+    std::string peer_; ///< "addr:port" for log lines
+    bool trusted_proxy_;     ///< the peer's proxy headers count (--forwarded-allow-ips)
     ForwardedStorage forwarded_;
     std::optional<TlsConnection> tls_;
 
@@ -124,8 +124,8 @@ private:
     unsigned generation_ = 0; ///< invalidates timer callbacks of earlier waits
     bool timed_out_ = false;
     bool head_armed_ = false; ///< the header timeout runs for the current head
-    bool waiting_ = false;    ///< an async read is pending (stop may cancel it)
-    bool idle_ = false;       ///< that read waits for the next kept-alive request
+    bool waiting_ = false; ///< an async read is pending (stop may cancel it)
+    bool idle_ = false;    ///< that read waits for the next kept-alive request
     bool closed_ = false;
     std::uint64_t requests_ = 0;
     unsigned depth_ = 0; ///< nested on_head calls of pipelined requests
