@@ -46,7 +46,13 @@ void Session::on_handshake(boost::system::error_code ec)
         return linger_close();
     }
     if (ec) {
-        ctx_.log.warning(concat("TLS handshake with ", peer_, " failed: ", tls_->failure()));
+        // A client that connects and closes (a TCP health check, a port scan) is not worth
+        // a warning each time; one that speaks TLS wrongly (TLS 1.1, no common cipher) is.
+        auto line = concat("TLS handshake with ", peer_, " failed: ", tls_->failure());
+        if (tls_->peer_closed())
+            ctx_.log.debug(line);
+        else
+            ctx_.log.warning(line);
         return close();
     }
     read_next();

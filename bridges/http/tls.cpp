@@ -149,16 +149,20 @@ TlsConnection::TlsConnection(const TlsContext& context, int fd) : ssl_(SSL_new(c
 
 void TlsConnection::fail(int ssl_error)
 {
+    const int saved_errno = errno;
     unsigned long code = ERR_peek_last_error();
     plain_http_ =
         ERR_GET_LIB(code) == ERR_LIB_SSL && (ERR_GET_REASON(code) == SSL_R_HTTP_REQUEST ||
                                              ERR_GET_REASON(code) == SSL_R_HTTPS_PROXY_REQUEST);
     failure_ = openssl_reason();
+    // The peer went away (end of stream, reset) rather than spoke TLS wrongly.
+    peer_closed_ =
+        ssl_error == SSL_ERROR_ZERO_RETURN || (ssl_error == SSL_ERROR_SYSCALL && failure_.empty());
     if (failure_.empty())
-        failure_ = ssl_error == SSL_ERROR_SYSCALL
-                       ? (errno ? std::error_code(errno, std::generic_category()).message()
-                                : "connection closed")
-                       : "TLS error " + std::to_string(ssl_error);
+        failure_ = ssl_error == SSL_ERROR_SYSCALL && saved_errno
+                       ? std::error_code(saved_errno, std::generic_category()).message()
+                   : peer_closed_ ? "the client closed the connection"
+                                  : "TLS error " + std::to_string(ssl_error);
     mark_failed(ssl_.get());
 }
 

@@ -83,6 +83,9 @@ public:
     /// The handshake failed on a plain-HTTP request ("GET / HTTP/1.1" as the first
     /// bytes): worth a plain-text 400 rather than a silent close.
     bool plain_http() const noexcept { return plain_http_; }
+    /// The client closed or reset the connection (a TCP health check, a client giving
+    /// up): not a TLS error worth a warning.
+    bool peer_closed() const noexcept { return peer_closed_; }
 
     using Socket = boost::asio::generic::stream_protocol::socket;
     /// Type-erased handlers: the TLS path's templates stay out of the session's
@@ -119,6 +122,7 @@ private:
     std::unique_ptr<SSL, Free> ssl_;
     std::string failure_;
     bool plain_http_ = false;
+    bool peer_closed_ = false;
 };
 
 } // namespace wsgibridge::http
