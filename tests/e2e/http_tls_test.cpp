@@ -119,10 +119,14 @@ struct TlsServer
         return curl(all);
     }
     /// Python's ssl client (tests/e2e/tls_client.py) offering only `version`.
-    std::pair<int, json> python(const std::string& version, const std::string& path = "/env") const
+    std::pair<int, json> python(const std::string& version,
+                                std::vector<std::string> options = {}) const
     {
-        auto r = run_command({system_python, (source_root() / "tests/e2e/tls_client.py").string(),
-                              std::to_string(s.port()), pki.root(), version, path});
+        std::vector<std::string> argv{system_python,
+                                      (source_root() / "tests/e2e/tls_client.py").string(),
+                                      std::to_string(s.port()), pki.root(), version};
+        argv.insert(argv.end(), options.begin(), options.end());
+        auto r = run_command(argv);
         auto parsed = json::parse(r.out, nullptr, false);
         EXPECT_FALSE(parsed.is_discarded()) << r.out << r.err;
         return {r.exit_code, parsed};
@@ -223,6 +227,16 @@ TEST(WsgiHttpTls, PythonSslTls12And13WithAlpnAndTls11Refused)
         EXPECT_EQ(env["wsgi.url_scheme"], "https");
         EXPECT_EQ(env["HTTPS"], "on");
     }
+    // Pipelined requests inside TLS records: each is answered, in order (RFC 9112 9.3.2).
+    auto [piped_code, piped] = t.python("1.3", {"--pipeline", "5"});
+    EXPECT_EQ(piped_code, 0) << piped.dump();
+    EXPECT_EQ(piped["responses"], 5) << piped.dump();
+    // RFC 7301 section 3.2: no protocol in common (only h2 offered) is the
+    // no_application_protocol alert.
+    auto [h2_code, h2] = t.python("1.3", {"--alpn", "h2"});
+    EXPECT_EQ(h2_code, 3) << h2.dump();
+    EXPECT_NE(h2.value("refused", "").find("no application protocol"), std::string::npos)
+        << h2.dump();
     // TLS 1.1 (RFC 8996 deprecates it): the handshake is refused and logged.
     auto [code, out] = t.python("1.1");
     EXPECT_EQ(code, 3) << out.dump();

@@ -1,12 +1,16 @@
 """TLS client for tests/e2e/http_tls_test.cpp, on Python's ssl module (OpenSSL).
 
-tls_client.py PORT CAFILE VERSION [PATH]
+tls_client.py PORT CAFILE VERSION [--path PATH] [--alpn LIST] [--pipeline N]
     VERSION: 1.1, 1.2 or 1.3 (the only version offered). Sends GET PATH (default /env)
-    with ALPN http/1.1 and prints one JSON line: the negotiated version and ALPN
-    protocol, the certificate's serial number and subject, the response's status line
-    and body. A refused handshake prints {"refused": "<reason>"} and exits 3.
+    with ALPN LIST (default http/1.1) and prints one JSON line: the negotiated version and
+    ALPN protocol, the certificate's serial number and subject, the first response's status
+    line and body. --pipeline N: N requests in one write (the last with Connection: close),
+    "responses" counts the answers. A refused handshake prints {"refused": "<reason>"} and
+    exits 3.
 """
+import argparse
 import json
+import re
 import socket
 import ssl
 import sys
@@ -15,7 +19,7 @@ import warnings
 VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
 
 
-def context(version, cafile):
+def context(version, cafile, alpn):
     ctx = ssl.create_default_context(cafile=cafile)
     if version == "1.1":
         with warnings.catch_warnings():
@@ -29,30 +33,39 @@ def context(version, cafile):
     else:
         ctx.minimum_version = VERSIONS[version]
         ctx.maximum_version = VERSIONS[version]
-    ctx.set_alpn_protocols(["http/1.1"])
+    ctx.set_alpn_protocols(alpn.split(","))
     return ctx
 
 
 def main():
-    port, cafile, version = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-    path = sys.argv[4] if len(sys.argv) > 4 else "/env"
-    ctx = context(version, cafile)
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("port", type=int)
+    ap.add_argument("cafile")
+    ap.add_argument("version")
+    ap.add_argument("--path", default="/env")
+    ap.add_argument("--alpn", default="http/1.1")
+    ap.add_argument("--pipeline", type=int, default=1)
+    args = ap.parse_args()
+    ctx = context(args.version, args.cafile, args.alpn)
+    with socket.create_connection(("127.0.0.1", args.port), timeout=10) as raw:
         try:
             tls = ctx.wrap_socket(raw, server_hostname="localhost")
         except (ssl.SSLError, ConnectionError) as e:
             print(json.dumps({"refused": str(e)}))
             sys.exit(3)
         with tls:
-            request = f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-            tls.sendall(request.encode())
+            keep = f"GET {args.path} HTTP/1.1\r\nHost: localhost\r\n\r\n"
+            last = f"GET {args.path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+            tls.sendall((keep * (args.pipeline - 1) + last).encode())
             data = b""
             while True:
                 piece = tls.recv(65536)
                 if not piece:
                     break
                 data += piece
-            head, _, body = data.partition(b"\r\n\r\n")
+            head, _, rest = data.partition(b"\r\n\r\n")
+            length = int(re.search(rb"(?i)\r\ncontent-length: *(\d+)", head).group(1)) \
+                if re.search(rb"(?i)\r\ncontent-length:", head) else len(rest)
             cert = tls.getpeercert()
             print(json.dumps({
                 "version": tls.version(),
@@ -60,7 +73,8 @@ def main():
                 "serial": cert.get("serialNumber"),
                 "subject": dict(x[0] for x in cert.get("subject", ())),
                 "status": head.split(b"\r\n", 1)[0].decode(),
-                "body": body.decode(errors="replace"),
+                "body": rest[:length].decode(errors="replace"),
+                "responses": data.count(b"HTTP/1.1 200 OK\r\n"),
             }))
 
 
