@@ -40,13 +40,14 @@ std::string openssl_reason()
     return text;
 }
 
-/// RFC 7301 section 3.2: the server picks from the client's list; "http/1.1" is the one
-/// protocol spoken here. A client offering ALPN without it (only "h2") gets the
-/// no_application_protocol alert, as nginx answers.
+/// RFC 7301 section 3.2: the server picks from the client's list, "http/1.1" first; an
+/// HTTP/1.0 client (curl --http1.0 offers only "http/1.0") is served too. A client offering
+/// neither (only "h2") gets the no_application_protocol alert, as nginx answers.
 int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
                 unsigned int inlen, void*)
 {
-    static constexpr unsigned char ours[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+    static constexpr unsigned char ours[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1',
+                                             8, 'h', 't', 't', 'p', '/', '1', '.', '0'};
     unsigned char* selected = nullptr;
     if (SSL_select_next_proto(&selected, outlen, ours, sizeof ours, in, inlen) !=
         OPENSSL_NPN_NEGOTIATED)

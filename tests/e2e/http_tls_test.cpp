@@ -178,6 +178,13 @@ TEST(WsgiHttpTls, CurlGetsTheEnvironOverTlsWithAlpnAndKeepAlive)
     // RFC 7301: the server picked http/1.1 from curl's "h2,http/1.1".
     EXPECT_NE(r.err.find("ALPN: server accepted http/1.1"), std::string::npos) << r.err;
 
+    // HTTP/1.0 (curl offers ALPN "http/1.0" only): a body without Content-Length ends with
+    // the connection (RFC 9112 section 6.3), after close_notify.
+    auto old = t.curl_tls({"--http1.0", t.url("/stream")});
+    ASSERT_EQ(old.exit_code, 0) << old.err << t.s.error_log();
+    EXPECT_EQ(response_status(old.out), "HTTP/1.1 200 OK");
+    EXPECT_NE(response_body(old.out).find("part 2"), std::string::npos) << old.out;
+
     // Two requests in one curl run share the connection (the same client port).
     auto two = t.curl_tls({t.url("/env"), t.url("/env")});
     ASSERT_EQ(two.exit_code, 0) << two.err;
