@@ -1,8 +1,9 @@
 // wsgi-http: serve a WSGI application over HTTP/1.1.
 //   wsgi-http --app SPEC [--bind 127.0.0.1:8000] [--threads N] [--workers N] [--mount /prefix]
 //             [--no-master] [--preload] [--pidfile PATH] [--forwarded-allow-ips LIST]
-//             [--static-map PREFIX=DIR] [limits...]
+//             [--static-map PREFIX=DIR] [--certfile PEM [--keyfile PEM]] [limits...]
 #include "http/static_files.hpp"
+#include "http/tls.hpp"
 #include "model/forwarded.hpp"
 #include "options.hpp"
 #include "process_options.hpp"
@@ -19,6 +20,28 @@ using namespace wsgibridge;
 using namespace wsgibridge::cli;
 
 namespace {
+
+std::string_view scheme(const HttpServerOptions& http)
+{
+    return http.certfile.empty() ? "http" : "https";
+}
+
+/// --certfile/--keyfile: loaded once now, so a missing file or a key that does not match
+/// is a usage error at start-up, not a worker that dies. Each server (each worker) loads
+/// them again: a graceful reload (HUP) serves a replaced certificate.
+void check_tls(const HttpServerOptions& http, const Logger& log)
+{
+    if (http.certfile.empty()) {
+        if (!http.keyfile.empty()) throw UsageError("--keyfile needs --certfile");
+        return;
+    }
+    try {
+        http::TlsContext tls(http.certfile, http.keyfile);
+        log.info(concat("TLS: serving the certificate ", tls.subject(), " from ", http.certfile));
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(e.what());
+    }
+}
 
 /// The application: imported here (--preload, --no-master) or by each worker after fork.
 struct AppSource
@@ -40,7 +63,7 @@ int serve_workers(HttpServerOptions http, const cli::ProcessOptions& proc, AppSo
     // The master's socket: closed, and its file removed, however run_workers ends.
     Listener listener(http.bind, http.socket_mode);
     http.listen_fd = listener.fd();
-    log.info(concat("listening on http://", listener.describe(), " (",
+    log.info(concat("listening on ", scheme(http), "://", listener.describe(), " (",
                     proc.workers.workers, " workers x ", http.threads, " threads, ",
                     proc.preload ? "preloaded" : "imported by each worker", ")"));
     return run_workers(
@@ -72,6 +95,7 @@ int serve(const CommonOptions& common, HttpServerOptions http, const cli::Proces
 
     Logger log = open_error_log(common);
     log.set_json(proc.json_logs);
+    check_tls(http, log);
     AccessLog access =
         common.access_log.empty() ? AccessLog() : AccessLog::open_file(common.access_log);
     PythonOptions python = prepare_python(common);
@@ -98,7 +122,8 @@ int serve(const CommonOptions& common, HttpServerOptions http, const cli::Proces
     AccessLog none;
     HttpServer server(http, handler, log, proc.json_logs ? none : access);
     log.info(
-        concat("listening on http://", server.local_endpoint(), " (", http.threads, " threads)"));
+        concat("listening on ", scheme(http), "://", server.local_endpoint(), " (", http.threads,
+               " threads)"));
     return run_workers(interpreter, proc.workers, [&] {
         server.run();
         log.info("stopped");
@@ -155,6 +180,13 @@ int main(int argc, char** argv)
                       }
                       http.static_map.emplace_back(v);
                   });
+    parser.option("--certfile", "PEM",
+                  "serve HTTPS with this certificate chain (the server's certificate first, "
+                  "then the intermediates); TLS 1.2 and 1.3",
+                  [&](std::string_view v) { http.certfile = v; });
+    parser.option("--keyfile", "PEM",
+                  "the private key of --certfile (default: read from the --certfile file)",
+                  [&](std::string_view v) { http.keyfile = v; });
     add_limit_options(parser, common.limits);
     return run_main(parser, [&] {
         if (!parser.parse(argc, argv)) return 0;

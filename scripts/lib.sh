@@ -5,7 +5,7 @@
 # Build and test dependencies. Boost 1.81 (not the default 1.74: Beast's
 # message_generator and Process v2); Debian's CPython 3.11 for embedding.
 WSGIBRIDGE_BUILD_PACKAGES=(meson ninja-build g++ pkg-config libboost1.81-dev python3-dev
-    libboost-program-options1.81-dev nlohmann-json3-dev)
+    libboost-program-options1.81-dev nlohmann-json3-dev libssl-dev)
 # The real peers the end-to-end tests run: servers, clients and frameworks.
 # Every Python framework a test or example imports is here: a framework test that cannot
 # import its framework fails, so a missing name fails on a new machine, not silently.

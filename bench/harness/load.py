@@ -2,6 +2,7 @@
 
 import http.client
 import re
+import ssl
 import subprocess
 import time
 
@@ -63,10 +64,21 @@ def run_wrk(url, connections, duration, cpus=None, script=None, threads=1, timeo
     return result
 
 
+def _connection(host, port, timeout, tls):
+    if not tls:
+        return http.client.HTTPConnection(host, port, timeout=timeout)
+    # The bench's own self-signed certificate: what is measured is the server, not trust.
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return http.client.HTTPSConnection(host, port, timeout=timeout, context=context)
+
+
 def check(host, port, path="/", method="GET", body=None, expect_len=None, expect_body=None,
-          timeout=10.0):
-    """One request; raises LoadError unless it gets 200 (and the expected body)."""
-    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+          timeout=10.0, tls=False):
+    """One request (over HTTPS with `tls`); raises LoadError unless it gets 200 (and the
+    expected body)."""
+    conn = _connection(host, port, timeout, tls)
     try:
         headers = {"Content-Type": "application/octet-stream"} if body is not None else {}
         conn.request(method, path, body=body, headers=headers)
@@ -85,9 +97,9 @@ def check(host, port, path="/", method="GET", body=None, expect_len=None, expect
     return data
 
 
-def keeps_alive(host, port, path="/", timeout=10.0):
+def keeps_alive(host, port, path="/", timeout=10.0, tls=False):
     """True when the server answers two GETs on one connection (HTTP/1.1 keep-alive)."""
-    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    conn = _connection(host, port, timeout, tls)
     try:
         for _ in range(2):
             conn.request("GET", path)

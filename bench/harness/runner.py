@@ -18,7 +18,7 @@ def launch(ctx, sc, kind, shape, cpus):
     if sc.topology == "http":
         if kind == "ceiling":  # nginx answering by itself, as an HTTP server
             return fronts.start_nginx(ctx, kind, app, shape, cpus)
-        return servers.start(ctx, kind, app, shape, cpus), sc.path
+        return servers.start(ctx, kind, app, shape, cpus, tls=sc.tls), sc.path
     if sc.topology == "nginx":
         running, path = fronts.start_nginx(ctx, kind, app, shape, cpus)
         return running, path if kind == "ceiling" else sc.path
@@ -39,7 +39,7 @@ def _connections(sc, kind, port, path):
     if sc.client_close:
         return "new per request (client sends Connection: close)"
     if sc.topology == "http":
-        if load.keeps_alive("127.0.0.1", port, path):
+        if load.keeps_alive("127.0.0.1", port, path, tls=sc.tls):
             return "reused (keep-alive)"
         return "new per request (server closes)"
     return "client to web server reused; " + BACKEND_CONNECTIONS.get(kind, "?")
@@ -50,7 +50,8 @@ def _check(sc, port, path):
     # mod_fcgid spawn its process) before the clock starts.
     for _ in range(3):
         load.check("127.0.0.1", port, path, method=sc.method, body=sc.body,
-                   expect_len=sc.expect_len, expect_body=sc.expect_body, timeout=30)
+                   expect_len=sc.expect_len, expect_body=sc.expect_body, timeout=30,
+                   tls=sc.tls)
 
 
 def run_scenario(ctx, sc: Scenario, scripts, say):
@@ -79,7 +80,8 @@ def run_scenario(ctx, sc: Scenario, scripts, say):
                 _check(sc, running.port, path)
                 row["connections"] = _connections(sc, kind, running.port, path)
                 script = scripts.get(sc.wrk_script) if sc.wrk_script else None
-                result = load.run_wrk(f"http://127.0.0.1:{running.port}{path}", connections,
+                scheme = "https" if sc.tls else "http"
+                result = load.run_wrk(f"{scheme}://127.0.0.1:{running.port}{path}", connections,
                                       duration, cpus=wrk_cpus, script=script)
                 rss = procs.peak_rss_kib(running.workers())
                 result["rss_kib"] = rss

@@ -27,6 +27,7 @@ LABELS = {
     "fcgid-libfcgi": "Apache + mod_fcgid + libfcgi C hello (ceiling)",
     "wsgi-uwsgi": "nginx uwsgi_pass + wsgi-uwsgi", "wsgi-scgi": "nginx scgi_pass + wsgi-scgi",
     "uwsgi-scgi": "nginx scgi_pass + uWSGI --scgi-socket",
+    "uwsgi-https": "uWSGI --https router",
 }
 
 # How each row's connections are used, said in every table. wrk keeps its connections
@@ -67,6 +68,7 @@ class Scenario:
     wrk_script: str = None  # name of a lua script written by write_scripts()
     client_close: bool = False  # every request says "Connection: close" (close.lua)
     rounds: int = None      # None: the run's rounds
+    tls: bool = False       # HTTPS on one certificate (servers.tls_files); wrk over https
 
 
 def _http(name, app, path, kinds, shape, **kw):
@@ -94,6 +96,10 @@ def all_scenarios():
         _http("HTTP POST 1 KiB echo", "bench", "/echo", peers_few, W1, method="POST",
               body=echo, expect_body=echo, wrk_script="post1k.lua"),
         _http("HTTP Flask hello", "flask", "/", peers_few, W1, **hello),
+        # TLS in the server (wsgi-http --certfile; uWSGI's --https router, a process in
+        # front of its workers), one ECDSA P-256 certificate, kept-alive connections.
+        _http("HTTPS hello", "hello", "/", ["wsgi-http", "uwsgi-https"], W1, tls=True,
+              **hello),
         _http("HTTP 10 MiB stream", "bench", "/stream", ["wsgi-http", "uwsgi"], W1,
               expect_len=10 << 20, connections=4, duration_scale=0.5),
         _http("HTTP hello, 2 workers", "hello", "/",

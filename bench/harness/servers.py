@@ -3,6 +3,7 @@ and waitress, each started on 127.0.0.1 with the same process and thread counts.
 
 import os
 import shutil
+import subprocess
 from dataclasses import dataclass
 
 import procs
@@ -65,8 +66,23 @@ def need(program):
     return path
 
 
-def start(ctx, kind, app, shape, cpus):
-    """Starts one direct-HTTP server of `kind` and waits until it answers."""
+def tls_files(ctx):
+    """(certificate, key): one self-signed ECDSA P-256 certificate per run, made by openssl
+    in the run's temp dir, served by every HTTPS row."""
+    cert, key = os.path.join(ctx.tmp, "tls-cert.pem"), os.path.join(ctx.tmp, "tls-key.pem")
+    if not os.path.exists(cert):
+        done = subprocess.run(
+            [need("openssl"), "req", "-x509", "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+             "-keyout", key, "-out", cert], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise Unavailable(f"openssl could not make a certificate: {done.stderr[-500:]}")
+    return cert, key
+
+
+def start(ctx, kind, app, shape, cpus, tls=False):
+    """Starts one direct-HTTP server of `kind` (HTTPS with `tls`) and waits until it
+    answers."""
     port = procs.free_port()
     addr = f"127.0.0.1:{port}"
     log = os.path.join(ctx.tmp, f"{kind}-{port}.log")
@@ -74,7 +90,17 @@ def start(ctx, kind, app, shape, cpus):
     if kind == "wsgi-http":
         args, shape = ctx.ours_shape("wsgi-http", shape)
         argv = [ctx.ours("wsgi-http"), "--app", app.file, "--bind", addr] + args
+        if tls:
+            cert, key = tls_files(ctx)
+            argv += ["--certfile", cert, "--keyfile", key]
         pattern = "wsgi-http"
+    elif kind == "uwsgi-https":
+        cert, key = tls_files(ctx)
+        # uWSGI's HTTPS router (its --https-socket closes every connection): one router
+        # process in front of the workers, keep-alive on.
+        argv = uwsgi_argv(app, shape, ["--https", f"{addr},{cert},{key}", "--http-keepalive"])
+        argv[2] = "http,python3"  # --plugin: the router lives in the http plugin
+        pattern = "uwsgi"
     elif kind in ("uwsgi", "uwsgi-http11"):
         flag = "--http11-socket" if kind == "uwsgi-http11" else "--http-socket"
         argv = uwsgi_argv(app, shape, [flag, addr])

@@ -1,7 +1,5 @@
 #include "http/body_source.hpp"
 
-#include "http/fd_io.hpp"
-
 #include <array>
 #include <boost/asio/error.hpp>
 #include <boost/beast/http/read.hpp>
@@ -62,10 +60,11 @@ Result<std::size_t> HttpBodySource::read(std::span<char> buf)
     // response.
     if (x_.expect_continue && !x_.continue_sent && !x_.head_sent) {
         x_.continue_sent = true;
-        if (auto ec = write_all(x_.fd, continue_line, x_.limits->io_timeout)) return fail(ec);
+        if (auto ec = x_.transport().write_all(continue_line, x_.limits->io_timeout))
+            return fail(ec);
     }
 
-    FdReadStream stream(x_.fd, x_.limits->io_timeout);
+    TransportReadStream stream(x_.transport(), x_.limits->io_timeout);
     for (;;) {
         auto& body = parser.get().body();
         body.data = buf.data();

@@ -6,6 +6,7 @@
 
 #include "http/chunk_guard.hpp"
 #include "http/request_from_beast.hpp"
+#include "http/transport.hpp"
 #include "wsgibridge/limits.hpp"
 #include "wsgibridge/log.hpp"
 
@@ -19,6 +20,7 @@ namespace wsgibridge::http {
 struct Exchange
 {
     int fd = -1;
+    SSL* ssl = nullptr; ///< the connection's TLS, or null (plain)
     const Limits* limits = nullptr;
     const Logger* log = nullptr;
     RequestParser* parser = nullptr;
@@ -34,6 +36,8 @@ struct Exchange
     bool head_sent = false;     ///< response bytes reached the socket
     bool must_close = false;    ///< framing lost or the client gone: close afterwards
     std::error_code body_error; ///< the request body failed (too large, bad chunk, ...)
+
+    Transport transport() const noexcept { return {fd, ssl}; }
 };
 
 } // namespace wsgibridge::http

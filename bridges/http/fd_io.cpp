@@ -78,21 +78,4 @@ std::error_code send_file_all(int out_fd, int in_fd, std::uint64_t offset, std::
     return {};
 }
 
-std::size_t FdReadStream::read_into(std::span<char> buf, boost::beast::error_code& ec)
-{
-    auto r = http::read_some(fd_, buf, timeout_);
-    if (!r) {
-        ec = r.error() == errc::timeout
-                 ? boost::beast::error::timeout
-                 : boost::beast::error_code(boost::asio::error::connection_reset);
-        return 0;
-    }
-    if (*r == 0) {
-        ec = boost::asio::error::eof;
-        return 0;
-    }
-    ec = {};
-    return *r;
-}
-
 } // namespace wsgibridge::http

@@ -31,40 +31,4 @@ std::error_code write_all(int fd, std::string_view data, std::chrono::millisecon
 std::error_code send_file_all(int out_fd, int in_fd, std::uint64_t offset, std::uint64_t count,
                               std::chrono::milliseconds timeout);
 
-/// A Beast SyncReadStream over read_some(): lets the request parser pull body bytes
-/// through the same flat_buffer the async head reader filled.
-class FdReadStream
-{
-public:
-    FdReadStream(int fd, std::chrono::milliseconds timeout) noexcept : fd_(fd), timeout_(timeout) {}
-
-    template <class MutableBufferSequence>
-    std::size_t read_some(const MutableBufferSequence& buffers, boost::beast::error_code& ec)
-    {
-        for (auto it = boost::asio::buffer_sequence_begin(buffers);
-             it != boost::asio::buffer_sequence_end(buffers); ++it) {
-            boost::asio::mutable_buffer b = *it;
-            if (b.size() == 0) continue;
-            return read_into({static_cast<char*>(b.data()), b.size()}, ec);
-        }
-        ec = {};
-        return 0;
-    }
-
-    template <class MutableBufferSequence>
-    std::size_t read_some(const MutableBufferSequence& buffers)
-    {
-        boost::beast::error_code ec;
-        auto n = read_some(buffers, ec);
-        if (ec) throw boost::system::system_error(ec);
-        return n;
-    }
-
-private:
-    std::size_t read_into(std::span<char> buf, boost::beast::error_code& ec);
-
-    int fd_;
-    std::chrono::milliseconds timeout_;
-};
-
 } // namespace wsgibridge::http

@@ -1,7 +1,6 @@
 #include "http/response_sink.hpp"
 
 #include "http/date_cache.hpp"
-#include "http/fd_io.hpp"
 
 #include <array>
 #include <charconv>
@@ -109,7 +108,7 @@ std::size_t HttpResponseSink::clamp(std::size_t n) const noexcept
 std::error_code HttpResponseSink::send(std::span<iovec> vec)
 {
     if (gone_) return make_error_code(errc::peer_gone);
-    if (auto ec = write_all(x_.fd, vec, x_.limits->io_timeout)) {
+    if (auto ec = x_.transport().write_all(vec, x_.limits->io_timeout)) {
         gone_ = true;
         x_.must_close = true;
         return ec;
@@ -151,7 +150,7 @@ std::error_code HttpResponseSink::send_file(int fd, std::uint64_t offset, std::u
     if (plan_.chunked) vec[n++] = iov(chunk_header(size_line, static_cast<std::size_t>(count)));
     state_ = State::streaming;
     if (auto ec = send({vec.data(), n})) return ec;
-    if (auto ec = send_file_all(x_.fd, fd, offset, count, x_.limits->io_timeout)) {
+    if (auto ec = x_.transport().send_file_all(fd, offset, count, x_.limits->io_timeout)) {
         // Part of the body may be out: the framing is lost either way.
         gone_ = ec != errc::body_truncated;
         x_.must_close = true;

@@ -57,6 +57,18 @@ std::unique_ptr<const http::StaticFiles> make_static_files(const std::vector<std
     return std::make_unique<const http::StaticFiles>(mappings);
 }
 
+/// --certfile/--keyfile, loaded by every server (each worker after a reload reads the
+/// files again).
+std::unique_ptr<const http::TlsContext> make_tls(const HttpServerOptions& options)
+{
+    if (options.certfile.empty()) {
+        if (!options.keyfile.empty())
+            throw std::invalid_argument("--keyfile needs --certfile (the certificate chain)");
+        return nullptr;
+    }
+    return std::make_unique<const http::TlsContext>(options.certfile, options.keyfile);
+}
+
 } // namespace
 
 struct HttpServer::Impl
@@ -66,7 +78,7 @@ struct HttpServer::Impl
         : options(options),
           context{handler, log, access_log, options.limits, options.mount, options.server_software,
                   {},      {},  {},  TrustedProxies(options.forwarded_allow_ips),
-                  make_static_files(options.static_map)},
+                  make_static_files(options.static_map), make_tls(options)},
           ioc(static_cast<int>(std::max(1u, options.threads))),
           acceptor(make_acceptor(ioc, options)), retry(ioc), signals(ioc)
     {

@@ -56,6 +56,7 @@ Session::Session(Socket socket, ServerContext& context)
                               : info_.remote_addr + ":" + info_.remote_port;
     trusted_proxy_ = info_.unix_socket || ctx_.proxies.trusts(info_.remote_addr);
     req_.headers.reserve(32);
+    if (ctx_.tls) tls_.emplace(*ctx_.tls, fd_);
     // Blocking reads and writes inside handle() poll() on EAGAIN themselves.
     boost::system::error_code ignored;
     socket_.non_blocking(true, ignored);
@@ -73,7 +74,12 @@ void Session::start()
         std::lock_guard lock(ctx_.mutex);
         ctx_.sessions.emplace(this, weak_from_this());
     }
-    asio::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->read_next(); });
+    asio::dispatch(socket_.get_executor(), [self = shared_from_this()] {
+        if (self->tls_)
+            self->handshake();
+        else
+            self->read_next();
+    });
 }
 
 void Session::on_stop()
@@ -129,7 +135,7 @@ void Session::read_next()
     waiting_ = true;
     idle_ = true;
     arm(ctx_.stopping ? stop_drain_window : ctx_.limits.idle_timeout);
-    socket_.async_read_some(
+    async_read(
         buffer_.prepare(4096),
         [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
             self->waiting_ = false;
@@ -180,7 +186,7 @@ void Session::read_head()
     std::size_t room = std::min<std::size_t>(4096, buffer_.max_size() - buffer_.size());
     if (room == 0) return reject(make_error_code(errc::header_too_large), {});
     waiting_ = true;
-    socket_.async_read_some(
+    async_read(
         buffer_.prepare(room),
         [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
             self->waiting_ = false;
@@ -235,6 +241,7 @@ void Session::serve()
     const auto& head = parser_->get();
     Exchange x;
     x.fd = fd_;
+    x.ssl = tls_ ? tls_->get() : nullptr;
     x.limits = &ctx_.limits;
     x.log = &ctx_.log;
     x.parser = &*parser_;
@@ -249,6 +256,11 @@ void Session::serve()
     HttpResponseSink sink(x, head_buf_, ctx_.server_software);
     HttpBodySource body(x);
     bool in_mount = request_from_beast(head, info_, ctx_.mount, path_buf_, req_);
+    if (tls_) {
+        // As Apache and nginx tell CGI programs (and gunicorn the environ).
+        req_.scheme = "https";
+        req_.variables.add("HTTPS", "on");
+    }
     if (trusted_proxy_ && has_proxy_headers(req_.headers))
         apply_forwarded(req_, ctx_.proxies, forwarded_,
                         [this](std::string_view m) { ctx_.log.warning(m); });
@@ -285,8 +297,10 @@ void Session::finish_exchange(bool keep_alive)
     // saves a round of async operations per connection.
     char probe;
     bool unread = buffer_.size() > 0 || !parser_->is_done() ||
+                  (tls_ && SSL_pending(tls_->get()) > 0) ||
                   ::recv(fd_, &probe, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
     if (unread) return linger_close();
+    if (tls_) tls_->goodbye();
     boost::system::error_code ignored;
     socket_.shutdown(Socket::shutdown_both, ignored);
     close();
@@ -298,6 +312,7 @@ void Session::reject(std::error_code reason, std::string_view detail)
     ctx_.log.warning(refusal_message(reason, peer_, ctx_.limits, detail));
     Exchange x;
     x.fd = fd_;
+    x.ssl = tls_ ? tls_->get() : nullptr;
     x.limits = &ctx_.limits;
     x.log = &ctx_.log;
     x.peer = peer_;
@@ -315,6 +330,7 @@ void Session::reject(std::error_code reason, std::string_view detail)
 
 void Session::linger_close()
 {
+    if (tls_) tls_->goodbye();
     boost::system::error_code ignored;
     socket_.shutdown(Socket::shutdown_send, ignored);
     lingered_ = 0;
@@ -341,6 +357,7 @@ void Session::close()
     if (closed_) return;
     closed_ = true;
     disarm();
+    if (tls_) tls_->goodbye();
     boost::system::error_code ignored;
     socket_.close(ignored);
 }

@@ -17,6 +17,7 @@
 #include "http/head_rules.hpp"
 #include "http/request_from_beast.hpp"
 #include "http/static_files.hpp"
+#include "http/tls.hpp"
 #include "model/forwarded.hpp"
 #include "wsgibridge/handler.hpp"
 #include "wsgibridge/limits.hpp"
@@ -53,6 +54,7 @@ struct ServerContext
 
     TrustedProxies proxies; ///< --forwarded-allow-ips
     std::unique_ptr<const StaticFiles> static_files; ///< --static-map, or null
+    std::unique_ptr<const TlsContext> tls;           ///< --certfile, or null (plain HTTP)
 };
 
 class Session : public std::enable_shared_from_this<Session>
@@ -87,6 +89,20 @@ private:
     void linger_read();
     void close();
 
+    // TLS (--certfile): the handshake, bounded by the header timeout, before the first
+    // head; the async reads of heads go through TlsConnection when it is on.
+    void handshake();
+    void on_handshake(boost::system::error_code ec);
+    template <class Handler>
+    void async_read(boost::asio::mutable_buffer buf, Handler&& handler)
+    {
+        if (tls_)
+            tls_->async_read_some(socket_, buf,
+                                  TlsConnection::ReadHandler(std::forward<Handler>(handler)));
+        else
+            socket_.async_read_some(buf, std::forward<Handler>(handler));
+    }
+
     Socket socket_;
     boost::asio::steady_timer timer_;
     ServerContext& ctx_;
@@ -95,6 +111,7 @@ private:
     std::string peer_; ///< "addr:port" for log lines
     bool trusted_proxy_;     ///< the peer's proxy headers count (--forwarded-allow-ips)
     ForwardedStorage forwarded_;
+    std::optional<TlsConnection> tls_;
 
     Arena arena_;
     std::optional<RequestParser> parser_;

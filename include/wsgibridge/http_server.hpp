@@ -35,6 +35,13 @@ struct HttpServerOptions : ServerOptions
     /// "PREFIX=DIR" (--static-map, repeatable): files under DIR answered without the
     /// handler, with sendfile, conditional requests and ranges.
     std::vector<std::string> static_map;
+    /// HTTPS (--certfile, --keyfile): a PEM file with the certificate first, then its
+    /// intermediates, and one with the private key ("" = it is in `certfile`). TLS 1.2
+    /// and 1.3, ALPN http/1.1; the environ gets wsgi.url_scheme "https" and HTTPS=on.
+    /// Read when the server is constructed: a new HttpServer (a new worker) reads them
+    /// again.
+    std::string certfile;
+    std::string keyfile;
     std::string server_software = "wsgi-bridge";
 };
 
@@ -42,7 +49,8 @@ class WSGIBRIDGE_API HttpServer
 {
 public:
     /// Binds the listening socket, or adopts `listen_fd` (throws std::invalid_argument for
-    /// a malformed `bind`, std::system_error when it cannot listen). Sets
+    /// a malformed `bind` or an unusable certificate or key, std::system_error when it
+    /// cannot listen). Sets
     /// SIGPIPE to ignored for the process: sendfile(2) has no MSG_NOSIGNAL, and a client
     /// hanging up must cost an EPIPE, not the process.
     HttpServer(const HttpServerOptions& options, RequestHandler& handler, const Logger& log,
