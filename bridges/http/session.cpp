@@ -222,7 +222,7 @@ void Session::on_head(boost::beast::error_code ec)
     if (auto r = validate_head(parser_->get(), ctx_.limits.max_target_bytes))
         return reject(r.code, r.why);
     std::string detail;
-    if (auto reason = precheck_chunked(*parser_, buffer_, detail)) {
+    if (auto reason = precheck_chunked(*parser_, buffer_, detail, wants_more_)) {
         if (!chunks_.problem().empty()) detail = chunks_.problem();
         return reject(reason, detail);
     }
@@ -240,6 +240,7 @@ void Session::serve()
     x.parser = &*parser_;
     x.buffer = &buffer_;
     x.chunks = &chunks_;
+    x.wants_more = wants_more_;
     x.peer = peer_;
     x.stopping = &ctx_.stopping;
     x.http10 = head.version() == 10;

@@ -163,6 +163,11 @@ RawClient::~RawClient()
     ::close(fd_);
 }
 
+void RawClient::shutdown_write()
+{
+    ::shutdown(fd_, SHUT_WR);
+}
+
 void RawClient::send(std::string_view data)
 {
     while (!data.empty()) {
