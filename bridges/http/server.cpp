@@ -1,6 +1,7 @@
 // HttpServer: the listening socket, the io threads, signals and graceful stop. The
 // per-connection work is in session.cpp.
 #include "http/session.hpp"
+#include "net/io_runners.hpp"
 #include "net/listener.hpp"
 #include "wsgibridge/http_server.hpp"
 
@@ -66,10 +67,16 @@ struct HttpServer::Impl
         : options(options),
           context{handler, log, access_log, options.limits, options.mount, options.server_software,
                   {},      {},  {},  TrustedProxies(options.forwarded_allow_ips),
-                  make_static_files(options.static_map)},
-          ioc(static_cast<int>(std::max(1u, options.threads))),
-          acceptor(make_acceptor(ioc, options)), retry(ioc), signals(ioc)
+                  make_static_files(options.static_map), nullptr, {}},
+          // One thread runs the io_context unless requests block (IoRunners): with a
+          // single thread for good, Asio can skip its locking.
+          ioc(options.threads <= 1 ? 1 : BOOST_ASIO_CONCURRENCY_HINT_DEFAULT),
+          acceptor(make_acceptor(ioc, options)), retry(ioc), signals(ioc),
+          runners(ioc, options.threads, [this](std::string_view what) {
+              context.log.error(concat("request failed: ", what));
+          })
     {
+        context.runners = &runners; // declared after the context: set here
         endpoint = net::describe_local(acceptor.native_handle());
         if (options.listen_fd < 0 && endpoint.starts_with("unix:"))
             socket_path = endpoint.substr(5);
@@ -100,14 +107,21 @@ struct HttpServer::Impl
     std::uint64_t accept_failures = 0;
     bool accept_failing = false;
     asio::signal_set signals;
+    net::IoRunners runners;
     std::string endpoint;
     std::string socket_path; ///< unix socket file to remove on shutdown (bound here)
 };
 
 void HttpServer::Impl::accept()
 {
-    acceptor.async_accept(asio::make_strand(ioc),
-                          [this](auto ec, auto socket) { on_accept(ec, std::move(socket)); });
+    auto done = [this](boost::system::error_code ec, http::Session::Socket socket) {
+        on_accept(ec, std::move(socket));
+    };
+    // A strand per connection only when more than one thread may run its handlers.
+    if (runners.max_threads() > 1)
+        acceptor.async_accept(asio::make_strand(ioc), std::move(done));
+    else
+        acceptor.async_accept(asio::any_io_executor(ioc.get_executor()), std::move(done));
 }
 
 void HttpServer::Impl::on_accept(boost::system::error_code ec, http::Session::Socket socket)
@@ -160,8 +174,8 @@ void HttpServer::Impl::stop()
     std::vector<std::shared_ptr<http::Session>> live;
     {
         std::lock_guard lock(context.mutex);
-        for (auto& [raw, weak] : context.sessions)
-            if (auto s = weak.lock()) live.push_back(std::move(s));
+        for (auto* s = context.sessions; s; s = s->next_session())
+            if (auto p = s->weak_from_this().lock()) live.push_back(std::move(p));
     }
     // Each session's stop runs on its own strand: after the request it may be serving.
     for (auto& s : live)
@@ -198,23 +212,7 @@ void HttpServer::run()
         });
     }
     impl.accept();
-    auto serve = [&impl] {
-        for (;;) {
-            try {
-                impl.ioc.run();
-                return;
-            } catch (const std::exception& e) {
-                // One connection's failure (out of memory building a head) must not take
-                // the server down; its session is gone with the stack that threw.
-                impl.context.log.error(concat("request failed: ", e.what()));
-            }
-        }
-    };
-    std::vector<std::jthread> extra;
-    for (unsigned i = 1; i < std::max(1u, impl.options.threads); ++i)
-        extra.emplace_back(serve);
-    serve();
-    extra.clear(); // joins
+    impl.runners.run();
 }
 
 void HttpServer::stop()

@@ -7,13 +7,13 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/http/read.hpp>
+#include <cerrno>
 #include <sys/socket.h>
 
 namespace wsgibridge::http {
 namespace asio = boost::asio;
 namespace {
 
-constexpr std::size_t arena_bytes = 8 * 1024;
 /// How long and how much a closing connection keeps reading so the client receives
 /// our last response instead of a reset (Apache's lingering close).
 constexpr std::chrono::milliseconds linger_time{2000};
@@ -46,11 +46,28 @@ std::error_code classify(const boost::beast::error_code& ec) noexcept
     return make_error_code(errc::peer_gone);
 }
 
+/// A closed connection's buffers, or new ones.
+std::unique_ptr<SessionMemory> take_memory(ServerContext& ctx)
+{
+    std::unique_ptr<SessionMemory> memory;
+    {
+        std::lock_guard lock(ctx.mutex);
+        if (!ctx.spare.empty()) {
+            memory = std::move(ctx.spare.back());
+            ctx.spare.pop_back();
+        }
+    }
+    if (!memory) memory = std::make_unique<SessionMemory>();
+    return memory;
+}
+
 } // namespace
 
 Session::Session(Socket socket, ServerContext& context)
     : socket_(std::move(socket)), timer_(socket_.get_executor()), ctx_(context),
-      fd_(socket_.native_handle()), info_(connection_info(fd_)), arena_(arena_bytes)
+      fd_(socket_.native_handle()), info_(connection_info(fd_)), memory_(take_memory(context)),
+      arena_(memory_->arena), buffer_(memory_->buffer), req_(memory_->req),
+      path_buf_(memory_->path_buf), head_buf_(memory_->head_buf)
 {
     peer_ = info_.unix_socket ? "unix:" + info_.local_addr
                               : info_.remote_addr + ":" + info_.remote_port;
@@ -63,15 +80,28 @@ Session::Session(Socket socket, ServerContext& context)
 
 Session::~Session()
 {
+    parser_.reset(); // gives its memory back to the arena before another session gets it
+    buffer_.clear();
     std::lock_guard lock(ctx_.mutex);
-    ctx_.sessions.erase(this);
+    if (prev_)
+        prev_->next_ = next_;
+    else if (ctx_.sessions == this)
+        ctx_.sessions = next_;
+    if (next_) next_->prev_ = prev_;
+    // Only buffers of a normal size are kept: a connection that grew one (a large head,
+    // a long chunk line) gives it back to the allocator.
+    if (ctx_.spare.size() < ServerContext::max_spare && buffer_.capacity() <= 64 * 1024 &&
+        head_buf_.capacity() <= 64 * 1024 && path_buf_.capacity() <= 64 * 1024)
+        ctx_.spare.push_back(std::move(memory_));
 }
 
 void Session::start()
 {
     {
         std::lock_guard lock(ctx_.mutex);
-        ctx_.sessions.emplace(this, weak_from_this());
+        next_ = ctx_.sessions;
+        if (next_) next_->prev_ = this;
+        ctx_.sessions = this;
     }
     asio::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->read_next(); });
 }
@@ -93,6 +123,7 @@ void Session::on_stop()
 void Session::arm(std::chrono::milliseconds timeout)
 {
     timed_out_ = false;
+    armed_ = true;
     timer_.expires_after(timeout); // cancels the previous wait
     timer_.async_wait(
         [self = shared_from_this(), gen = ++generation_](boost::system::error_code ec) {
@@ -106,6 +137,8 @@ void Session::arm(std::chrono::milliseconds timeout)
 void Session::disarm()
 {
     ++generation_;
+    if (!armed_) return; // a head read at once never armed it: nothing to cancel
+    armed_ = false;
     timer_.cancel();
 }
 
@@ -169,6 +202,23 @@ void Session::read_head()
         }
         buffer_.consume(used);
     }
+    if (requests_ == 0 && !head_armed_ && !tried_read_) {
+        // A new connection: the client usually sent its request right after connecting,
+        // and it is already here. Reading it now needs no timer and no trip through the
+        // reactor; only if nothing has arrived yet does the wait below begin.
+        tried_read_ = true;
+        std::size_t room = std::min<std::size_t>(4096, buffer_.max_size() - buffer_.size());
+        if (room > 0) {
+            auto space = buffer_.prepare(room);
+            ssize_t n = ::recv(fd_, space.data(), space.size(), MSG_DONTWAIT);
+            if (n > 0) {
+                buffer_.commit(static_cast<std::size_t>(n));
+                return read_head();
+            }
+            if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+                return close(); // gone before sending anything: nothing to answer
+        }
+    }
     if (!head_armed_) {
         head_armed_ = true;
         // A connection accepted just before a stop has sent nothing yet: it gets the drain
@@ -231,6 +281,16 @@ void Session::on_head(boost::beast::error_code ec)
 
 void Session::serve()
 {
+    // Ends before finish_exchange(), which may serve the next pipelined request.
+    bool keep = exchange();
+    finish_exchange(keep);
+}
+
+bool Session::exchange()
+{
+    // From here to the response, the handler may block this thread: if it does, another
+    // one takes over the io_context (IoRunners).
+    net::IoRunners::Request busy(ctx_.runners);
     ++requests_;
     const auto& head = parser_->get();
     Exchange x;
@@ -274,8 +334,7 @@ void Session::serve()
     } else {
         ctx_.access_log.log(req_, sink.status(), sink.body_bytes());
     }
-    bool keep = x.keep_alive && !x.must_close && !ctx_.stopping && body.drain();
-    finish_exchange(keep);
+    return x.keep_alive && !x.must_close && !ctx_.stopping && body.drain();
 }
 
 void Session::finish_exchange(bool keep_alive)

@@ -18,6 +18,7 @@
 #include "http/request_from_beast.hpp"
 #include "http/static_files.hpp"
 #include "model/forwarded.hpp"
+#include "net/io_runners.hpp"
 #include "wsgibridge/handler.hpp"
 #include "wsgibridge/limits.hpp"
 #include "wsgibridge/log.hpp"
@@ -30,11 +31,22 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <unordered_map>
+#include <vector>
 
 namespace wsgibridge::http {
 
 class Session;
+
+/// A connection's buffers. When it closes they go to ServerContext::spare for the next
+/// connection: a new connection then allocates only its Session.
+struct SessionMemory
+{
+    static constexpr std::size_t arena_bytes = 8 * 1024;
+    Arena arena{arena_bytes};
+    boost::beast::flat_buffer buffer;
+    Request req;
+    std::string path_buf, head_buf;
+};
 
 /// What every connection of one server shares. Outlives all sessions.
 struct ServerContext
@@ -47,12 +59,18 @@ struct ServerContext
     std::string server_software;
     std::atomic<bool> stopping{false};
 
-    /// Live sessions, so stop() can wake the idle ones.
+    /// Live sessions, so stop() can wake the idle ones: an intrusive list (linking a
+    /// new connection allocates nothing), guarded by `mutex`.
     std::mutex mutex;
-    std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
+    Session* sessions = nullptr;
 
     TrustedProxies proxies; ///< --forwarded-allow-ips
     std::unique_ptr<const StaticFiles> static_files; ///< --static-map, or null
+    /// The server's io threads: a request marks its thread busy (null: not counted).
+    net::IoRunners* runners = nullptr;
+    /// Buffers of closed connections, at most max_spare (under `mutex`).
+    std::vector<std::unique_ptr<SessionMemory>> spare;
+    static constexpr std::size_t max_spare = 64;
 };
 
 class Session : public std::enable_shared_from_this<Session>
@@ -72,12 +90,15 @@ public:
     /// answered (with Connection: close), then closes.
     void on_stop();
     Socket::executor_type executor() { return socket_.get_executor(); }
+    /// The next live session in ServerContext::sessions (under its mutex).
+    Session* next_session() const noexcept { return next_; }
 
 private:
     void read_next();
     void read_head();
     void on_head(boost::beast::error_code ec);
     void serve();
+    bool exchange(); ///< one request and its response; true: the connection may go on
     void reject(std::error_code reason, std::string_view detail);
     void finish_exchange(bool keep_alive);
 
@@ -96,13 +117,15 @@ private:
     bool trusted_proxy_;     ///< the peer's proxy headers count (--forwarded-allow-ips)
     ForwardedStorage forwarded_;
 
-    Arena arena_;
+    std::unique_ptr<SessionMemory> memory_; ///< the references below point into it
+    Arena& arena_;
+    boost::beast::flat_buffer& buffer_;
+    Request& req_;
+    std::string& path_buf_;
+    std::string& head_buf_;
     std::optional<RequestParser> parser_;
     ChunkGuard chunks_;
-    boost::beast::flat_buffer buffer_;
     Refusal raw_refusal_; ///< what the raw bytes of the current head broke
-    Request req_;
-    std::string path_buf_, head_buf_;
 
     unsigned generation_ = 0; ///< invalidates timer callbacks of earlier waits
     bool timed_out_ = false;
@@ -111,6 +134,10 @@ private:
     bool waiting_ = false; ///< an async read is pending (stop may cancel it)
     bool idle_ = false;    ///< that read waits for the next kept-alive request
     bool closed_ = false;
+    bool armed_ = false; ///< timer_ has a wait pending
+    bool tried_read_ = false; ///< the first head was read for at once (read_head())
+    Session* prev_ = nullptr; ///< ServerContext::sessions links
+    Session* next_ = nullptr;
     std::uint64_t requests_ = 0;
     unsigned depth_ = 0; ///< nested on_head calls of pipelined requests
     std::size_t lingered_ = 0;
