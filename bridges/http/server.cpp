@@ -158,8 +158,10 @@ void HttpServer::Impl::on_accept(boost::system::error_code ec, http::Session::So
         int one = 1;
         ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
-    std::make_shared<http::Session>(std::move(socket), context)->start();
+    // The next accept is pending before this connection's request may run inline (and
+    // block): the thread that takes over the io_context then accepts meanwhile.
     accept();
+    std::make_shared<http::Session>(std::move(socket), context)->start();
 }
 
 void HttpServer::Impl::stop()

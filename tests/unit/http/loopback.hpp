@@ -36,7 +36,7 @@ class LoopbackServer
 {
 public:
     explicit LoopbackServer(Limits limits = {}, std::string bind = "127.0.0.1:0",
-                            std::string mount = "");
+                            std::string mount = "", unsigned threads = 2);
     ~LoopbackServer();
 
     unsigned short port() const;
