@@ -1,7 +1,8 @@
 // One HTTP/1.x connection.
 //
-// Threading (why it is built this way): every io thread runs the one io_context, and a
-// connection's handlers run on its own strand. Waiting for a request head is
+// Threading (why it is built this way): one thread runs the io_context while requests
+// do not block, more (up to --threads) only while they do (net::IoRunners), so a
+// connection's handlers run on its own strand when threads > 1. Waiting for a request head is
 // asynchronous with a deadline (header timeout; keep-alive idle timeout before the
 // first byte), so slow or idle clients hold no thread: a slowloris costs a socket and
 // a few KiB, not a worker. Once a head is complete, the session calls

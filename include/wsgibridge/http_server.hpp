@@ -24,8 +24,9 @@ struct HttpServerOptions {
     /// Permissions of a unix socket file (--socket-mode); 0666 lets a web server running
     /// as another user connect; 0 leaves the umask's.
     unsigned socket_mode = 0666;
-    /// Threads that read requests and call the handler. Requests in Python take turns
-    /// on the GIL, but threads blocked on slow clients no longer hold anybody up.
+    /// Requests run at once: threads that read requests and call the handler. One thread
+    /// does everything while requests do not block; when every running one has been in a
+    /// request for a 2 ms tick without any ending, another takes over, up to this many.
     unsigned threads = 4;
     /// SCRIPT_NAME: the prefix the application is mounted at ("" = root). Requests
     /// outside it get 404.
