@@ -78,6 +78,15 @@ struct HttpServer::Impl
     {
         context.runners = &runners; // declared after the context: set here
         endpoint = net::describe_local(acceptor.native_handle());
+        tcp = !endpoint.starts_with("unix:");
+        if (tcp) {
+            // Responses go out in one writev; Nagle would only delay the next small one.
+            // Set on the listener, Linux copies it to every accepted socket (no
+            // setsockopt per connection).
+            int one = 1;
+            nodelay_inherited = ::setsockopt(acceptor.native_handle(), IPPROTO_TCP, TCP_NODELAY,
+                                             &one, sizeof one) == 0;
+        }
         if (options.listen_fd < 0 && endpoint.starts_with("unix:"))
             socket_path = endpoint.substr(5);
     }
@@ -109,6 +118,8 @@ struct HttpServer::Impl
     asio::signal_set signals;
     net::IoRunners runners;
     std::string endpoint;
+    bool tcp = false;               ///< not a unix socket
+    bool nodelay_inherited = false; ///< TCP_NODELAY set on the listener
     std::string socket_path; ///< unix socket file to remove on shutdown (bound here)
 };
 
@@ -153,8 +164,7 @@ void HttpServer::Impl::on_accept(boost::system::error_code ec, http::Session::So
         accept_failing = false;
         context.log.info(concat("accept on ", endpoint, " works again"));
     }
-    if (socket.local_endpoint().protocol().family() != AF_UNIX) {
-        // Responses go out in one writev; Nagle would only delay the next small one.
+    if (tcp && !nodelay_inherited) {
         int one = 1;
         ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
