@@ -67,7 +67,7 @@ struct HttpServer::Impl
         : options(options),
           context{handler, log, access_log, options.limits, options.mount, options.server_software,
                   {},      {},  {},  TrustedProxies(options.forwarded_allow_ips),
-                  make_static_files(options.static_map), nullptr, {}},
+                  make_static_files(options.static_map), nullptr, {}, {}},
           // One thread runs the io_context unless requests block (IoRunners): with a
           // single thread for good, Asio can skip its locking.
           ioc(options.threads <= 1 ? 1 : BOOST_ASIO_CONCURRENCY_HINT_DEFAULT),
@@ -93,6 +93,11 @@ struct HttpServer::Impl
 
     ~Impl()
     {
+        // Strands belong to the io_context's strand service: they go before it does.
+        {
+            std::lock_guard lock(context.mutex);
+            context.spare_strands.clear();
+        }
         // A socket file we created is ours: leave no stale file for the next start to trip
         // on. An inherited socket's file belongs to whoever bound it (other workers still
         // serve it).
@@ -129,10 +134,18 @@ void HttpServer::Impl::accept()
         on_accept(ec, std::move(socket));
     };
     // A strand per connection only when more than one thread may run its handlers.
-    if (runners.max_threads() > 1)
-        acceptor.async_accept(asio::make_strand(ioc), std::move(done));
-    else
-        acceptor.async_accept(asio::any_io_executor(ioc.get_executor()), std::move(done));
+    if (runners.max_threads() == 1)
+        return acceptor.async_accept(asio::any_io_executor(ioc.get_executor()), std::move(done));
+    asio::any_io_executor strand;
+    {
+        std::lock_guard lock(context.mutex);
+        if (!context.spare_strands.empty()) {
+            strand = std::move(context.spare_strands.back());
+            context.spare_strands.pop_back();
+        }
+    }
+    if (!strand) strand = asio::make_strand(ioc);
+    acceptor.async_accept(strand, std::move(done));
 }
 
 void HttpServer::Impl::on_accept(boost::system::error_code ec, http::Session::Socket socket)

@@ -93,6 +93,12 @@ Session::~Session()
     if (ctx_.spare.size() < ServerContext::max_spare && buffer_.capacity() <= 64 * 1024 &&
         head_buf_.capacity() <= 64 * 1024 && path_buf_.capacity() <= 64 * 1024)
         ctx_.spare.push_back(std::move(memory_));
+    // No handler of this session is left (each holds it): the strand serves the next one.
+    // Not once stopping: a strand must not outlive the io_context (the server drops the
+    // spare ones before it destroys its io_context).
+    if (ctx_.runners && ctx_.runners->max_threads() > 1 && !ctx_.stopping &&
+        ctx_.spare_strands.size() < ServerContext::max_spare)
+        ctx_.spare_strands.push_back(socket_.get_executor());
 }
 
 void Session::start()

@@ -25,6 +25,7 @@
 #include "wsgibridge/log.hpp"
 
 #include <atomic>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -72,6 +73,9 @@ struct ServerContext
     /// Buffers of closed connections, at most max_spare (under `mutex`).
     std::vector<std::unique_ptr<SessionMemory>> spare;
     static constexpr std::size_t max_spare = 64;
+    /// Strands of closed connections (threads > 1), for the next ones: creating a strand
+    /// costs a lock and an allocation (under `mutex`, at most max_spare).
+    std::vector<boost::asio::any_io_executor> spare_strands;
 };
 
 class Session : public std::enable_shared_from_this<Session>
