@@ -52,13 +52,18 @@ void describe(const sockaddr_storage& ss, std::string& addr, std::string& port, 
 
 } // namespace
 
-ConnectionInfo connection_info(int fd)
+ConnectionInfo connection_info(int fd, const ConnectionInfo* shared_local)
 {
     ConnectionInfo info;
     sockaddr_storage ss{};
     socklen_t len = sizeof ss;
-    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0)
+    if (shared_local) {
+        info.local_addr = shared_local->local_addr;
+        info.local_port = shared_local->local_port;
+        info.unix_socket = shared_local->unix_socket;
+    } else if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
         describe(ss, info.local_addr, info.local_port, info.unix_socket);
+    }
     len = sizeof ss;
     ss = {};
     bool ignored = false;

@@ -34,7 +34,9 @@ struct ConnectionInfo
 };
 
 /// The addresses of an accepted socket (getsockname/getpeername).
-ConnectionInfo connection_info(int fd);
+/// `shared_local`: the listener's own address when every connection has it (not a
+/// wildcard bind): taken from there instead of asking the kernel per connection.
+ConnectionInfo connection_info(int fd, const ConnectionInfo* shared_local = nullptr);
 
 /// What Beast accepts but we must refuse (RFC 9112 §6.1, §6.3), checked before the
 /// application is called:

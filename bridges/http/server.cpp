@@ -67,7 +67,7 @@ struct HttpServer::Impl
         : options(options),
           context{handler, log, access_log, options.limits, options.mount, options.server_software,
                   {},      {},  {},  TrustedProxies(options.forwarded_allow_ips),
-                  make_static_files(options.static_map), nullptr, {}, {}},
+                  make_static_files(options.static_map), nullptr, {}, {}, {}},
           // One thread runs the io_context unless requests block (IoRunners): with a
           // single thread for good, Asio can skip its locking.
           ioc(options.threads <= 1 ? 1 : BOOST_ASIO_CONCURRENCY_HINT_DEFAULT),
@@ -79,6 +79,13 @@ struct HttpServer::Impl
         context.runners = &runners; // declared after the context: set here
         endpoint = net::describe_local(acceptor.native_handle());
         tcp = !endpoint.starts_with("unix:");
+        // Bound to one address (or a unix socket), every connection's local address is the
+        // listener's: no getsockname per connection.
+        auto local = http::connection_info(acceptor.native_handle());
+        local.remote_addr.clear();
+        local.remote_port.clear();
+        if (local.unix_socket || (local.local_addr != "0.0.0.0" && local.local_addr != "::"))
+            context.shared_local = std::move(local);
         if (tcp) {
             // Responses go out in one writev; Nagle would only delay the next small one.
             // Set on the listener, Linux copies it to every accepted socket (no

@@ -76,6 +76,8 @@ struct ServerContext
     /// Strands of closed connections (threads > 1), for the next ones: creating a strand
     /// costs a lock and an allocation (under `mutex`, at most max_spare).
     std::vector<boost::asio::any_io_executor> spare_strands;
+    /// The listener's address when every connection shares it (not a wildcard bind).
+    std::optional<ConnectionInfo> shared_local;
 };
 
 class Session : public std::enable_shared_from_this<Session>
