@@ -71,7 +71,6 @@ Session::Session(Socket socket, ServerContext& context)
 {
     peer_ = info_.unix_socket ? "unix:" + info_.local_addr
                               : info_.remote_addr + ":" + info_.remote_port;
-    trusted_proxy_ = info_.unix_socket || ctx_.proxies.trusts(info_.remote_addr);
     req_.headers.reserve(32);
     // Blocking reads and writes inside handle() poll() on EAGAIN themselves.
     boost::system::error_code ignored;
@@ -285,6 +284,13 @@ void Session::on_head(boost::beast::error_code ec)
     serve();
 }
 
+bool Session::trusted_proxy()
+{
+    if (!trusted_proxy_)
+        trusted_proxy_ = info_.unix_socket || ctx_.proxies.trusts(info_.remote_addr);
+    return *trusted_proxy_;
+}
+
 void Session::serve()
 {
     // Ends before finish_exchange(), which may serve the next pipelined request.
@@ -316,7 +322,9 @@ bool Session::exchange()
     HttpResponseSink sink(x, head_buf_, ctx_.server_software);
     HttpBodySource body(x);
     bool in_mount = request_from_beast(head, info_, ctx_.mount, path_buf_, req_);
-    if (trusted_proxy_ && has_proxy_headers(req_.headers))
+    // Whether the peer is a trusted proxy is asked only when it sends proxy headers
+    // (parsing its address back costs every connection otherwise); the answer is kept.
+    if (has_proxy_headers(req_.headers) && trusted_proxy())
         apply_forwarded(req_, ctx_.proxies, forwarded_,
                         [this](std::string_view m) { ctx_.log.warning(m); });
     if (is_server_options(head)) {

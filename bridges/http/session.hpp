@@ -106,6 +106,7 @@ private:
     void on_head(boost::beast::error_code ec);
     void serve();
     bool exchange(); ///< one request and its response; true: the connection may go on
+    bool trusted_proxy();
     void reject(std::error_code reason, std::string_view detail);
     void finish_exchange(bool keep_alive);
 
@@ -121,7 +122,8 @@ private:
     int fd_;
     ConnectionInfo info_;
     std::string peer_; ///< "addr:port" for log lines
-    bool trusted_proxy_;     ///< the peer's proxy headers count (--forwarded-allow-ips)
+    /// The peer's proxy headers count (--forwarded-allow-ips); known once asked.
+    std::optional<bool> trusted_proxy_;
     ForwardedStorage forwarded_;
 
     std::unique_ptr<SessionMemory> memory_; ///< the references below point into it
