@@ -65,9 +65,10 @@ std::unique_ptr<SessionMemory> take_memory(ServerContext& ctx)
 
 Session::Session(Socket socket, ServerContext& context)
     : socket_(std::move(socket)), timer_(socket_.get_executor()), ctx_(context),
-      fd_(socket_.native_handle()), info_(connection_info(fd_, context.shared_local ? &*context.shared_local : nullptr)), memory_(take_memory(context)),
-      arena_(memory_->arena), buffer_(memory_->buffer), req_(memory_->req),
-      path_buf_(memory_->path_buf), head_buf_(memory_->head_buf)
+      fd_(socket_.native_handle()),
+      info_(connection_info(fd_, context.shared_local ? &*context.shared_local : nullptr)),
+      memory_(take_memory(context)), arena_(memory_->arena), buffer_(memory_->buffer),
+      req_(memory_->req), path_buf_(memory_->path_buf), head_buf_(memory_->head_buf)
 {
     peer_ = info_.unix_socket ? "unix:" + info_.local_addr
                               : info_.remote_addr + ":" + info_.remote_port;
@@ -128,11 +129,26 @@ void Session::on_stop()
 void Session::arm(std::chrono::milliseconds timeout)
 {
     timed_out_ = false;
+    timing_ = true;
+    deadline_ = std::chrono::steady_clock::now() + timeout;
+    // A wait already pending that ends no later than the new deadline serves: when it
+    // fires, it waits again for the rest. A kept-alive connection so moves its idle
+    // deadline per request without touching the timer queue (no cancel, no handler).
+    if (armed_ && timer_.expiry() <= deadline_) return;
+    wait_until(deadline_);
+}
+
+void Session::wait_until(std::chrono::steady_clock::time_point when)
+{
     armed_ = true;
-    timer_.expires_after(timeout); // cancels the previous wait
+    timer_.expires_at(when); // a later wait pending ends with a stale generation
     timer_.async_wait(
         [self = shared_from_this(), gen = ++generation_](boost::system::error_code ec) {
-            if (ec || gen != self->generation_) return;
+            if (gen != self->generation_) return; // replaced by a later wait_until()
+            self->armed_ = false;
+            if (ec || !self->timing_) return;
+            if (std::chrono::steady_clock::now() < self->deadline_)
+                return self->wait_until(self->deadline_);
             self->timed_out_ = true;
             boost::system::error_code ignored;
             self->socket_.cancel(ignored);
@@ -141,10 +157,7 @@ void Session::arm(std::chrono::milliseconds timeout)
 
 void Session::disarm()
 {
-    ++generation_;
-    if (!armed_) return; // a head read at once never armed it: nothing to cancel
-    armed_ = false;
-    timer_.cancel();
+    timing_ = false; // a wait still pending ends quietly when it fires
 }
 
 void Session::read_next()
@@ -415,6 +428,12 @@ void Session::close()
     if (closed_) return;
     closed_ = true;
     disarm();
+    if (armed_) {
+        // The pending wait holds the session: it must end now, not at its deadline.
+        armed_ = false;
+        ++generation_;
+        timer_.cancel();
+    }
     boost::system::error_code ignored;
     socket_.close(ignored);
 }

@@ -112,6 +112,7 @@ private:
 
     void arm(std::chrono::milliseconds timeout);
     void disarm();
+    void wait_until(std::chrono::steady_clock::time_point when);
     void linger_close();
     void linger_read();
     void close();
@@ -143,7 +144,9 @@ private:
     bool waiting_ = false; ///< an async read is pending (stop may cancel it)
     bool idle_ = false;    ///< that read waits for the next kept-alive request
     bool closed_ = false;
-    bool armed_ = false; ///< timer_ has a wait pending
+    bool armed_ = false;  ///< timer_ has a wait pending (it may end before deadline_)
+    bool timing_ = false; ///< deadline_ applies (arm() until disarm())
+    std::chrono::steady_clock::time_point deadline_{};
     bool tried_read_ = false; ///< the first head was read for at once (read_head())
     Session* prev_ = nullptr; ///< ServerContext::sessions links
     Session* next_ = nullptr;
