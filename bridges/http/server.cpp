@@ -68,8 +68,8 @@ struct HttpServer::Impl
           context{handler, log, access_log, options.limits, options.mount, options.server_software,
                   {},      {},  {},  TrustedProxies(options.forwarded_allow_ips),
                   make_static_files(options.static_map), nullptr, {}, {}, {}},
-          // One thread runs the io_context unless requests block (IoRunners): with a
-          // single thread for good, Asio can skip its locking.
+          // One thread runs the io_context unless requests block (IoRunners); with a
+          // single thread for good, Asio takes its one-thread shortcuts (hint 1).
           ioc(options.threads <= 1 ? 1 : BOOST_ASIO_CONCURRENCY_HINT_DEFAULT),
           acceptor(make_acceptor(ioc, options)), retry(ioc), signals(ioc),
           runners(ioc, options.threads, [this](std::string_view what) {
