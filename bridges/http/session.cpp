@@ -370,9 +370,12 @@ void Session::finish_exchange(bool keep_alive)
     // Lingering only matters when unread bytes would turn close() into a reset; the
     // usual "Connection: close" client has sent nothing more, and closing at once
     // saves a round of async operations per connection.
+    // A client that said "close" (or spoke HTTP/1.0 without keep-alive) sends no further
+    // request (RFC 9112 section 9.6): the kernel's queue is not worth a look then.
     char probe;
+    bool client_closes = !parser_->keep_alive();
     bool unread = buffer_.size() > 0 || !parser_->is_done() ||
-                  ::recv(fd_, &probe, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+                  (!client_closes && ::recv(fd_, &probe, 1, MSG_PEEK | MSG_DONTWAIT) > 0);
     if (unread) return linger_close();
     boost::system::error_code ignored;
     socket_.shutdown(Socket::shutdown_both, ignored);
