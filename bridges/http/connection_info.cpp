@@ -52,7 +52,8 @@ void describe(const sockaddr_storage& ss, std::string& addr, std::string& port, 
 
 } // namespace
 
-ConnectionInfo connection_info(int fd, const ConnectionInfo* shared_local)
+ConnectionInfo connection_info(int fd, const ConnectionInfo* shared_local,
+                               const sockaddr_storage* peer)
 {
     ConnectionInfo info;
     sockaddr_storage ss{};
@@ -67,7 +68,10 @@ ConnectionInfo connection_info(int fd, const ConnectionInfo* shared_local)
     len = sizeof ss;
     ss = {};
     bool ignored = false;
-    if (!info.unix_socket && ::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0)
+    if (info.unix_socket) return info;
+    if (peer && (peer->ss_family == AF_INET || peer->ss_family == AF_INET6))
+        describe(*peer, info.remote_addr, info.remote_port, ignored);
+    else if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0)
         describe(ss, info.remote_addr, info.remote_port, ignored);
     return info;
 }

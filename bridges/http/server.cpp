@@ -13,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <cerrno>
+#include <cstring>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -122,6 +123,8 @@ struct HttpServer::Impl
     asio::io_context ioc;
     Acceptor acceptor;
     asio::steady_timer retry; ///< backs off accepting after EMFILE and friends
+    /// The client's address, filled by the one accept pending at a time.
+    asio::generic::stream_protocol::endpoint peer;
     /// Accept failures are reported once per interval (accepts run one at a time).
     static constexpr std::chrono::seconds accept_log_interval{10};
     std::chrono::steady_clock::time_point last_accept_log{};
@@ -142,7 +145,8 @@ void HttpServer::Impl::accept()
     };
     // A strand per connection only when more than one thread may run its handlers.
     if (runners.max_threads() == 1)
-        return acceptor.async_accept(asio::any_io_executor(ioc.get_executor()), std::move(done));
+        return acceptor.async_accept(asio::any_io_executor(ioc.get_executor()), peer,
+                                     std::move(done));
     asio::any_io_executor strand;
     {
         std::lock_guard lock(context.mutex);
@@ -152,7 +156,7 @@ void HttpServer::Impl::accept()
         }
     }
     if (!strand) strand = asio::make_strand(ioc);
-    acceptor.async_accept(strand, std::move(done));
+    acceptor.async_accept(strand, peer, std::move(done));
 }
 
 void HttpServer::Impl::on_accept(boost::system::error_code ec, http::Session::Socket socket)
@@ -188,10 +192,14 @@ void HttpServer::Impl::on_accept(boost::system::error_code ec, http::Session::So
         int one = 1;
         ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
+    // The client's address as accept() returned it (no getpeername per connection),
+    // copied before the next accept may overwrite it.
+    sockaddr_storage from{};
+    std::memcpy(&from, peer.data(), std::min<std::size_t>(peer.size(), sizeof from));
     // The next accept is pending before this connection's request may run inline (and
     // block): the thread that takes over the io_context then accepts meanwhile.
     accept();
-    std::make_shared<http::Session>(std::move(socket), context)->start();
+    std::make_shared<http::Session>(std::move(socket), context, &from)->start();
 }
 
 void HttpServer::Impl::stop()

@@ -85,7 +85,8 @@ class Session : public std::enable_shared_from_this<Session>
 public:
     using Socket = boost::asio::generic::stream_protocol::socket;
 
-    Session(Socket socket, ServerContext& context);
+    /// `peer`: the client's address from accept(), if known (else getpeername()).
+    Session(Socket socket, ServerContext& context, const sockaddr_storage* peer = nullptr);
     ~Session();
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
