@@ -66,8 +66,7 @@ std::unique_ptr<SessionMemory> take_memory(ServerContext& ctx)
 Session::Session(Socket socket, ServerContext& context, const sockaddr_storage* peer)
     : socket_(std::move(socket)), timer_(socket_.get_executor()), ctx_(context),
       fd_(socket_.native_handle()),
-      info_(connection_info(fd_, context.shared_local ? &*context.shared_local : nullptr,
-                            peer)),
+      info_(connection_info(fd_, context.shared_local ? &*context.shared_local : nullptr, peer)),
       memory_(take_memory(context)), arena_(memory_->arena), buffer_(memory_->buffer),
       req_(memory_->req), path_buf_(memory_->path_buf), head_buf_(memory_->head_buf)
 {
