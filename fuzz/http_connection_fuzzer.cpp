@@ -91,8 +91,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     limits.header_timeout = std::chrono::milliseconds(2000);
     limits.idle_timeout = std::chrono::milliseconds(2000);
     limits.io_timeout = std::chrono::milliseconds(2000);
-    http::ServerContext ctx{fx.handler, fx.log, fx.access, limits, "", "fuzz",
-                            {},         {},     {},        {},     {}, {}};
+    http::ServerContext ctx{fx.handler, fx.log, fx.access, limits, "", "fuzz", {}, {}, {}, {}, {}, {}, nullptr, {}, {}, {}};
 
     int fds[2];
     check(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);

@@ -14,11 +14,13 @@
 
 namespace wsgibridge::fastcgi {
 
+constexpr std::size_t read_buffer_bytes = 64 * 1024;
+
 Connection::Connection(Socket socket, ServerContext& context)
     : context_(context), socket_(std::move(socket)), fd_(socket_.native_handle()),
-      drain_timer_(context.io)
+      storage_(std::make_unique_for_overwrite<char[]>(read_buffer_bytes)),
+      buffer_(storage_.get(), read_buffer_bytes), drain_timer_(context.io)
 {
-    buffer_.resize(64 * 1024);
     boost::system::error_code ignored;
     socket_.non_blocking(true, ignored); // writes poll() themselves, with --io-timeout
 }
@@ -34,7 +36,7 @@ void Connection::read_more()
 {
     if (closed_ || reading_ || paused_) return;
     reading_ = true;
-    socket_.async_read_some(boost::asio::buffer(buffer_),
+    socket_.async_read_some(boost::asio::buffer(buffer_.data(), buffer_.size()),
                             [self = shared_from_this()](const boost::system::error_code& ec,
                                                         std::size_t n) { self->on_read(ec, n); });
 }

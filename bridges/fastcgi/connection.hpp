@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <vector>
 
 namespace wsgibridge::fastcgi {
@@ -78,7 +79,10 @@ private:
     Socket socket_;
     int fd_;
     RecordParser parser_;
-    std::vector<char> buffer_;
+    /// Read buffer, not zero-filled: a vector's 64 KiB of zeros cost more than twice
+    /// what serving a hello request does, on every new connection.
+    std::unique_ptr<char[]> storage_;
+    std::span<char> buffer_;
     std::map<std::uint16_t, std::shared_ptr<RequestState>> requests_;
     std::vector<std::shared_ptr<RequestState>> pending_; ///< ready, to start after this read
     boost::asio::steady_timer drain_timer_;

@@ -66,7 +66,7 @@ struct FastcgiServer::Impl
                                options.max_connections, ") reached"));
             return;
         }
-        if (s.local_endpoint().protocol().family() != AF_UNIX) {
+        if (listener.tcp() && !listener.nodelay_inherited()) {
             int one = 1;
             ::setsockopt(s.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         }

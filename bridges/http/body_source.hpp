@@ -32,8 +32,9 @@ private:
 /// Sans-I/O check of the chunk header(s) already buffered after the head, so a
 /// malformed first chunk size gets its 400 before the application runs. Consumes
 /// nothing the application could miss: only framing bytes, never body data.
-/// `detail` receives the parser's words for a refusal.
+/// `detail` receives the parser's words for a refusal; `wants_more` whether the parser
+/// answered need_more to the buffered bytes (Exchange::wants_more).
 std::error_code precheck_chunked(RequestParser& parser, boost::beast::flat_buffer& buffer,
-                                 std::string& detail);
+                                 std::string& detail, bool& wants_more);
 
 } // namespace wsgibridge::http

@@ -35,6 +35,7 @@ struct Exchange
     bool continue_sent = false;
     bool head_sent = false;     ///< response bytes reached the socket
     bool must_close = false;    ///< framing lost or the client gone: close afterwards
+    bool wants_more = false;    ///< the parser answered need_more to the buffered bytes
     std::error_code body_error; ///< the request body failed (too large, bad chunk, ...)
 
     Transport transport() const noexcept { return {fd, ssl}; }

@@ -2,6 +2,8 @@
 // Beast leaves to us. Pure: no socket, unit-tested with hand-made heads. Internal.
 #pragma once
 
+#include <sys/socket.h>
+
 #include "http/arena.hpp"
 #include "wsgibridge/error.hpp"
 #include "wsgibridge/request.hpp"
@@ -34,7 +36,11 @@ struct ConnectionInfo
 };
 
 /// The addresses of an accepted socket (getsockname/getpeername).
-ConnectionInfo connection_info(int fd);
+/// `shared_local`: the listener's own address when every connection has it (not a
+/// wildcard bind); `peer`: the address accept() returned. Taken from there instead of
+/// asking the kernel per connection.
+ConnectionInfo connection_info(int fd, const ConnectionInfo* shared_local = nullptr,
+                               const sockaddr_storage* peer = nullptr);
 
 /// What Beast accepts but we must refuse (RFC 9112 §6.1, §6.3), checked before the
 /// application is called:

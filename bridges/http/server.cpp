@@ -1,6 +1,7 @@
 // HttpServer: the listening socket, the io threads, signals and graceful stop. The
 // per-connection work is in session.cpp.
 #include "http/session.hpp"
+#include "net/io_runners.hpp"
 #include "net/listener.hpp"
 #include "wsgibridge/http_server.hpp"
 
@@ -12,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <cerrno>
+#include <cstring>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -78,17 +80,44 @@ struct HttpServer::Impl
         : options(options),
           context{handler, log, access_log, options.limits, options.mount, options.server_software,
                   {},      {},  {},  TrustedProxies(options.forwarded_allow_ips),
-                  make_static_files(options.static_map), make_tls(options)},
-          ioc(static_cast<int>(std::max(1u, options.threads))),
-          acceptor(make_acceptor(ioc, options)), retry(ioc), signals(ioc)
+                  make_static_files(options.static_map), make_tls(options), nullptr, {}, {}, {}},
+          // One thread runs the io_context unless requests block (IoRunners); with a
+          // single thread for good, Asio takes its one-thread shortcuts (hint 1).
+          ioc(options.threads <= 1 ? 1 : BOOST_ASIO_CONCURRENCY_HINT_DEFAULT),
+          acceptor(make_acceptor(ioc, options)), retry(ioc), signals(ioc),
+          runners(ioc, options.threads, [this](std::string_view what) {
+              context.log.error(concat("request failed: ", what));
+          })
     {
+        context.runners = &runners; // declared after the context: set here
         endpoint = net::describe_local(acceptor.native_handle());
+        tcp = !endpoint.starts_with("unix:");
+        // Bound to one address (or a unix socket), every connection's local address is the
+        // listener's: no getsockname per connection.
+        auto local = http::connection_info(acceptor.native_handle());
+        local.remote_addr.clear();
+        local.remote_port.clear();
+        if (local.unix_socket || (local.local_addr != "0.0.0.0" && local.local_addr != "::"))
+            context.shared_local = std::move(local);
+        if (tcp) {
+            // Responses go out in one writev; Nagle would only delay the next small one.
+            // Set on the listener, Linux copies it to every accepted socket (no
+            // setsockopt per connection).
+            int one = 1;
+            nodelay_inherited = ::setsockopt(acceptor.native_handle(), IPPROTO_TCP, TCP_NODELAY,
+                                             &one, sizeof one) == 0;
+        }
         if (options.listen_fd < 0 && endpoint.starts_with("unix:"))
             socket_path = endpoint.substr(5);
     }
 
     ~Impl()
     {
+        // Strands belong to the io_context's strand service: they go before it does.
+        {
+            std::lock_guard lock(context.mutex);
+            context.spare_strands.clear();
+        }
         // A socket file we created is ours: leave no stale file for the next start to trip
         // on. An inherited socket's file belongs to whoever bound it (other workers still
         // serve it).
@@ -106,20 +135,40 @@ struct HttpServer::Impl
     asio::io_context ioc;
     Acceptor acceptor;
     asio::steady_timer retry; ///< backs off accepting after EMFILE and friends
+    /// The client's address, filled by the one accept pending at a time.
+    asio::generic::stream_protocol::endpoint peer;
     /// Accept failures are reported once per interval (accepts run one at a time).
     static constexpr std::chrono::seconds accept_log_interval{10};
     std::chrono::steady_clock::time_point last_accept_log{};
     std::uint64_t accept_failures = 0;
     bool accept_failing = false;
     asio::signal_set signals;
+    net::IoRunners runners;
     std::string endpoint;
+    bool tcp = false;               ///< not a unix socket
+    bool nodelay_inherited = false; ///< TCP_NODELAY set on the listener
     std::string socket_path; ///< unix socket file to remove on shutdown (bound here)
 };
 
 void HttpServer::Impl::accept()
 {
-    acceptor.async_accept(asio::make_strand(ioc),
-                          [this](auto ec, auto socket) { on_accept(ec, std::move(socket)); });
+    auto done = [this](boost::system::error_code ec, http::Session::Socket socket) {
+        on_accept(ec, std::move(socket));
+    };
+    // A strand per connection only when more than one thread may run its handlers.
+    if (runners.max_threads() == 1)
+        return acceptor.async_accept(asio::any_io_executor(ioc.get_executor()), peer,
+                                     std::move(done));
+    asio::any_io_executor strand;
+    {
+        std::lock_guard lock(context.mutex);
+        if (!context.spare_strands.empty()) {
+            strand = std::move(context.spare_strands.back());
+            context.spare_strands.pop_back();
+        }
+    }
+    if (!strand) strand = asio::make_strand(ioc);
+    acceptor.async_accept(strand, peer, std::move(done));
 }
 
 void HttpServer::Impl::on_accept(boost::system::error_code ec, http::Session::Socket socket)
@@ -151,13 +200,18 @@ void HttpServer::Impl::on_accept(boost::system::error_code ec, http::Session::So
         accept_failing = false;
         context.log.info(concat("accept on ", endpoint, " works again"));
     }
-    if (socket.local_endpoint().protocol().family() != AF_UNIX) {
-        // Responses go out in one writev; Nagle would only delay the next small one.
+    if (tcp && !nodelay_inherited) {
         int one = 1;
         ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
-    std::make_shared<http::Session>(std::move(socket), context)->start();
+    // The client's address as accept() returned it (no getpeername per connection),
+    // copied before the next accept may overwrite it.
+    sockaddr_storage from{};
+    std::memcpy(&from, peer.data(), std::min<std::size_t>(peer.size(), sizeof from));
+    // The next accept is pending before this connection's request may run inline (and
+    // block): the thread that takes over the io_context then accepts meanwhile.
     accept();
+    std::make_shared<http::Session>(std::move(socket), context, &from)->start();
 }
 
 void HttpServer::Impl::stop()
@@ -172,8 +226,8 @@ void HttpServer::Impl::stop()
     std::vector<std::shared_ptr<http::Session>> live;
     {
         std::lock_guard lock(context.mutex);
-        for (auto& [raw, weak] : context.sessions)
-            if (auto s = weak.lock()) live.push_back(std::move(s));
+        for (auto* s = context.sessions; s; s = s->next_session())
+            if (auto p = s->weak_from_this().lock()) live.push_back(std::move(p));
     }
     // Each session's stop runs on its own strand: after the request it may be serving.
     for (auto& s : live)
@@ -210,23 +264,7 @@ void HttpServer::run()
         });
     }
     impl.accept();
-    auto serve = [&impl] {
-        for (;;) {
-            try {
-                impl.ioc.run();
-                return;
-            } catch (const std::exception& e) {
-                // One connection's failure (out of memory building a head) must not take
-                // the server down; its session is gone with the stack that threw.
-                impl.context.log.error(concat("request failed: ", e.what()));
-            }
-        }
-    };
-    std::vector<std::jthread> extra;
-    for (unsigned i = 1; i < std::max(1u, impl.options.threads); ++i)
-        extra.emplace_back(serve);
-    serve();
-    extra.clear(); // joins
+    impl.runners.run();
 }
 
 void HttpServer::stop()

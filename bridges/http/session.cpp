@@ -7,13 +7,13 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/http/read.hpp>
+#include <cerrno>
 #include <sys/socket.h>
 
 namespace wsgibridge::http {
 namespace asio = boost::asio;
 namespace {
 
-constexpr std::size_t arena_bytes = 8 * 1024;
 /// How long and how much a closing connection keeps reading so the client receives
 /// our last response instead of a reset (Apache's lingering close).
 constexpr std::chrono::milliseconds linger_time{2000};
@@ -46,15 +46,32 @@ std::error_code classify(const boost::beast::error_code& ec) noexcept
     return make_error_code(errc::peer_gone);
 }
 
+/// A closed connection's buffers, or new ones.
+std::unique_ptr<SessionMemory> take_memory(ServerContext& ctx)
+{
+    std::unique_ptr<SessionMemory> memory;
+    {
+        std::lock_guard lock(ctx.mutex);
+        if (!ctx.spare.empty()) {
+            memory = std::move(ctx.spare.back());
+            ctx.spare.pop_back();
+        }
+    }
+    if (!memory) memory = std::make_unique<SessionMemory>();
+    return memory;
+}
+
 } // namespace
 
-Session::Session(Socket socket, ServerContext& context)
+Session::Session(Socket socket, ServerContext& context, const sockaddr_storage* peer)
     : socket_(std::move(socket)), timer_(socket_.get_executor()), ctx_(context),
-      fd_(socket_.native_handle()), info_(connection_info(fd_)), arena_(arena_bytes)
+      fd_(socket_.native_handle()),
+      info_(connection_info(fd_, context.shared_local ? &*context.shared_local : nullptr, peer)),
+      memory_(take_memory(context)), arena_(memory_->arena), buffer_(memory_->buffer),
+      req_(memory_->req), path_buf_(memory_->path_buf), head_buf_(memory_->head_buf)
 {
     peer_ = info_.unix_socket ? "unix:" + info_.local_addr
                               : info_.remote_addr + ":" + info_.remote_port;
-    trusted_proxy_ = info_.unix_socket || ctx_.proxies.trusts(info_.remote_addr);
     req_.headers.reserve(32);
     if (ctx_.tls) tls_.emplace(*ctx_.tls, fd_);
     // Blocking reads and writes inside handle() poll() on EAGAIN themselves.
@@ -64,15 +81,34 @@ Session::Session(Socket socket, ServerContext& context)
 
 Session::~Session()
 {
+    parser_.reset(); // gives its memory back to the arena before another session gets it
+    buffer_.clear();
     std::lock_guard lock(ctx_.mutex);
-    ctx_.sessions.erase(this);
+    if (prev_)
+        prev_->next_ = next_;
+    else if (ctx_.sessions == this)
+        ctx_.sessions = next_;
+    if (next_) next_->prev_ = prev_;
+    // Only buffers of a normal size are kept: a connection that grew one (a large head,
+    // a long chunk line) gives it back to the allocator.
+    if (ctx_.spare.size() < ServerContext::max_spare && buffer_.capacity() <= 64 * 1024 &&
+        head_buf_.capacity() <= 64 * 1024 && path_buf_.capacity() <= 64 * 1024)
+        ctx_.spare.push_back(std::move(memory_));
+    // No handler of this session is left (each holds it): the strand serves the next one.
+    // Not once stopping: a strand must not outlive the io_context (the server drops the
+    // spare ones before it destroys its io_context).
+    if (ctx_.runners && ctx_.runners->max_threads() > 1 && !ctx_.stopping &&
+        ctx_.spare_strands.size() < ServerContext::max_spare)
+        ctx_.spare_strands.push_back(socket_.get_executor());
 }
 
 void Session::start()
 {
     {
         std::lock_guard lock(ctx_.mutex);
-        ctx_.sessions.emplace(this, weak_from_this());
+        next_ = ctx_.sessions;
+        if (next_) next_->prev_ = this;
+        ctx_.sessions = this;
     }
     asio::dispatch(socket_.get_executor(), [self = shared_from_this()] {
         if (self->tls_)
@@ -99,10 +135,26 @@ void Session::on_stop()
 void Session::arm(std::chrono::milliseconds timeout)
 {
     timed_out_ = false;
-    timer_.expires_after(timeout); // cancels the previous wait
+    timing_ = true;
+    deadline_ = std::chrono::steady_clock::now() + timeout;
+    // A wait already pending that ends no later than the new deadline serves: when it
+    // fires, it waits again for the rest. A kept-alive connection so moves its idle
+    // deadline per request without touching the timer queue (no cancel, no handler).
+    if (armed_ && timer_.expiry() <= deadline_) return;
+    wait_until(deadline_);
+}
+
+void Session::wait_until(std::chrono::steady_clock::time_point when)
+{
+    armed_ = true;
+    timer_.expires_at(when); // a later wait pending ends with a stale generation
     timer_.async_wait(
         [self = shared_from_this(), gen = ++generation_](boost::system::error_code ec) {
-            if (ec || gen != self->generation_) return;
+            if (gen != self->generation_) return; // replaced by a later wait_until()
+            self->armed_ = false;
+            if (ec || !self->timing_) return;
+            if (std::chrono::steady_clock::now() < self->deadline_)
+                return self->wait_until(self->deadline_);
             self->timed_out_ = true;
             boost::system::error_code ignored;
             self->socket_.cancel(ignored);
@@ -111,8 +163,7 @@ void Session::arm(std::chrono::milliseconds timeout)
 
 void Session::disarm()
 {
-    ++generation_;
-    timer_.cancel();
+    timing_ = false; // a wait still pending ends quietly when it fires
 }
 
 void Session::read_next()
@@ -175,6 +226,24 @@ void Session::read_head()
         }
         buffer_.consume(used);
     }
+    if (!tls_ && requests_ == 0 && !head_armed_ && !tried_read_) {
+        // A new connection: the client usually sent its request right after connecting,
+        // and it is already here. Reading it now needs no timer and no trip through the
+        // reactor; only if nothing has arrived yet does the wait below begin. (Under TLS
+        // the handshake came first and the bytes go through OpenSSL: async_read.)
+        tried_read_ = true;
+        std::size_t room = std::min<std::size_t>(4096, buffer_.max_size() - buffer_.size());
+        if (room > 0) {
+            auto space = buffer_.prepare(room);
+            ssize_t n = ::recv(fd_, space.data(), space.size(), MSG_DONTWAIT);
+            if (n > 0) {
+                buffer_.commit(static_cast<std::size_t>(n));
+                return read_head();
+            }
+            if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+                return close(); // gone before sending anything: nothing to answer
+        }
+    }
     if (!head_armed_) {
         head_armed_ = true;
         // A connection accepted just before a stop has sent nothing yet: it gets the drain
@@ -228,15 +297,32 @@ void Session::on_head(boost::beast::error_code ec)
     if (auto r = validate_head(parser_->get(), ctx_.limits.max_target_bytes))
         return reject(r.code, r.why);
     std::string detail;
-    if (auto reason = precheck_chunked(*parser_, buffer_, detail)) {
+    if (auto reason = precheck_chunked(*parser_, buffer_, detail, wants_more_)) {
         if (!chunks_.problem().empty()) detail = chunks_.problem();
         return reject(reason, detail);
     }
     serve();
 }
 
+bool Session::trusted_proxy()
+{
+    if (!trusted_proxy_)
+        trusted_proxy_ = info_.unix_socket || ctx_.proxies.trusts(info_.remote_addr);
+    return *trusted_proxy_;
+}
+
 void Session::serve()
 {
+    // Ends before finish_exchange(), which may serve the next pipelined request.
+    bool keep = exchange();
+    finish_exchange(keep);
+}
+
+bool Session::exchange()
+{
+    // From here to the response, the handler may block this thread: if it does, another
+    // one takes over the io_context (IoRunners).
+    net::IoRunners::Request busy(ctx_.runners);
     ++requests_;
     const auto& head = parser_->get();
     Exchange x;
@@ -247,6 +333,7 @@ void Session::serve()
     x.parser = &*parser_;
     x.buffer = &buffer_;
     x.chunks = &chunks_;
+    x.wants_more = wants_more_;
     x.peer = peer_;
     x.stopping = &ctx_.stopping;
     x.http10 = head.version() == 10;
@@ -261,7 +348,9 @@ void Session::serve()
         req_.scheme = "https";
         req_.variables.add("HTTPS", "on");
     }
-    if (trusted_proxy_ && has_proxy_headers(req_.headers))
+    // Whether the peer is a trusted proxy is asked only when it sends proxy headers
+    // (parsing its address back costs every connection otherwise); the answer is kept.
+    if (has_proxy_headers(req_.headers) && trusted_proxy())
         apply_forwarded(req_, ctx_.proxies, forwarded_,
                         [this](std::string_view m) { ctx_.log.warning(m); });
     if (is_server_options(head)) {
@@ -285,8 +374,7 @@ void Session::serve()
     } else {
         ctx_.access_log.log(req_, sink.status(), sink.body_bytes());
     }
-    bool keep = x.keep_alive && !x.must_close && !ctx_.stopping && body.drain();
-    finish_exchange(keep);
+    return x.keep_alive && !x.must_close && !ctx_.stopping && body.drain();
 }
 
 void Session::finish_exchange(bool keep_alive)
@@ -295,10 +383,13 @@ void Session::finish_exchange(bool keep_alive)
     // Lingering only matters when unread bytes would turn close() into a reset; the
     // usual "Connection: close" client has sent nothing more, and closing at once
     // saves a round of async operations per connection.
+    // A client that said "close" (or spoke HTTP/1.0 without keep-alive) sends no further
+    // request (RFC 9112 section 9.6): the kernel's queue is not worth a look then.
     char probe;
+    bool client_closes = !parser_->keep_alive();
     bool unread = buffer_.size() > 0 || !parser_->is_done() ||
                   (tls_ && SSL_pending(tls_->get()) > 0) ||
-                  ::recv(fd_, &probe, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+                  (!client_closes && ::recv(fd_, &probe, 1, MSG_PEEK | MSG_DONTWAIT) > 0);
     if (unread) return linger_close();
     if (tls_) tls_->goodbye();
     boost::system::error_code ignored;
@@ -358,6 +449,12 @@ void Session::close()
     closed_ = true;
     disarm();
     if (tls_) tls_->goodbye();
+    if (armed_) {
+        // The pending wait holds the session: it must end now, not at its deadline.
+        armed_ = false;
+        ++generation_;
+        timer_.cancel();
+    }
     boost::system::error_code ignored;
     socket_.close(ignored);
 }

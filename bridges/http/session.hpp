@@ -1,7 +1,8 @@
 // One HTTP/1.x connection.
 //
-// Threading (why it is built this way): every io thread runs the one io_context, and a
-// connection's handlers run on its own strand. Waiting for a request head is
+// Threading (why it is built this way): one thread runs the io_context while requests
+// do not block, more (up to --threads) only while they do (net::IoRunners), so a
+// connection's handlers run on its own strand when threads > 1. Waiting for a request head is
 // asynchronous with a deadline (header timeout; keep-alive idle timeout before the
 // first byte), so slow or idle clients hold no thread: a slowloris costs a socket and
 // a few KiB, not a worker. Once a head is complete, the session calls
@@ -19,11 +20,13 @@
 #include "http/static_files.hpp"
 #include "http/tls.hpp"
 #include "model/forwarded.hpp"
+#include "net/io_runners.hpp"
 #include "wsgibridge/handler.hpp"
 #include "wsgibridge/limits.hpp"
 #include "wsgibridge/log.hpp"
 
 #include <atomic>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -31,11 +34,22 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <unordered_map>
+#include <vector>
 
 namespace wsgibridge::http {
 
 class Session;
+
+/// A connection's buffers. When it closes they go to ServerContext::spare for the next
+/// connection: a new connection then allocates only its Session.
+struct SessionMemory
+{
+    static constexpr std::size_t arena_bytes = 8 * 1024;
+    Arena arena{arena_bytes};
+    boost::beast::flat_buffer buffer;
+    Request req;
+    std::string path_buf, head_buf;
+};
 
 /// What every connection of one server shares. Outlives all sessions.
 struct ServerContext
@@ -48,13 +62,24 @@ struct ServerContext
     std::string server_software;
     std::atomic<bool> stopping{false};
 
-    /// Live sessions, so stop() can wake the idle ones.
+    /// Live sessions, so stop() can wake the idle ones: an intrusive list (linking a
+    /// new connection allocates nothing), guarded by `mutex`.
     std::mutex mutex;
-    std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
+    Session* sessions = nullptr;
 
     TrustedProxies proxies; ///< --forwarded-allow-ips
     std::unique_ptr<const StaticFiles> static_files; ///< --static-map, or null
     std::unique_ptr<const TlsContext> tls;           ///< --certfile, or null (plain HTTP)
+    /// The server's io threads: a request marks its thread busy (null: not counted).
+    net::IoRunners* runners = nullptr;
+    /// Buffers of closed connections, at most max_spare (under `mutex`).
+    std::vector<std::unique_ptr<SessionMemory>> spare;
+    static constexpr std::size_t max_spare = 64;
+    /// Strands of closed connections (threads > 1), for the next ones: creating a strand
+    /// costs a lock and an allocation (under `mutex`, at most max_spare).
+    std::vector<boost::asio::any_io_executor> spare_strands;
+    /// The listener's address when every connection shares it (not a wildcard bind).
+    std::optional<ConnectionInfo> shared_local;
 };
 
 class Session : public std::enable_shared_from_this<Session>
@@ -62,7 +87,8 @@ class Session : public std::enable_shared_from_this<Session>
 public:
     using Socket = boost::asio::generic::stream_protocol::socket;
 
-    Session(Socket socket, ServerContext& context);
+    /// `peer`: the client's address from accept(), if known (else getpeername()).
+    Session(Socket socket, ServerContext& context, const sockaddr_storage* peer = nullptr);
     ~Session();
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
@@ -74,17 +100,22 @@ public:
     /// answered (with Connection: close), then closes.
     void on_stop();
     Socket::executor_type executor() { return socket_.get_executor(); }
+    /// The next live session in ServerContext::sessions (under its mutex).
+    Session* next_session() const noexcept { return next_; }
 
 private:
     void read_next();
     void read_head();
     void on_head(boost::beast::error_code ec);
     void serve();
+    bool exchange(); ///< one request and its response; true: the connection may go on
+    bool trusted_proxy();
     void reject(std::error_code reason, std::string_view detail);
     void finish_exchange(bool keep_alive);
 
     void arm(std::chrono::milliseconds timeout);
     void disarm();
+    void wait_until(std::chrono::steady_clock::time_point when);
     void linger_close();
     void linger_read();
     void close();
@@ -109,24 +140,34 @@ private:
     int fd_;
     ConnectionInfo info_;
     std::string peer_; ///< "addr:port" for log lines
-    bool trusted_proxy_;     ///< the peer's proxy headers count (--forwarded-allow-ips)
+    /// The peer's proxy headers count (--forwarded-allow-ips); known once asked.
+    std::optional<bool> trusted_proxy_;
     ForwardedStorage forwarded_;
     std::optional<TlsConnection> tls_;
 
-    Arena arena_;
+    std::unique_ptr<SessionMemory> memory_; ///< the references below point into it
+    Arena& arena_;
+    boost::beast::flat_buffer& buffer_;
+    Request& req_;
+    std::string& path_buf_;
+    std::string& head_buf_;
     std::optional<RequestParser> parser_;
     ChunkGuard chunks_;
-    boost::beast::flat_buffer buffer_;
     Refusal raw_refusal_; ///< what the raw bytes of the current head broke
-    Request req_;
-    std::string path_buf_, head_buf_;
 
     unsigned generation_ = 0; ///< invalidates timer callbacks of earlier waits
     bool timed_out_ = false;
     bool head_armed_ = false; ///< the header timeout runs for the current head
+    bool wants_more_ = false; ///< precheck_chunked left the parser waiting for bytes
     bool waiting_ = false; ///< an async read is pending (stop may cancel it)
     bool idle_ = false;    ///< that read waits for the next kept-alive request
     bool closed_ = false;
+    bool armed_ = false;  ///< timer_ has a wait pending (it may end before deadline_)
+    bool timing_ = false; ///< deadline_ applies (arm() until disarm())
+    std::chrono::steady_clock::time_point deadline_{};
+    bool tried_read_ = false; ///< the first head was read for at once (read_head())
+    Session* prev_ = nullptr; ///< ServerContext::sessions links
+    Session* next_ = nullptr;
     std::uint64_t requests_ = 0;
     unsigned depth_ = 0; ///< nested on_head calls of pipelined requests
     std::size_t lingered_ = 0;

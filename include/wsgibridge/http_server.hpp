@@ -18,9 +18,10 @@ namespace wsgibridge {
 
 /// ServerOptions (bind, listen_fd, socket_mode, threads, mount, limits, handle_signals)
 /// with HTTP's defaults: bind 127.0.0.1:8000, and a unix socket 0666 so a web server
-/// running as another user can connect. `threads` read requests and call the handler:
-/// requests in Python take turns on the GIL, but threads blocked on slow clients no
-/// longer hold anybody up. Requests outside `mount` get 404.
+/// running as another user can connect. `threads`: requests run at once. One thread
+/// does everything while requests do not block; when every running one has been in a
+/// request for a 2 ms tick without any ending, another takes over, up to this many.
+/// Slow clients hold no thread while their head trickles in. Requests outside `mount` get 404.
 struct HttpServerOptions : ServerOptions
 {
     HttpServerOptions()

@@ -3,6 +3,8 @@
 #include "net/listener.hpp"
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdexcept>
 #include <sys/socket.h>
@@ -30,6 +32,13 @@ AcceptLoop::AcceptLoop(std::string name, const std::string& bind, int listen_fd,
     if (::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len) != 0)
         throw std::system_error(errno, std::generic_category(),
                                 "getsockname on the listening socket");
+    tcp_ = ss.ss_family == AF_INET || ss.ss_family == AF_INET6;
+    if (tcp_) {
+        // Responses go out in one write; Nagle would only delay the next small one.
+        int one = 1;
+        nodelay_inherited_ =
+            ::setsockopt(listen_fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0;
+    }
     // The acceptor takes its own duplicate: an inherited fd 0 stays open for mod_fcgid.
     int fd = ::fcntl(listen_fd_, F_DUPFD_CLOEXEC, 3);
     if (fd < 0) throw std::system_error(errno, std::generic_category(), "dup listening socket");

@@ -42,6 +42,11 @@ public:
     bool closed() const noexcept { return closed_; }
 
     int listen_fd() const noexcept { return listen_fd_; }
+    /// A TCP listener (not a unix socket).
+    bool tcp() const noexcept { return tcp_; }
+    /// TCP_NODELAY is set on the listener, and Linux copies it to every accepted socket:
+    /// connections need no setsockopt of their own.
+    bool nodelay_inherited() const noexcept { return nodelay_inherited_; }
     /// "127.0.0.1:9000", "[::1]:9000" or "unix:/path".
     std::string local_endpoint() const;
 
@@ -58,6 +63,8 @@ private:
     boost::asio::steady_timer retry_timer_;
     std::function<void(Socket)> admit_;
     bool closed_ = false;
+    bool tcp_ = false;
+    bool nodelay_inherited_ = false;
 };
 
 } // namespace wsgibridge::net

@@ -97,7 +97,8 @@ void TestHandler::handle(const Request& req, BodySource& body, ResponseSink& sin
     respond(sink, 200, "200 OK", text, req.method != "HEAD");
 }
 
-LoopbackServer::LoopbackServer(Limits limits, std::string bind, std::string mount)
+LoopbackServer::LoopbackServer(Limits limits, std::string bind, std::string mount,
+                               unsigned threads)
     : log_path_(std::filesystem::temp_directory_path() /
                 ("http_unit_" + std::to_string(::getpid()) + "_" +
                  std::to_string(reinterpret_cast<std::uintptr_t>(this)) + ".log")),
@@ -105,7 +106,7 @@ LoopbackServer::LoopbackServer(Limits limits, std::string bind, std::string moun
 {
     HttpServerOptions o;
     o.bind = std::move(bind);
-    o.threads = 2;
+    o.threads = threads;
     o.limits = limits;
     o.mount = std::move(mount);
     o.handle_signals = false;
@@ -161,6 +162,11 @@ RawClient::RawClient(const std::filesystem::path& unix_path)
 RawClient::~RawClient()
 {
     ::close(fd_);
+}
+
+void RawClient::shutdown_write()
+{
+    ::shutdown(fd_, SHUT_WR);
 }
 
 void RawClient::send(std::string_view data)

@@ -36,7 +36,7 @@ class LoopbackServer
 {
 public:
     explicit LoopbackServer(Limits limits = {}, std::string bind = "127.0.0.1:0",
-                            std::string mount = "");
+                            std::string mount = "", unsigned threads = 2);
     ~LoopbackServer();
 
     unsigned short port() const;
@@ -73,6 +73,8 @@ public:
     ~RawClient();
 
     void send(std::string_view data);
+    /// Sends a FIN: the server reads end of stream after what was sent.
+    void shutdown_write();
     /// One response: the head, then Content-Length bytes or chunks up to the last one.
     std::string read_response(std::chrono::milliseconds timeout = std::chrono::seconds(5));
     /// Everything until the server closes (or the timeout).

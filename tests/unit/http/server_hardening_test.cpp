@@ -5,6 +5,7 @@
 #include "loopback.hpp"
 
 #include <gtest/gtest.h>
+#include <thread>
 
 using namespace wsgibridge;
 using namespace wsgibridge::test;
@@ -238,4 +239,41 @@ TEST(HttpHardening, SmugglingAttemptsAre400AndClose)
         EXPECT_EQ(r.find("smuggled"), std::string::npos) << h;
         EXPECT_EQ(s.handler.calls, 0) << h;
     }
+}
+
+// The bytes of a fuzz finding (fuzz/findings/README.md): a last-chunk line ended by a bare
+// LF, then end of stream. The head reader's chunk precheck left Beast waiting for its
+// trailer section, and feeding it the same four bytes again tripped Beast's debug
+// assertion `n >= 5` in parse_chunk_header. RFC 9112 section 7.1: a chunk line ends in
+// CRLF; a body cut short is the client's framing error, 400.
+TEST(HttpHardening, LastChunkWithBareLfThenEofIs400)
+{
+    LoopbackServer s;
+    RawClient c(s.port());
+    c.send(std::string_view("POS2T /echo HTTP/1.1\r\nHost: h\r\nContent-Lengt`: 5\r\n"
+                            "Transfer-Encoding: chunked\r\n\r\n0\n\r\n"));
+    c.shutdown_write();
+    auto response = c.read_until_close(3s);
+    EXPECT_EQ(status_of(response), "HTTP/1.1 400 Bad Request") << response;
+    EXPECT_NE(s.log_text().find("ended early"), std::string::npos) << s.log_text();
+    // With the trailer section complete, the bare LF is what gets refused.
+    expect_body_refused(chunked_post("0\n\r\n\r\n"), "malformed chunked");
+}
+
+// An empty chunked body whose last bytes arrive one at a time: "0\r\n", "\r", "\n". Beast
+// 1.81 asserts it holds five bytes once it saw the last-chunk line (relaxed upstream in
+// boostorg/beast#2861); the body reader waits for them, and the empty body is served.
+TEST(HttpHardening, EmptyChunkedBodyArrivingByteByByteIsRead)
+{
+    LoopbackServer s;
+    RawClient c(s.port());
+    c.send("POST /echo HTTP/1.1\r\nHost: h\r\nConnection: close\r\n"
+           "Transfer-Encoding: chunked\r\n\r\n0\r\n");
+    for (std::string_view part : {"\r", "\n"}) {
+        std::this_thread::sleep_for(50ms);
+        c.send(part);
+    }
+    auto response = c.read_until_close(3s);
+    EXPECT_EQ(status_of(response), "HTTP/1.1 200 OK") << response;
+    EXPECT_EQ(body_of(response), "");
 }

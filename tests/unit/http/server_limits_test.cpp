@@ -4,6 +4,7 @@
 #include "loopback.hpp"
 
 #include <gtest/gtest.h>
+#include <thread>
 
 using namespace wsgibridge;
 using namespace wsgibridge::test;
@@ -129,6 +130,42 @@ TEST(HttpServer, IdleKeepAliveConnectionIsClosedQuietly)
     EXPECT_EQ(status_of(c.read_response()), "HTTP/1.1 200 OK");
     EXPECT_TRUE(c.closed_within(2s));
     EXPECT_EQ(c.read_until_close(100ms), ""); // no 408 for an idle connection
+}
+
+// The idle deadline moves with each request without re-arming the timer: the wait armed
+// for the first one fires while a later deadline applies, and waits again for the rest.
+TEST(HttpServer, IdleTimeoutCountsFromTheLastRequest)
+{
+    Limits l;
+    l.idle_timeout = 300ms;
+    LoopbackServer s(l);
+    RawClient c(s.port());
+    for (int i = 0; i < 4; ++i) { // 4 x 200 ms: longer than one idle timeout in all
+        c.send("GET /a HTTP/1.1\r\nHost: h\r\n\r\n");
+        EXPECT_EQ(status_of(c.read_response()), "HTTP/1.1 200 OK") << i;
+        std::this_thread::sleep_for(200ms);
+    }
+    c.send("GET /a HTTP/1.1\r\nHost: h\r\n\r\n");
+    EXPECT_EQ(status_of(c.read_response()), "HTTP/1.1 200 OK");
+    EXPECT_FALSE(c.closed_within(150ms));
+    EXPECT_TRUE(c.closed_within(2s));
+}
+
+// A shorter deadline than the wait pending (the header timeout after a kept-alive idle
+// wait of 15 s) re-arms the timer.
+TEST(HttpServer, HeaderTimeoutOnAKeptAliveConnection)
+{
+    Limits l;
+    l.header_timeout = 300ms;
+    LoopbackServer s(l);
+    RawClient c(s.port());
+    c.send("GET /a HTTP/1.1\r\nHost: h\r\n\r\n");
+    EXPECT_EQ(status_of(c.read_response()), "HTTP/1.1 200 OK");
+    auto start = std::chrono::steady_clock::now();
+    c.send("GET /b HTTP/1.1\r\nHost: h\r\n"); // never finished
+    auto r = c.read_until_close(3s);
+    EXPECT_EQ(status_of(r), "HTTP/1.1 408 Request Timeout");
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
 }
 
 TEST(HttpServer, MalformedRequestLineIs400)
