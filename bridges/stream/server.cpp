@@ -2,6 +2,7 @@
 // served whole (bridges/stream/connection.cpp) on that thread (threads = 1) or on a pool
 // of threads, signals and the graceful stop (stop accepting, let the connections in
 // flight end).
+#include "acceptor.hpp"
 #include "connection.hpp"
 #include "net/accept_loop.hpp"
 #include "wsgibridge/stream_server.hpp"
@@ -10,7 +11,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <optional>
@@ -35,7 +35,9 @@ struct StreamServer::Impl
     /// hand-off costs more than a hello-world request; the web server queues the rest).
     std::optional<boost::asio::thread_pool> workers;
     stream::ConnectionContext context;
+    /// The socket (bound or adopted; its file removed at the end) and the stop signals.
     net::AcceptLoop listener;
+    stream::Acceptor acceptor;
     /// TCP_NODELAY for TCP connections; known once from the listening socket.
     bool tcp = false;
     std::atomic<unsigned> active{0};
@@ -45,7 +47,8 @@ struct StreamServer::Impl
          const AccessLog& access)
         : options(o), log(l), context{options, handler, l, access},
           listener(std::string(protocol_name(o.protocol)), o.bind, o.listen_fd, o.socket_mode, io,
-                   l)
+                   l),
+          acceptor(listener.listen_fd(), std::string(protocol_name(o.protocol)), io, l)
     {
         if (options.threads > 1) workers.emplace(options.threads);
         sockaddr_storage ss{};
@@ -54,17 +57,15 @@ struct StreamServer::Impl
             tcp = ss.ss_family == AF_INET || ss.ss_family == AF_INET6;
     }
 
-    void admit(net::AcceptLoop::Socket s)
+    void admit(util::UniqueFd connection)
     {
         if (active.load() >= options.max_connections) {
             log.warning(concat(protocol_name(options.protocol),
                                ": connection refused: --max-connections (", options.max_connections,
                                ") reached"));
-            return; // closed by the socket's destructor
+            return; // closed by its owner
         }
-        int fd = s.release();
-        // Served with blocking reads and writes (poll bounds the waits).
-        ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+        int fd = connection.release();
         if (tcp) {
             int one = 1;
             ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -97,7 +98,11 @@ struct StreamServer::Impl
     // run() returns once the io context has no work; the pool is joined there, so the
     // connections in flight end first (their waits are bounded by --header-timeout and
     // --io-timeout).
-    void begin_stop() { listener.close(); }
+    void begin_stop()
+    {
+        acceptor.close();
+        listener.close();
+    }
 };
 
 StreamServer::StreamServer(const StreamServerOptions& options, RequestHandler& handler,
@@ -126,7 +131,7 @@ void StreamServer::run()
         });
     d.log.info(concat(protocol_name(d.options.protocol), ": serving on ", local_endpoint(),
                       " with ", d.options.threads, " thread(s)"));
-    d.listener.start([&d](net::AcceptLoop::Socket s) { d.admit(std::move(s)); });
+    d.acceptor.start([&d](util::UniqueFd fd) { d.admit(std::move(fd)); });
     d.io.run();
     if (d.workers) d.workers->join();
 }
