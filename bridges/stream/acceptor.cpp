@@ -33,37 +33,41 @@ void Acceptor::wait()
                          });
 }
 
-// One connection per handler, then back to the io_context: a signal (graceful stop) is
-// seen between two connections even while the backlog never empties. Until accept4
-// says EAGAIN the socket is not waited on: the reactor reports a readiness edge once,
-// and connections already queued would wait for the next one.
+// Up to a few connections per handler, then back to the io_context: a signal (graceful
+// stop) is seen between two batches even while the backlog never empties, and a busy
+// server does not pay the reactor's poll for every connection. Until accept4 says
+// EAGAIN the socket is not waited on: the reactor reports a readiness edge once, and
+// connections already queued would wait for the next one.
 void Acceptor::accept_one()
 {
-    if (closed_) return;
-    // No SOCK_NONBLOCK: the connection is served with blocking reads and writes, each
-    // wait bounded by poll (bridges/stream/connection.cpp). Linux does not carry the
-    // listening socket's O_NONBLOCK over to the accepted one (accept(2)).
-    int fd = ::accept4(listener_.native_handle(), nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd >= 0) {
-        admit_(util::UniqueFd(fd));
-        boost::asio::post(io_, [this] { accept_one(); });
-        return;
+    constexpr int batch = 8;
+    for (int i = 0; i < batch && !closed_; ++i) {
+        // No SOCK_NONBLOCK: the connection is served with blocking reads and writes,
+        // each wait bounded by poll (bridges/stream/connection.cpp). Linux does not carry
+        // the listening socket's O_NONBLOCK over to the accepted one (accept(2)).
+        int fd = ::accept4(listener_.native_handle(), nullptr, nullptr, SOCK_CLOEXEC);
+        if (fd >= 0) {
+            admit_(util::UniqueFd(fd));
+            continue;
+        }
+        switch (errno) {
+        case EAGAIN:
+            return wait();
+        case EINTR:
+        case ECONNABORTED: // the peer left while queued
+        case EPROTO:
+            continue;
+        default:
+            // EMFILE and friends: try again shortly instead of spinning.
+            log_.warning(concat(name_, ": accept failed: ", std::strerror(errno)));
+            retry_timer_.expires_after(std::chrono::milliseconds(100));
+            retry_timer_.async_wait([this](const boost::system::error_code& ec) {
+                if (!ec && !closed_) accept_one();
+            });
+            return;
+        }
     }
-    switch (errno) {
-    case EAGAIN:
-        return wait();
-    case EINTR:
-    case ECONNABORTED: // the peer left while queued
-    case EPROTO:
-        return boost::asio::post(io_, [this] { accept_one(); });
-    default:
-        // EMFILE and friends: try again shortly instead of spinning.
-        log_.warning(concat(name_, ": accept failed: ", std::strerror(errno)));
-        retry_timer_.expires_after(std::chrono::milliseconds(100));
-        retry_timer_.async_wait([this](const boost::system::error_code& ec) {
-            if (!ec && !closed_) accept_one();
-        });
-    }
+    if (!closed_) boost::asio::post(io_, [this] { accept_one(); });
 }
 
 void Acceptor::close()
