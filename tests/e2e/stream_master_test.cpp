@@ -4,7 +4,7 @@
 // the connection closed without a response) and a new worker serves the next one;
 // SIGHUP reloads changed code while nginx keeps sending requests, none refused;
 // --timeout ends a stuck request with a 504 that nginx passes on, and logs it; and the
-// socket handed over on fd 0 (spawn-fcgi's way, no --bind) is served.
+// socket handed over on fd 0 (spawn-fcgi's way, no --bind) or by systemd is served.
 #include "fcgi_common.hpp"
 
 #include <arpa/inet.h>
@@ -242,11 +242,6 @@ TEST_P(StreamMaster, TimeoutEndsAStuckRequestWith504AndLogsIt)
     EXPECT_EQ(get(s.port(), "/").code, 200) << s.logs();
 }
 
-INSTANTIATE_TEST_SUITE_P(Protocols, StreamMaster,
-                         testing::Values(Protocol{"uwsgi", "wsgi-uwsgi"},
-                                         Protocol{"scgi", "wsgi-scgi"}),
-                         protocol_label);
-
 namespace {
 
 /// A listening socket bound to `path` (unix) or 127.0.0.1:port, as spawn-fcgi opens it
@@ -324,3 +319,36 @@ TEST_P(StreamMaster, ServesTheListeningSocketOnFd0)
     }
     EXPECT_EQ(gateway.stop(SIGTERM, 10s) & 0xffff, 0) << logs();
 }
+
+// systemd socket activation: the socket is fd 3, LISTEN_PID/LISTEN_FDS say it is ours;
+// fd 0 is /dev/null, so fd-0 detection cannot be what works.
+TEST_P(StreamMaster, ServesTheSocketSystemdPasses)
+{
+    const Protocol& p = GetParam();
+    if (gateway_path(p.program).empty()) GTEST_FAIL() << p.program << " was not built";
+    TempDir dir;
+    auto app = copy_app(dir, "v1");
+    auto sock = dir / "sd.sock";
+    int fd = listening_socket(sock, 0);
+    ASSERT_GE(fd, 0);
+    // sh moves the socket from fd 0 to fd 3 and execs with its own pid in LISTEN_PID.
+    std::string script = "exec 3<&0 </dev/null; export LISTEN_PID=$$ LISTEN_FDS=1; exec '" +
+                         gateway_path(p.program) + "' --app '" + app + "'";
+    SpawnOptions o;
+    o.stdin_fd = fd;
+    o.stderr_file = dir / "gateway.log";
+    o.unset_env = {"NOTIFY_SOCKET", "PHP_FCGI_CHILDREN"};
+    ChildProcess gateway({"/bin/sh", "-c", script}, o);
+    ::close(fd);
+    Nginx nginx(dir, p.name, "unix:" + sock.string());
+    auto a = get(nginx.port, "/");
+    EXPECT_EQ(a.code, 200) << a.body << read_file(dir / "gateway.log")
+                           << read_file(dir / "nginx-error.log");
+    EXPECT_EQ(pid_of(a), gateway.pid()) << "one process, as systemd supervises it";
+    EXPECT_EQ(gateway.stop(SIGTERM, 10s) & 0xffff, 0) << read_file(dir / "gateway.log");
+}
+
+INSTANTIATE_TEST_SUITE_P(Protocols, StreamMaster,
+                         testing::Values(Protocol{"uwsgi", "wsgi-uwsgi"},
+                                         Protocol{"scgi", "wsgi-scgi"}),
+                         protocol_label);
