@@ -1,6 +1,6 @@
 // The SCGI and uwsgi front ends, usable from any C++ program: one request per
 // connection (a head of CGI variables, the body, the response, close), each connection
-// served start to end on one of a pool of worker threads. The web server (nginx
+// served start to end on one thread (the accepting one, or one of a pool). The web server (nginx
 // scgi_pass/uwsgi_pass, Apache mod_proxy_scgi/mod_proxy_uwsgi, lighttpd mod_scgi)
 // buffers slow clients, so a blocking read per connection costs one thread, no more.
 #pragma once
@@ -34,7 +34,8 @@ struct StreamServerOptions
     int listen_fd = -1;
     /// Permissions of a unix socket created for `bind`; 0 leaves the umask's.
     unsigned socket_mode = 0;
-    /// Connections served at once, each on its own thread.
+    /// Connections served at once, each on its own thread; with 1, the thread that runs
+    /// the accept loop serves each connection itself (no hand-off).
     unsigned threads = 4;
     /// SCRIPT_NAME the application is mounted at, for servers that send no PATH_INFO
     /// (nginx's stock scgi_params and uwsgi_params): "" = derive PATH_INFO from
