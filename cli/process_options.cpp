@@ -24,9 +24,9 @@ void add_process_options(ArgParser& p, ProcessOptions& o)
                  o.workers.graceful_timeout = parse_seconds("--graceful-timeout", v);
              });
     p.option("--timeout", "SECONDS",
-             "a request running longer is ended: 504 (HTTP and FastCGI; a closed connection "
-             "once the response started), the Python traceback in the error log, the worker "
-             "replaced (default 0: none)",
+             "a request running longer is ended: 504 (HTTP, FastCGI, SCGI, uwsgi; a closed "
+             "connection once the response started), the Python traceback in the error log, the "
+             "worker replaced (default 0: none)",
              [&o](std::string_view v) { o.workers.timeout = parse_seconds("--timeout", v); });
     p.option("--max-requests-jitter", "N",
              "add random(0..N) to --max-requests per worker, so workers do not restart together",

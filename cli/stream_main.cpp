@@ -1,112 +1,65 @@
 #include "stream_main.hpp"
 
 #include "options.hpp"
-#include "sd_notify.hpp"
-#include "wsgibridge/wsgi_app.hpp"
-#include "wsgibridge/listener.hpp"
-#include "wsgibridge/workers.hpp"
+#include "socket_program.hpp"
 
-#include <cstdlib>
+#include <memory>
 #include <string>
-#include <unistd.h>
 
 namespace wsgibridge::cli {
 namespace {
 
 struct Settings
 {
-    CommonOptions common;
+    SocketProgram program;
     /// The programs stop gracefully on SIGTERM/SIGINT/SIGUSR1; the library default is off.
     StreamServerOptions server = [] {
         StreamServerOptions o;
         o.handle_signals = true;
         return o;
     }();
-    unsigned workers = 1;
-    std::string program;
-    std::string notify_socket;
 };
 
 void add_options(ArgParser& p, Settings& s)
 {
-    add_common_options(p, s.common);
-    add_server_options(
-        p, s.server,
-        {.bind = "listen on unix:/path, HOST:PORT or [V6]:PORT (required)",
-         .mount = "SCRIPT_NAME of the application: re-splits SCRIPT_NAME/PATH_INFO for web "
-                  "servers that send no PATH_INFO (nginx scgi_params/uwsgi_params)"});
-    p.option("--threads", "N", "connections served at once, one thread each (default 4)",
-             [&s](std::string_view v) {
-                 s.server.threads = parse_count("--threads", v);
-                 if (s.server.threads == 0) throw UsageError("--threads must be at least 1");
-             });
-    p.option("--workers", "N",
-             "processes serving the socket, forked after the application is imported (default 1)",
-             [&s](std::string_view v) {
-                 s.workers = parse_count("--workers", v);
-                 if (s.workers == 0) throw UsageError("--workers must be at least 1");
-             });
-    p.option(
-        "--max-requests", "N", "exit after N requests (default: never)",
-        [&s](std::string_view v) { s.server.max_requests = parse_count("--max-requests", v); });
+    add_common_options(p, s.program.common);
+    add_socket_options(p, s.program,
+                       "connections served at once, one thread each (default 1: the "
+                       "connection is served on the thread that accepted it, the cheapest way "
+                       "under the GIL; raise it for applications that wait on I/O)");
     p.option("--max-connections", "N",
              "connections accepted at once, served or waiting for a thread (default 1024)",
              [&s](std::string_view v) {
                  s.server.max_connections = parse_count("--max-connections", v);
              });
+    p.option("--mount", "PREFIX",
+             "SCRIPT_NAME of the application: re-splits SCRIPT_NAME/PATH_INFO for web servers "
+             "that send no PATH_INFO (nginx scgi_params/uwsgi_params)",
+             [&s](std::string_view v) { s.server.mount = v; });
     p.flag("--promote-redirect-authorization",
            "turn REDIRECT_HTTP_AUTHORIZATION (Apache rewrite workaround) into the Authorization "
            "header; only behind a web server configured for it",
            [&s] { s.server.promote_redirect_authorization = true; });
-    add_limit_options(p, s.common.limits);
+    add_limit_options(p, s.program.common.limits);
 }
 
+/// The process model (master, workers, fd-0 and systemd sockets) is socket_program's,
+/// shared with wsgi-fcgi; only the server is the stream one.
 int serve(Settings& s, const Logger& log)
 {
-    if (s.server.bind.empty()) throw UsageError("--bind is required");
-    s.notify_socket = take_notify_socket(); // before Python copies the environment
-    s.server.limits = s.common.limits;
-    PythonOptions py = prepare_python(s.common);
-    py.program_name = s.program;
-    WsgiOptions w;
-    w.multithread = s.server.threads > 1;
-    w.multiprocess = s.workers > 1;
-    Interpreter interpreter(py);
-    auto spec = AppSpec::parse(s.common.app);
-    if (!spec) throw UsageError("--app: " + spec.error().message());
-    // Imported before the first accept: an import error exits before a request waits.
-    WsgiApp app(interpreter, *spec, w, log);
-    AccessLog access =
-        s.common.access_log.empty() ? AccessLog() : AccessLog::open_file(s.common.access_log);
-    try {
-        if (s.workers <= 1) {
-            StreamServer server(s.server, app, log, access);
-            notify_ready(s.notify_socket, log);
-            server.run();
-        } else {
-            StreamServerOptions worker = s.server;
-            Listener listener(s.server.bind, s.server.socket_mode); // closed and unlinked here
-            worker.listen_fd = listener.fd();
-            worker.bind.clear();
-            WorkerOptions wo;
-            wo.workers = s.workers;
-            log.info(concat(protocol_name(s.server.protocol), ": serving ", s.server.bind, " with ",
-                            s.workers, " workers"));
-            notify_ready(s.notify_socket, log);
-            run_workers(
-                interpreter, wo,
-                [&]() -> int {
-                    StreamServer server(worker, app, log, access);
-                    server.run();
-                    return 0;
-                },
-                log);
-        }
-    } catch (const std::invalid_argument& e) {
-        throw UsageError(e.what()); // a bad --bind
-    }
-    log.info(concat(s.program, ": stopped"));
-    return 0;
+    s.server.limits = s.program.common.limits;
+    return serve_socket_program(
+        s.program, log,
+        [&s](const SocketServerPlan& plan, RequestHandler& handler, const Logger& l,
+             const AccessLog& access) -> std::unique_ptr<SocketServer> {
+            StreamServerOptions o = s.server;
+            o.bind = plan.bind;
+            o.listen_fd = plan.listen_fd;
+            o.socket_mode = plan.socket_mode;
+            o.threads = plan.threads;
+            o.max_requests = plan.max_requests;
+            return std::make_unique<SocketServerOf<StreamServer>>(o, handler, l, access);
+        });
 }
 
 } // namespace
@@ -115,21 +68,30 @@ int stream_main(int argc, char** argv, StreamProtocol protocol)
 {
     Settings s;
     s.server.protocol = protocol;
-    s.program = protocol == StreamProtocol::scgi ? "wsgi-scgi" : "wsgi-uwsgi";
-    ArgParser parser(s.program,
+    s.program.program = protocol == StreamProtocol::scgi ? "wsgi-scgi" : "wsgi-uwsgi";
+    s.program.protocol = protocol_name(protocol);
+    s.program.default_threads = 1;
+    ArgParser parser(s.program.program,
                      concat("Serve a WSGI application over ", protocol_name(protocol), " (nginx ",
                             protocol == StreamProtocol::scgi ? "scgi_pass" : "uwsgi_pass",
                             ", Apache mod_proxy_",
-                            protocol == StreamProtocol::scgi ? "scgi" : "uwsgi", ")."));
+                            protocol == StreamProtocol::scgi ? "scgi" : "uwsgi",
+                            ").\nSignals to the master: TERM/INT/USR1 graceful stop, QUIT "
+                            "immediate stop, HUP graceful reload."));
     add_options(parser, s);
     return run_main(parser, [&]() -> int {
         if (!parser.parse(argc, argv)) return 0;
-        if (s.common.app.empty() && parser.positionals().size() == 1)
-            s.common.app = parser.positionals()[0];
+        CommonOptions& common = s.program.common;
+        if (common.app.empty() && parser.positionals().size() == 1)
+            common.app = parser.positionals()[0];
         else if (!parser.positionals().empty())
             throw UsageError("unexpected argument " + parser.positionals()[0]);
-        if (s.common.app.empty()) throw UsageError("--app is required");
-        Logger log = open_error_log(s.common);
+        if (common.app.empty()) throw UsageError("--app is required");
+        if (s.program.bind.empty() && !inherited_socket_present())
+            throw UsageError("no --bind, and fd 0 is not a listening socket (nor did systemd "
+                             "pass one)");
+        Logger log = open_error_log(common);
+        log.set_json(s.program.proc.json_logs);
         return serve(s, log);
     });
 }

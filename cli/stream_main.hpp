@@ -1,5 +1,5 @@
-// The main() of wsgi-scgi and wsgi-uwsgi: the same options as wsgi-fcgi (options.cpp)
-// around a StreamServer speaking one protocol.
+// The main() of wsgi-scgi and wsgi-uwsgi: the options and process model of wsgi-fcgi
+// (socket_program.hpp) around a StreamServer speaking one protocol.
 #pragma once
 
 #include "wsgibridge/stream_server.hpp"

@@ -22,15 +22,23 @@ void append_http_date(std::string& out)
                                                      "Thu", "Fri", "Sat"};
     static constexpr std::array<const char*, 12> months{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    // Formatted once a second per thread: gmtime_r and snprintf cost more than the rest
+    // of a small response head (a uwsgi server answers thousands a second).
+    thread_local std::time_t formatted_at = -1;
+    thread_local std::array<char, 40> buf{};
+    thread_local std::size_t size = 0;
     std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    ::gmtime_r(&now, &tm);
-    std::array<char, 40> buf{};
-    int n = std::snprintf(buf.data(), buf.size(), "%s, %02d %s %04d %02d:%02d:%02d GMT",
-                          days[static_cast<std::size_t>(tm.tm_wday)], tm.tm_mday,
-                          months[static_cast<std::size_t>(tm.tm_mon)], tm.tm_year + 1900,
-                          tm.tm_hour, tm.tm_min, tm.tm_sec);
-    out.append(buf.data(), static_cast<std::size_t>(n));
+    if (now != formatted_at) {
+        std::tm tm{};
+        ::gmtime_r(&now, &tm);
+        int n = std::snprintf(buf.data(), buf.size(), "%s, %02d %s %04d %02d:%02d:%02d GMT",
+                              days[static_cast<std::size_t>(tm.tm_wday)], tm.tm_mday,
+                              months[static_cast<std::size_t>(tm.tm_mon)], tm.tm_year + 1900,
+                              tm.tm_hour, tm.tm_min, tm.tm_sec);
+        size = n > 0 ? static_cast<std::size_t>(n) : 0;
+        formatted_at = now;
+    }
+    out.append(buf.data(), size);
 }
 
 } // namespace

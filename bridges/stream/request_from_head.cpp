@@ -5,12 +5,12 @@
 
 namespace wsgibridge::stream {
 
-std::error_code request_from_head(StreamProtocol protocol, std::string& head,
+std::error_code request_from_head(StreamProtocol protocol, std::span<char> head,
                                   CgiRequestOptions& options, std::string& scratch, Request& out,
                                   std::string& detail)
 {
     CgiRequestBuilder builder(options, out);
-    std::span<char> block(head.data(), head.size());
+    std::span<char> block = head;
     std::error_code ec;
     if (protocol == StreamProtocol::scgi) {
         const char* why = nullptr;

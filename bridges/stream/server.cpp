@@ -1,6 +1,8 @@
-// StreamServer: the listening socket, the accept loop on one io thread, a pool of
-// threads each serving one whole connection (bridges/stream/connection.cpp), signals and
-// the graceful stop (stop accepting, let the connections in flight end).
+// StreamServer: the listening socket, the accept loop on one io thread, the connections
+// served whole (bridges/stream/connection.cpp) on that thread (threads = 1) or on a pool
+// of threads, signals and the graceful stop (stop accepting, let the connections in
+// flight end).
+#include "acceptor.hpp"
 #include "connection.hpp"
 #include "net/accept_loop.hpp"
 #include "wsgibridge/stream_server.hpp"
@@ -9,9 +11,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <optional>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -28,46 +30,59 @@ struct StreamServer::Impl
     StreamServerOptions options;
     const Logger& log;
     boost::asio::io_context io{1};
-    boost::asio::thread_pool workers;
+    /// threads > 1 only. With one thread the io thread serves each connection itself:
+    /// one at a time either way, and no hand-off between threads (under the GIL a
+    /// hand-off costs more than a hello-world request; the web server queues the rest).
+    std::optional<boost::asio::thread_pool> workers;
     stream::ConnectionContext context;
+    /// The socket (bound or adopted; its file removed at the end) and the stop signals.
     net::AcceptLoop listener;
+    stream::Acceptor acceptor;
+    /// TCP_NODELAY for TCP connections; known once from the listening socket.
+    bool tcp = false;
     std::atomic<unsigned> active{0};
     std::atomic<std::uint64_t> requests_done{0};
 
     Impl(const StreamServerOptions& o, RequestHandler& handler, const Logger& l,
          const AccessLog& access)
-        : options(o), log(l),
-          workers(std::max(1u, o.threads)), context{options, handler, l, access},
+        : options(o), log(l), context{options, handler, l, access},
           listener(std::string(protocol_name(o.protocol)), o.bind, o.listen_fd, o.socket_mode, io,
-                   l)
+                   l),
+          acceptor(listener.listen_fd(), std::string(protocol_name(o.protocol)), io, l)
     {
+        if (options.threads > 1) workers.emplace(options.threads);
+        sockaddr_storage ss{};
+        socklen_t len = sizeof ss;
+        if (::getsockname(listener.listen_fd(), reinterpret_cast<sockaddr*>(&ss), &len) == 0)
+            tcp = ss.ss_family == AF_INET || ss.ss_family == AF_INET6;
     }
 
-    void admit(net::AcceptLoop::Socket s)
+    void admit(util::UniqueFd connection)
     {
         if (active.load() >= options.max_connections) {
             log.warning(concat(protocol_name(options.protocol),
                                ": connection refused: --max-connections (", options.max_connections,
                                ") reached"));
-            return; // closed by the socket's destructor
+            return; // closed by its owner
         }
-        boost::system::error_code ec; // a peer already gone: no exception out of io.run()
-        auto local = s.local_endpoint(ec);
-        bool tcp = !ec && local.protocol().family() != AF_UNIX;
-        int fd = s.release();
-        // Served with blocking reads and writes (poll bounds the waits) on a worker.
-        ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+        int fd = connection.release();
         if (tcp) {
             int one = 1;
             ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         }
+        if (!workers) return serve(fd);
         ++active;
-        boost::asio::post(workers, [this, fd] {
-            bool counted = stream::serve_connection(fd, context);
-            ::close(fd);
+        boost::asio::post(*workers, [this, fd] {
+            serve(fd);
             --active;
-            if (counted) count_request();
         });
+    }
+
+    void serve(int fd)
+    {
+        bool counted = stream::serve_connection(fd, context);
+        ::close(fd);
+        if (counted) count_request();
     }
 
     void count_request()
@@ -83,7 +98,11 @@ struct StreamServer::Impl
     // run() returns once the io context has no work; the pool is joined there, so the
     // connections in flight end first (their waits are bounded by --header-timeout and
     // --io-timeout).
-    void begin_stop() { listener.close(); }
+    void begin_stop()
+    {
+        acceptor.close();
+        listener.close();
+    }
 };
 
 StreamServer::StreamServer(const StreamServerOptions& options, RequestHandler& handler,
@@ -112,9 +131,9 @@ void StreamServer::run()
         });
     d.log.info(concat(protocol_name(d.options.protocol), ": serving on ", local_endpoint(),
                       " with ", d.options.threads, " thread(s)"));
-    d.listener.start([&d](net::AcceptLoop::Socket s) { d.admit(std::move(s)); });
+    d.acceptor.start([&d](util::UniqueFd fd) { d.admit(std::move(fd)); });
     d.io.run();
-    d.workers.join();
+    if (d.workers) d.workers->join();
 }
 
 void StreamServer::stop()

@@ -1,6 +1,6 @@
 // The SCGI and uwsgi front ends, usable from any C++ program: one request per
 // connection (a head of CGI variables, the body, the response, close), each connection
-// served start to end on one of a pool of worker threads. The web server (nginx
+// served start to end on one thread (the accepting one, or one of a pool). The web server (nginx
 // scgi_pass/uwsgi_pass, Apache mod_proxy_scgi/mod_proxy_uwsgi, lighttpd mod_scgi)
 // buffers slow clients, so a blocking read per connection costs one thread, no more.
 //
@@ -27,7 +27,8 @@ enum class StreamProtocol {
 };
 
 /// ServerOptions (bind, listen_fd, socket_mode, threads, mount, limits, handle_signals)
-/// and SCGI/uwsgi's own. `threads`: connections served at once, each on its own thread.
+/// and SCGI/uwsgi's own. `threads`: connections served at once, each on its own thread
+/// (with 1, the thread that accepts serves each connection itself: no hand-off).
 /// `mount` is for servers that send no PATH_INFO (nginx's stock scgi_params and
 /// uwsgi_params): "" = derive PATH_INFO from REQUEST_URI minus SCRIPT_NAME; uwsgi's
 /// UWSGI_SCRIPT_NAME overrides it per request. limits.max_header_bytes bounds the SCGI

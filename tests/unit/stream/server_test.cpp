@@ -5,8 +5,13 @@
 #include "process.hpp"
 #include "wsgibridge/stream_server.hpp"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <thread>
+#include <unistd.h>
 
 using namespace wsgibridge;
 using namespace wsgibridge::test;
@@ -49,13 +54,14 @@ struct Served
     std::thread thread;
     unsigned short port = 0;
 
-    explicit Served(StreamProtocol protocol, Limits limits = {}, std::string mount = {})
+    explicit Served(StreamProtocol protocol, Limits limits = {}, std::string mount = {},
+                    unsigned threads = 2)
     {
         StreamServerOptions o;
         o.protocol = protocol;
         port = free_tcp_port();
         o.bind = "127.0.0.1:" + std::to_string(port);
-        o.threads = 2;
+        o.threads = threads;
         o.limits = limits;
         o.mount = mount;
         o.handle_signals = false;
@@ -100,7 +106,80 @@ std::string uwsgi(std::vector<std::pair<std::string, std::string>> vars, char mo
            block;
 }
 
+/// Sends `pieces` to 127.0.0.1:port one at a time, 20 ms apart (a head and body split
+/// across reads), then reads until the server closes.
+std::string exchange_in_pieces(unsigned short port, const std::vector<std::string>& pieces)
+{
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        ::close(fd);
+        return "<connect failed>";
+    }
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    for (const auto& piece : pieces) {
+        if (::send(fd, piece.data(), piece.size(), MSG_NOSIGNAL) < 0) break;
+        std::this_thread::sleep_for(20ms);
+    }
+    timeval tv{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::string out;
+    char buf[65536];
+    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
+        out.append(buf, static_cast<std::size_t>(n));
+    ::close(fd);
+    return out;
+}
+
 } // namespace
+
+// The head is read with as few reads as it takes (the first usually holds all of it and
+// the start of the body); whatever way it arrives, the request is the same.
+TEST(StreamServer, HeadAndBodyHoweverTheyArrive)
+{
+    for (unsigned threads : {1u, 2u}) {
+        SCOPED_TRACE(threads);
+        Served s(StreamProtocol::uwsgi, {}, {}, threads);
+        auto head = uwsgi({{"REQUEST_METHOD", "POST"},
+                           {"CONTENT_LENGTH", "10"},
+                           {"PATH_INFO", "/x"},
+                           {"REQUEST_URI", "/x"}});
+        // Byte by byte through the packet header, then the rest split inside the vars
+        // and inside the body.
+        std::vector<std::string> pieces;
+        for (int i = 0; i < 4; ++i)
+            pieces.push_back(head.substr(i, 1));
+        pieces.push_back(head.substr(4, 10));
+        pieces.push_back(head.substr(14) + "01234");
+        pieces.push_back("56789");
+        auto split = exchange_in_pieces(s.port, pieces);
+        EXPECT_TRUE(split.ends_with("\r\n\r\nPOST |/x http 0123456789")) << split;
+        // All at once, with bytes past CONTENT_LENGTH (not the body: one request per
+        // connection).
+        auto whole = raw_exchange(s.port, head + "0123456789extra");
+        EXPECT_TRUE(whole.ends_with("\r\n\r\nPOST |/x http 0123456789")) << whole;
+        // A head larger than the first read, and a body larger than what came with it.
+        std::string body(100'000, 'b');
+        auto big = raw_exchange(s.port, uwsgi({{"REQUEST_METHOD", "PUT"},
+                                               {"CONTENT_LENGTH", std::to_string(body.size())},
+                                               {"HTTP_COOKIE", std::string(20'000, 'c')},
+                                               {"PATH_INFO", "/big"}}) +
+                                            body);
+        EXPECT_TRUE(big.ends_with("\r\n\r\nPUT |/big http " + body)) << big.substr(0, 300);
+        // SCGI: the netstring length itself split.
+        Served scgi_server(StreamProtocol::scgi, {}, {}, threads);
+        auto netstring =
+            scgi({{"CONTENT_LENGTH", "3"}, {"SCGI", "1"}, {"REQUEST_METHOD", "POST"}}, "abc");
+        auto scgi_split =
+            exchange_in_pieces(scgi_server.port, {netstring.substr(0, 1), netstring.substr(1, 5),
+                                                  netstring.substr(6)});
+        EXPECT_TRUE(scgi_split.ends_with("\r\n\r\nPOST | http abc")) << scgi_split;
+    }
+}
 
 TEST(StreamServer, ScgiRequestAndBadHeads)
 {

@@ -1,0 +1,82 @@
+#include "acceptor.hpp"
+
+#include <boost/asio/post.hpp>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <system_error>
+
+namespace wsgibridge::stream {
+
+Acceptor::Acceptor(int listen_fd, std::string name, boost::asio::io_context& io, const Logger& log)
+    : name_(std::move(name)), log_(log), io_(io), listener_(io), retry_timer_(io)
+{
+    util::UniqueFd fd(::fcntl(listen_fd, F_DUPFD_CLOEXEC, 3));
+    if (!fd) throw std::system_error(errno, std::generic_category(), "dup listening socket");
+    if (::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) | O_NONBLOCK) != 0)
+        throw std::system_error(errno, std::generic_category(), "non-blocking listening socket");
+    listener_.assign(fd.release());
+}
+
+void Acceptor::start(std::function<void(util::UniqueFd)> admit)
+{
+    admit_ = std::move(admit);
+    accept_one();
+}
+
+void Acceptor::wait()
+{
+    listener_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                         [this](const boost::system::error_code& ec) {
+                             if (!ec && !closed_) accept_one();
+                         });
+}
+
+// Up to a few connections per handler, then back to the io_context: a signal (graceful
+// stop) is seen between two batches even while the backlog never empties, and a busy
+// server does not pay the reactor's poll for every connection. Until accept4 says
+// EAGAIN the socket is not waited on: the reactor reports a readiness edge once, and
+// connections already queued would wait for the next one.
+void Acceptor::accept_one()
+{
+    constexpr int batch = 8;
+    for (int i = 0; i < batch && !closed_; ++i) {
+        // No SOCK_NONBLOCK: the connection is served with blocking reads and writes,
+        // each wait bounded by poll (bridges/stream/connection.cpp). Linux does not carry
+        // the listening socket's O_NONBLOCK over to the accepted one (accept(2)).
+        int fd = ::accept4(listener_.native_handle(), nullptr, nullptr, SOCK_CLOEXEC);
+        if (fd >= 0) {
+            admit_(util::UniqueFd(fd));
+            continue;
+        }
+        switch (errno) {
+        case EAGAIN:
+            return wait();
+        case EINTR:
+        case ECONNABORTED: // the peer left while queued
+        case EPROTO:
+            continue;
+        default:
+            // EMFILE and friends: try again shortly instead of spinning.
+            log_.warning(concat(name_, ": accept failed: ", std::strerror(errno)));
+            retry_timer_.expires_after(std::chrono::milliseconds(100));
+            retry_timer_.async_wait([this](const boost::system::error_code& ec) {
+                if (!ec && !closed_) accept_one();
+            });
+            return;
+        }
+    }
+    if (!closed_) boost::asio::post(io_, [this] { accept_one(); });
+}
+
+void Acceptor::close()
+{
+    if (closed_) return;
+    closed_ = true;
+    boost::system::error_code ignored;
+    listener_.close(ignored);
+    retry_timer_.cancel();
+}
+
+} // namespace wsgibridge::stream
