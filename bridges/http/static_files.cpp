@@ -64,13 +64,18 @@ bool parse_clock(std::string_view t, std::tm& tm) noexcept
            tm.tm_hour < 24 && tm.tm_min < 60 && tm.tm_sec <= 60;
 }
 
+/// open(2) flags of a file to serve. O_NONBLOCK: opening a FIFO for reading otherwise
+/// waits for a writer, holding the serving thread for good (nginx opens with it for the
+/// same reason); a regular file ignores it, and anything else is refused after fstat.
+constexpr int serve_open_flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+
 /// Opens `relative` below `root` without ever leaving it: openat2(RESOLVE_BENEATH)
 /// refuses "..", absolute paths and symlinks whose target lies outside. On kernels
 /// without openat2 (before 5.6), the resolved path must start with the root's realpath.
 util::UniqueFd open_beneath(int root, const std::string& root_path, const std::string& relative)
 {
     open_how how{};
-    how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY;
+    how.flags = serve_open_flags;
     how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
     long fd = ::syscall(SYS_openat2, root, relative.c_str(), &how, sizeof how);
     if (fd >= 0 || errno != ENOSYS) return util::UniqueFd(static_cast<int>(fd));
@@ -80,7 +85,7 @@ util::UniqueFd open_beneath(int root, const std::string& root_path, const std::s
     std::string_view r(resolved);
     if (!r.starts_with(root_path) || (r.size() > root_path.size() && r[root_path.size()] != '/'))
         return {};
-    return util::UniqueFd(::open(resolved, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW));
+    return util::UniqueFd(::open(resolved, serve_open_flags | O_NOFOLLOW));
 }
 
 struct OpenFile

@@ -122,6 +122,8 @@ struct Site
         // even when it points inside (it would be resolved from "/").
         std::filesystem::create_symlink("css/site.css", root / "inside.css");
         std::filesystem::create_symlink(root / "css/site.css", root / "absolute.css");
+        // Opening a FIFO for reading waits for a writer: it must be refused, not waited on.
+        EXPECT_EQ(::mkfifo((root / "pipe.css").c_str(), 0644), 0);
         return {{"/static", root.string()}};
     }
     MemorySink get(RequestBuilder b)
@@ -218,7 +220,7 @@ TEST(StaticFiles, NothingOutsideTheDirectory)
          {"/static/../secret.py", "/static/%2e%2e/secret.py", "/static/%2e%2e%2fsecret.py",
           "/static/%252e%252e/secret.py", "/static/..%5csecret.py", "/static/css%00/site.css",
           "/static/escape.txt", "/static/absolute.css", "/static/css", "/static/", "/static",
-          "/static/missing.css", "/static/%2e%2e"}) {
+          "/static/missing.css", "/static/%2e%2e", "/static/pipe.css"}) {
         auto r = s.get(RequestBuilder("GET", target));
         EXPECT_EQ(r.status_code, 404) << target;
         EXPECT_EQ(r.body.find("SECRET"), std::string::npos) << target;
