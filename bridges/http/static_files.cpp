@@ -6,6 +6,7 @@
 #include <array>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <climits>
 #include <cstdlib>
 #include <fcntl.h>
@@ -323,27 +324,33 @@ bool parse_http_date(std::string_view text, std::time_t& out) noexcept
 
 std::string format_http_date(std::time_t t)
 {
-    std::tm tm{};
-    ::gmtime_r(&t, &tm);
+    // Calendar arithmetic (std::chrono), not gmtime_r: glibc's takes the time-zone lock on
+    // every call, and this runs for every static response.
+    using namespace std::chrono;
+    const sys_seconds at{seconds{t}};
+    const auto day = floor<days>(at);
+    const year_month_day ymd{day};
+    const hh_mm_ss clock{at - day};
     char buf[40];
-    auto two = [](char* p, int v) {
+    auto two = [](char* p, long v) {
         p[0] = static_cast<char>('0' + v / 10);
         p[1] = static_cast<char>('0' + v % 10);
     };
     std::string out;
     out.reserve(29);
-    out += day_names[static_cast<std::size_t>(tm.tm_wday)];
+    out += day_names[weekday{day}.c_encoding()];
     out += ", ";
-    two(buf, tm.tm_mday);
+    two(buf, static_cast<unsigned>(ymd.day()));
     out.append(buf, 2);
     out += ' ';
-    out += month_names[static_cast<std::size_t>(tm.tm_mon)];
+    out += month_names[static_cast<unsigned>(ymd.month()) - 1];
     out += ' ';
-    out += std::to_string(tm.tm_year + 1900);
+    auto year_end = std::to_chars(buf, buf + 12, static_cast<int>(ymd.year())).ptr;
+    out.append(buf, year_end);
     out += ' ';
-    two(buf, tm.tm_hour);
-    two(buf + 3, tm.tm_min);
-    two(buf + 6, tm.tm_sec);
+    two(buf, clock.hours().count());
+    two(buf + 3, clock.minutes().count());
+    two(buf + 6, clock.seconds().count());
     buf[2] = buf[5] = ':';
     out.append(buf, 8);
     out += " GMT";

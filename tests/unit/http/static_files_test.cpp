@@ -76,6 +76,13 @@ TEST(StaticDates, ThreeFormsAndFormatting)
     ASSERT_TRUE(parse_http_date("Sun Nov  6 08:49:37 1994", t));
     EXPECT_EQ(t, 784111777);
     EXPECT_EQ(format_http_date(784111777), "Sun, 06 Nov 1994 08:49:37 GMT");
+    EXPECT_EQ(format_http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+    EXPECT_EQ(format_http_date(951782400), "Tue, 29 Feb 2000 00:00:00 GMT");
+    EXPECT_EQ(format_http_date(1700000000), "Tue, 14 Nov 2023 22:13:20 GMT");
+    for (std::time_t at = 0; at < 4102444800; at += 86400 * 37 + 3671) { // to 2100
+        ASSERT_TRUE(parse_http_date(format_http_date(at), t)) << at;
+        EXPECT_EQ(t, at);
+    }
     for (const char* bad : {"", "yesterday", "Sun, 06 Nov 1994 25:49:37 GMT",
                             "Sun, 06 Foo 1994 08:49:37 GMT", "Sun, 06 Nov 1994 08:49:37 CET"})
         EXPECT_FALSE(parse_http_date(bad, t)) << bad;
