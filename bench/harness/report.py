@@ -30,6 +30,8 @@ TARGETS = [
      ("Apache hello", "fcgid-libfcgi"), 0.9),
     ("Apache mod_fcgid vs mod_wsgi daemon", ("Apache hello", "fcgid"),
      ("Apache hello", "mod-wsgi"), 1.0),
+    ("static 4 KiB vs nginx", ("HTTP static 4 KiB", "wsgi-http-static"),
+     ("HTTP static 4 KiB", "nginx-static"), 0.5),
 ]
 
 

@@ -9,12 +9,15 @@ import fronts
 import load
 import procs
 import servers
+import static_bench
 from scenarios import BACKEND_CONNECTIONS, LABELS, OURS, Scenario
 from servers import Shape, Unavailable
 
 
 def launch(ctx, sc, kind, shape, cpus):
     app = servers.apps(ctx.source_root)[sc.app]
+    if kind in static_bench.KINDS:  # a file without Python, each server from its config
+        return static_bench.start(ctx, kind, app, shape, cpus), sc.path
     if sc.topology == "http":
         if kind == "ceiling":  # nginx answering by itself, as an HTTP server
             return fronts.start_nginx(ctx, kind, app, shape, cpus)

@@ -5,12 +5,15 @@ start, at the same process and thread counts."""
 import os
 from dataclasses import dataclass
 
+import static_bench
+
 HELLO = b"Hello, World!\n"
 W1, W2 = (1, 1), (2, 1)
 
 # Our gateways: every other server in a scenario is a peer.
 OURS = {"wsgi-http", "wsgi-fcgi-unix", "wsgi-fcgi-tcp", "fcgid", "proxy-fcgi",
         "wsgi-fcgi-unix-nokeep", "proxy-fcgi-noreuse", "wsgi-uwsgi", "wsgi-scgi"}
+OURS.add("wsgi-http-static")
 
 LABELS = {
     "wsgi-http": "wsgi-http", "uwsgi": "uWSGI --http-socket",
@@ -29,6 +32,7 @@ LABELS = {
     "uwsgi-scgi": "nginx scgi_pass + uWSGI --scgi-socket",
     "uwsgi-https": "uWSGI --https router",
 }
+LABELS.update(static_bench.LABELS)
 
 # How each row's connections are used, said in every table. wrk keeps its connections
 # alive unless a scenario sends "Connection: close"; behind a web server what counts is
@@ -129,6 +133,20 @@ def all_scenarios():
                                     "uwsgi-pass", "ceiling")], **hello),
         Scenario("Apache hello, no reuse", "apache", "hello", "/",
                  [(k, W1) for k in ("proxy-fcgi-noreuse", "mod-wsgi")], **hello),
+    ] + _static_scenarios()
+
+
+def _static_scenarios():
+    """One 4 KiB file without Python (issue 13's static-file row): kept-alive connections,
+    then a new connection per request. nginx serving the file itself is the ceiling."""
+    static = dict(expect_body=static_bench.BODY)
+    return [
+        _http("HTTP static 4 KiB", "hello", static_bench.PATH,
+              ["wsgi-http-static", "nginx-static", "uwsgi-static", "uwsgi-http11-static"], W1,
+              **static),
+        _http("HTTP static 4 KiB, Connection: close", "hello", static_bench.PATH,
+              ["wsgi-http-static", "nginx-static", "uwsgi-static"], W1,
+              wrk_script="close.lua", client_close=True, **static),
     ]
 
 

@@ -6,6 +6,7 @@
 #include <array>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <climits>
 #include <cstdlib>
 #include <fcntl.h>
@@ -64,13 +65,18 @@ bool parse_clock(std::string_view t, std::tm& tm) noexcept
            tm.tm_hour < 24 && tm.tm_min < 60 && tm.tm_sec <= 60;
 }
 
+/// open(2) flags of a file to serve. O_NONBLOCK: opening a FIFO for reading otherwise
+/// waits for a writer, holding the serving thread for good (nginx opens with it for the
+/// same reason); a regular file ignores it, and anything else is refused after fstat.
+constexpr int serve_open_flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+
 /// Opens `relative` below `root` without ever leaving it: openat2(RESOLVE_BENEATH)
 /// refuses "..", absolute paths and symlinks whose target lies outside. On kernels
 /// without openat2 (before 5.6), the resolved path must start with the root's realpath.
 util::UniqueFd open_beneath(int root, const std::string& root_path, const std::string& relative)
 {
     open_how how{};
-    how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY;
+    how.flags = serve_open_flags;
     how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
     long fd = ::syscall(SYS_openat2, root, relative.c_str(), &how, sizeof how);
     if (fd >= 0 || errno != ENOSYS) return util::UniqueFd(static_cast<int>(fd));
@@ -80,7 +86,7 @@ util::UniqueFd open_beneath(int root, const std::string& root_path, const std::s
     std::string_view r(resolved);
     if (!r.starts_with(root_path) || (r.size() > root_path.size() && r[root_path.size()] != '/'))
         return {};
-    return util::UniqueFd(::open(resolved, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW));
+    return util::UniqueFd(::open(resolved, serve_open_flags | O_NOFOLLOW));
 }
 
 struct OpenFile
@@ -318,27 +324,33 @@ bool parse_http_date(std::string_view text, std::time_t& out) noexcept
 
 std::string format_http_date(std::time_t t)
 {
-    std::tm tm{};
-    ::gmtime_r(&t, &tm);
+    // Calendar arithmetic (std::chrono), not gmtime_r: glibc's takes the time-zone lock on
+    // every call, and this runs for every static response.
+    using namespace std::chrono;
+    const sys_seconds at{seconds{t}};
+    const auto day = floor<days>(at);
+    const year_month_day ymd{day};
+    const hh_mm_ss clock{at - day};
     char buf[40];
-    auto two = [](char* p, int v) {
+    auto two = [](char* p, long v) {
         p[0] = static_cast<char>('0' + v / 10);
         p[1] = static_cast<char>('0' + v % 10);
     };
     std::string out;
     out.reserve(29);
-    out += day_names[static_cast<std::size_t>(tm.tm_wday)];
+    out += day_names[weekday{day}.c_encoding()];
     out += ", ";
-    two(buf, tm.tm_mday);
+    two(buf, static_cast<unsigned>(ymd.day()));
     out.append(buf, 2);
     out += ' ';
-    out += month_names[static_cast<std::size_t>(tm.tm_mon)];
+    out += month_names[static_cast<unsigned>(ymd.month()) - 1];
     out += ' ';
-    out += std::to_string(tm.tm_year + 1900);
+    auto year_end = std::to_chars(buf, buf + 12, static_cast<int>(ymd.year())).ptr;
+    out.append(buf, year_end);
     out += ' ';
-    two(buf, tm.tm_hour);
-    two(buf + 3, tm.tm_min);
-    two(buf + 6, tm.tm_sec);
+    two(buf, clock.hours().count());
+    two(buf + 3, clock.minutes().count());
+    two(buf + 6, clock.seconds().count());
     buf[2] = buf[5] = ':';
     out.append(buf, 8);
     out += " GMT";

@@ -76,6 +76,13 @@ TEST(StaticDates, ThreeFormsAndFormatting)
     ASSERT_TRUE(parse_http_date("Sun Nov  6 08:49:37 1994", t));
     EXPECT_EQ(t, 784111777);
     EXPECT_EQ(format_http_date(784111777), "Sun, 06 Nov 1994 08:49:37 GMT");
+    EXPECT_EQ(format_http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+    EXPECT_EQ(format_http_date(951782400), "Tue, 29 Feb 2000 00:00:00 GMT");
+    EXPECT_EQ(format_http_date(1700000000), "Tue, 14 Nov 2023 22:13:20 GMT");
+    for (std::time_t at = 0; at < 4102444800; at += 86400 * 37 + 3671) { // to 2100
+        ASSERT_TRUE(parse_http_date(format_http_date(at), t)) << at;
+        EXPECT_EQ(t, at);
+    }
     for (const char* bad : {"", "yesterday", "Sun, 06 Nov 1994 25:49:37 GMT",
                             "Sun, 06 Foo 1994 08:49:37 GMT", "Sun, 06 Nov 1994 08:49:37 CET"})
         EXPECT_FALSE(parse_http_date(bad, t)) << bad;
@@ -122,6 +129,8 @@ struct Site
         // even when it points inside (it would be resolved from "/").
         std::filesystem::create_symlink("css/site.css", root / "inside.css");
         std::filesystem::create_symlink(root / "css/site.css", root / "absolute.css");
+        // Opening a FIFO for reading waits for a writer: it must be refused, not waited on.
+        EXPECT_EQ(::mkfifo((root / "pipe.css").c_str(), 0644), 0);
         return {{"/static", root.string()}};
     }
     MemorySink get(RequestBuilder b)
@@ -218,7 +227,7 @@ TEST(StaticFiles, NothingOutsideTheDirectory)
          {"/static/../secret.py", "/static/%2e%2e/secret.py", "/static/%2e%2e%2fsecret.py",
           "/static/%252e%252e/secret.py", "/static/..%5csecret.py", "/static/css%00/site.css",
           "/static/escape.txt", "/static/absolute.css", "/static/css", "/static/", "/static",
-          "/static/missing.css", "/static/%2e%2e"}) {
+          "/static/missing.css", "/static/%2e%2e", "/static/pipe.css"}) {
         auto r = s.get(RequestBuilder("GET", target));
         EXPECT_EQ(r.status_code, 404) << target;
         EXPECT_EQ(r.body.find("SECRET"), std::string::npos) << target;
