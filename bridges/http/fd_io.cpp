@@ -13,17 +13,6 @@
 namespace wsgibridge::http {
 namespace {
 
-/// Waits until `fd` is ready for `events`; false on timeout.
-bool wait_ready(int fd, short events, std::chrono::milliseconds timeout) noexcept
-{
-    pollfd p{fd, events, 0};
-    for (;;) {
-        int r = ::poll(&p, 1, static_cast<int>(timeout.count()));
-        if (r < 0 && errno == EINTR) continue;
-        return r > 0;
-    }
-}
-
 std::error_code gone(int err) noexcept
 {
     // EPIPE, ECONNRESET and friends all mean the client is no longer there; the
@@ -41,7 +30,7 @@ Result<std::size_t> read_some(int fd, std::span<char> buf, std::chrono::millisec
         if (n >= 0) return static_cast<std::size_t>(n);
         if (errno == EINTR) continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) return gone(errno);
-        if (!wait_ready(fd, POLLIN, timeout)) return make_error_code(errc::timeout);
+        if (!net::wait_ready(fd, POLLIN, timeout)) return make_error_code(errc::timeout);
     }
 }
 
@@ -69,7 +58,7 @@ std::error_code send_file_all(int out_fd, int in_fd, std::uint64_t offset, std::
         if (n < 0) {
             if (errno == EINTR) continue;
             if (errno != EAGAIN && errno != EWOULDBLOCK) return gone(errno);
-            if (!wait_ready(out_fd, POLLOUT, timeout)) return make_error_code(errc::timeout);
+            if (!net::wait_ready(out_fd, POLLOUT, timeout)) return make_error_code(errc::timeout);
             continue;
         }
         if (n == 0) return make_error_code(errc::body_truncated);

@@ -1,5 +1,7 @@
 #include "http/tls.hpp"
 
+#include "net/write_all.hpp"
+
 #include <array>
 #include <boost/asio/post.hpp>
 #include <cerrno>
@@ -56,15 +58,6 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const un
     return SSL_TLSEXT_ERR_OK;
 }
 
-bool wait_ready(int fd, short events, std::chrono::milliseconds timeout) noexcept
-{
-    pollfd p{fd, events, 0};
-    for (;;) {
-        int r = ::poll(&p, 1, static_cast<int>(timeout.count()));
-        if (r < 0 && errno == EINTR) continue;
-        return r > 0;
-    }
-}
 
 /// After SSL_ERROR_SYSCALL or SSL_ERROR_SSL no close_notify may be sent (SSL_shutdown(3)):
 /// a quiet shutdown makes goodbye() a no-op.
@@ -79,7 +72,7 @@ std::error_code wait_for(SSL* ssl, int fd, int r, std::chrono::milliseconds time
 {
     int e = SSL_get_error(ssl, r);
     if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-        if (!wait_ready(fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, timeout))
+        if (!net::wait_ready(fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, timeout))
             return make_error_code(errc::timeout);
         return {};
     }

@@ -66,4 +66,14 @@ std::error_code write_all(int fd, std::string_view data, const WriteMode& mode)
     return write_all(fd, std::span<iovec>(&v, 1), mode);
 }
 
+bool wait_ready(int fd, short events, std::chrono::milliseconds timeout) noexcept
+{
+    pollfd p{fd, events, 0};
+    for (;;) {
+        int r = ::poll(&p, 1, static_cast<int>(timeout.count()));
+        if (r < 0 && errno == EINTR) continue;
+        return r > 0;
+    }
+}
+
 } // namespace wsgibridge::net

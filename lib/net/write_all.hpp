@@ -35,4 +35,8 @@ struct WriteMode
 std::error_code write_all(int fd, std::span<iovec> iov, const WriteMode& mode = {});
 std::error_code write_all(int fd, std::string_view data, const WriteMode& mode = {});
 
+/// Waits until `fd` is ready for poll(2) `events` (POLLIN, POLLOUT), retrying on EINTR;
+/// false on timeout or error. The blocking reads and writes of the front ends share it.
+bool wait_ready(int fd, short events, std::chrono::milliseconds timeout) noexcept;
+
 } // namespace wsgibridge::net
