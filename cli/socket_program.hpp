@@ -43,6 +43,19 @@ struct SocketServerPlan
     std::uint64_t max_requests = 0; ///< without a master: the process stops after these
 };
 
+/// `options` (FastcgiServerOptions, StreamServerOptions) with the socket, threads and
+/// request budget the plan settled on.
+template <class Options>
+Options with_plan(Options options, const SocketServerPlan& plan)
+{
+    options.bind = plan.bind;
+    options.listen_fd = plan.listen_fd;
+    options.socket_mode = plan.socket_mode;
+    options.threads = plan.threads;
+    options.max_requests = plan.max_requests;
+    return options;
+}
+
 /// A server built on its socket, ready to run (FastcgiServer, StreamServer).
 class SocketServer
 {

@@ -52,12 +52,7 @@ int serve(Settings& s, const Logger& log)
         s.program, log,
         [&s](const SocketServerPlan& plan, RequestHandler& handler, const Logger& l,
              const AccessLog& access) -> std::unique_ptr<SocketServer> {
-            StreamServerOptions o = s.server;
-            o.bind = plan.bind;
-            o.listen_fd = plan.listen_fd;
-            o.socket_mode = plan.socket_mode;
-            o.threads = plan.threads;
-            o.max_requests = plan.max_requests;
+            auto o = with_plan(s.server, plan);
             return std::make_unique<SocketServerOf<StreamServer>>(o, handler, l, access);
         });
 }

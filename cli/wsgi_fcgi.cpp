@@ -133,12 +133,7 @@ int serve_fastcgi(Settings& s, const Logger& log)
         s.program, log,
         [&s](const cli::SocketServerPlan& plan, RequestHandler& handler, const Logger& l,
              const AccessLog& access) -> std::unique_ptr<cli::SocketServer> {
-            FastcgiServerOptions o = s.server;
-            o.bind = plan.bind;
-            o.listen_fd = plan.listen_fd;
-            o.socket_mode = plan.socket_mode;
-            o.threads = plan.threads;
-            o.max_requests = plan.max_requests;
+            auto o = cli::with_plan(s.server, plan);
             return std::make_unique<cli::SocketServerOf<FastcgiServer>>(o, handler, l, access);
         });
 }
