@@ -1,6 +1,7 @@
 #include "socket_program.hpp"
 
 #include "process_manager.hpp"
+#include "runtime/pidfile.hpp"
 #include "sd_notify.hpp"
 #include "wsgibridge/wsgi_app.hpp"
 #include "wsgibridge/listener.hpp"
@@ -43,23 +44,13 @@ int serve_in_worker(SocketProgram& s, AppSource& source, const SocketServerPlan&
     return 0;
 }
 
-/// The master binds once (or keeps the inherited socket) and supervises; each forked
-/// worker imports the application (unless --preload) and serves the socket with its own
-/// io thread and threads.
-int serve_workers(SocketProgram& s, SocketServerPlan plan, AppSource& source,
-                  const std::string& notify_socket, const Logger& log, const AccessLog& access,
-                  const SocketServerFactory& make_server)
+/// The master serves the socket (its own, bound before the drop, or the inherited one)
+/// and supervises; each forked worker imports the application (unless --preload) and
+/// serves the socket with its own io thread and threads.
+int serve_workers(SocketProgram& s, const SocketServerPlan& plan, const std::string& where,
+                  AppSource& source, const std::string& notify_socket, const Logger& log,
+                  const AccessLog& access, const SocketServerFactory& make_server)
 {
-    bool inherited = plan.bind.empty();
-    // The master's own socket: closed, and its file removed, however run_workers ends
-    // (an inherited one is not ours to close or unlink).
-    std::optional<Listener> owned;
-    if (!inherited) {
-        owned.emplace(plan.bind, plan.socket_mode);
-        plan.listen_fd = owned->fd();
-    }
-    std::string where = inherited ? "the inherited socket" : plan.bind;
-    plan.bind.clear();
     log.info(concat(s.protocol, ": serving ", where, " with ", s.proc.workers.workers,
                     " workers x ", plan.threads, " thread(s) (",
                     s.proc.preload ? "preloaded" : "imported by each worker", ")"));
@@ -88,6 +79,7 @@ void add_socket_options(ArgParser& p, SocketProgram& s, std::string threads_help
              "a worker retires gracefully after N requests and is replaced (--no-master: the "
              "process exits; default: never)",
              [&s](std::string_view v) { s.max_requests = parse_count("--max-requests", v); });
+    add_privilege_options(p, s.privileges);
 }
 
 bool inherited_socket_present() noexcept
@@ -131,18 +123,44 @@ int serve_socket_program(SocketProgram& s, const Logger& log,
     }
     std::string notify_socket = take_notify_socket(); // before Python copies the environment
 
+    auto spec = AppSpec::parse(s.common.app);
+    if (!spec) throw UsageError("--app: " + spec.error().message());
+    check_process_options(s.proc);
+    auto identity = plan_privileges(s.privileges); // root without --user: refused here
+    if (s.proc.workers.master) prepare_master_signals(); // before anything listens
+
+    // As root, in this order: --chdir, the socket, the pidfile, the access log (nginx's
+    // order); then the drop, and only then the interpreter and the application.
     PythonOptions py = prepare_python(s.common);
     py.program_name = s.program;
+    AccessLog access =
+        s.common.access_log.empty() ? AccessLog() : AccessLog::open_file(s.common.access_log);
+    // Our own socket: closed, and its file removed, however serving ends (an inherited
+    // one is not ours to close or unlink). Bound before the import: a privileged port or
+    // a root-owned directory needs root; the first requests wait in the backlog.
+    std::optional<Listener> owned;
+    std::string where = inherited ? "the inherited socket" : plan.bind;
+    try {
+        if (!inherited) {
+            owned.emplace(plan.bind, plan.socket_mode);
+            plan.listen_fd = owned->fd();
+            plan.bind.clear();
+        }
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(e.what()); // a bad --bind
+    }
+    runtime::Pidfile pidfile(s.proc.workers.pidfile);
+    s.proc.workers.pidfile.clear(); // written: run_workers must not write it again
+    if (identity) {
+        if (owned && !owned->unix_path().empty()) chown_socket(owned->unix_path(), *identity);
+        drop_privileges(*identity);
+        log.info(concat(s.program, ": running as ", describe(*identity)));
+    }
+
     WsgiOptions w;
     w.multithread = plan.threads > 1;
     w.multiprocess = inherited || s.proc.workers.workers > 1;
     Interpreter interpreter(py);
-    auto spec = AppSpec::parse(s.common.app);
-    if (!spec) throw UsageError("--app: " + spec.error().message());
-    check_process_options(s.proc);
-    if (s.proc.workers.master) prepare_master_signals(); // before anything listens
-    AccessLog access =
-        s.common.access_log.empty() ? AccessLog() : AccessLog::open_file(s.common.access_log);
     // Without a master (mod_fcgid) the application is imported before the first accept:
     // mod_fcgid counts start-up against FcgidIOTimeout otherwise.
     std::optional<WsgiApp> preloaded;
@@ -165,7 +183,8 @@ int serve_socket_program(SocketProgram& s, const Logger& log,
                 },
                 log);
         } else {
-            status = serve_workers(s, plan, source, notify_socket, log, access, make_server);
+            status = serve_workers(s, plan, where, source, notify_socket, log, access,
+                                   make_server);
         }
     } catch (const std::invalid_argument& e) {
         throw UsageError(e.what()); // a bad --bind (or FCGI_WEB_SERVER_ADDRS)

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "options.hpp"
+#include "privileges.hpp"
 #include "process_options.hpp"
 #include "wsgibridge/handler.hpp"
 #include "wsgibridge/log.hpp"
@@ -31,6 +32,7 @@ struct SocketProgram
     std::optional<unsigned> threads;
     std::optional<std::uint64_t> max_requests;
     ProcessOptions proc;
+    PrivilegeOptions privileges; ///< --user, --group, --allow-root
 };
 
 /// What the protocol's server is given, once the process model decided it.
@@ -86,15 +88,16 @@ using SocketServerFactory = std::function<std::unique_ptr<SocketServer>(
     const AccessLog& access)>;
 
 /// Adds --bind, --socket-mode, --threads (`threads_help`: what a thread does in this
-/// program), the process options (process_options.hpp) and --max-requests.
+/// program), the process options (process_options.hpp), --max-requests and --user,
+/// --group, --allow-root (privileges.hpp).
 void add_socket_options(ArgParser& parser, SocketProgram& program, std::string threads_help);
 
 /// True when there is a socket to serve without --bind: fd 0 is a listening socket
 /// (spawn-fcgi, mod_fcgid) or systemd passed one to this process.
 bool inherited_socket_present() noexcept;
 
-/// Runs the program: imports the application, then serves `program.bind` or the
-/// inherited socket with a master and workers (or one process with --no-master, or when
+/// Runs the program: binds `program.bind` (or takes the inherited socket), writes the
+/// pidfile, drops to --user, imports the application, then serves the socket with a master and workers (or one process with --no-master, or when
 /// a process manager handed over the socket: it supervises). Returns the exit status.
 /// Throws UsageError, AppLoadError.
 int serve_socket_program(SocketProgram& program, const Logger& log,

@@ -34,6 +34,8 @@ constexpr std::array direct_keys{
     Direct{"max-requests", "--max-requests"},
     Direct{"reload-on-rss", "--reload-on-rss"},
     Direct{"buffer-size", "--max-header-bytes"},
+    Direct{"uid", "--user"}, // uWSGI's uid/gid take a name or a number, as ours do
+    Direct{"gid", "--group"},
 };
 constexpr std::array special_keys{"socket",    "http-socket", "module",
                                   "wsgi-file", "callable",    "mount"};
@@ -56,7 +58,7 @@ std::string_view uwsgi_ini_keys()
 {
     return "socket, http-socket, module, wsgi-file, callable, mount, chdir, pythonpath, "
            "virtualenv (home, venv), processes (workers), threads, harakiri, max-requests, "
-           "reload-on-rss, buffer-size";
+           "reload-on-rss, buffer-size, uid, gid";
 }
 
 std::vector<IniSetting> read_uwsgi_ini(const std::string& path, std::string_view program)

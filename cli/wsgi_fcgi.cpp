@@ -164,6 +164,11 @@ int main(int argc, char** argv)
                     "no --bind, fd 0 is not a listening socket and there is no CGI request");
         }
         if (common.app.empty()) throw cli::UsageError("--app is required");
+        const auto& privileges = s.program.privileges;
+        if (mode == Mode::cgi && (!privileges.user.empty() || !privileges.group.empty()))
+            throw cli::UsageError("--user and --group drop privileges of the FastCGI server "
+                                  "(--bind or an inherited socket); a CGI request runs as the "
+                                  "web server started it (suEXEC)");
         Logger log = cli::open_error_log(common);
         log.set_json(s.program.proc.json_logs);
         return mode == Mode::cgi ? serve_cgi(s, log) : serve_fastcgi(s, log);

@@ -6,13 +6,19 @@
 #include "http/tls.hpp"
 #include "model/forwarded.hpp"
 #include "options.hpp"
+#include "privileges.hpp"
 #include "process_options.hpp"
+#include "runtime/pidfile.hpp"
 #include "wsgibridge/http_server.hpp"
 #include "wsgibridge/wsgi_app.hpp"
 #include "wsgibridge/listener.hpp"
 #include "wsgibridge/workers.hpp"
 
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <unistd.h>
 
@@ -26,21 +32,35 @@ std::string_view scheme(const HttpServerOptions& http)
     return http.certfile.empty() ? "http" : "https";
 }
 
-/// --certfile/--keyfile: loaded once now, so a missing file or a key that does not match
-/// is a usage error at start-up, not a worker that dies. Each server (each worker) loads
-/// them again: a graceful reload (HUP) serves a replaced certificate.
-void check_tls(const HttpServerOptions& http, const Logger& log)
+std::string read_pem(const char* option, const std::string& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw UsageError(concat(option, " ", path, ": cannot read it: ", std::strerror(errno)));
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+/// --certfile/--keyfile: read now, before --user drops privileges (a key only root may
+/// read still serves), and loaded once so a missing file or a key that does not match is
+/// a usage error at start-up, not a worker that dies. The first workers (and
+/// --no-master) use what was read here; the workers of a graceful reload (HUP) read the
+/// files again, as the --user user, and serve a replaced certificate.
+void check_tls(HttpServerOptions& http, const Logger& log)
 {
     if (http.certfile.empty()) {
         if (!http.keyfile.empty()) throw UsageError("--keyfile needs --certfile");
         return;
     }
+    TlsPem pem{read_pem("--certfile", http.certfile),
+               http.keyfile.empty() ? std::string() : read_pem("--keyfile", http.keyfile)};
     try {
-        http::TlsContext tls(http.certfile, http.keyfile);
+        http::TlsContext tls(http.certfile, http.keyfile, &pem);
         log.info(concat("TLS: serving the certificate ", tls.subject(), " from ", http.certfile));
     } catch (const std::invalid_argument& e) {
         throw UsageError(e.what());
     }
+    http.tls_pem = std::move(pem);
 }
 
 /// The application: imported here (--preload, --no-master) or by each worker after fork.
@@ -55,13 +75,11 @@ struct AppSource
     void preload() { preloaded.emplace(interpreter, spec, wsgi, log); }
 };
 
-/// The master binds once and supervises; each forked worker runs its own HttpServer
-/// (io threads included) on the inherited socket.
+/// The master serves `listener` (bound before the drop) and supervises; each forked
+/// worker runs its own HttpServer (io threads included) on the inherited socket.
 int serve_workers(HttpServerOptions http, const cli::ProcessOptions& proc, AppSource& source,
-                  const Logger& log, const AccessLog& access)
+                  const Listener& listener, const Logger& log, const AccessLog& access)
 {
-    // The master's socket: closed, and its file removed, however run_workers ends.
-    Listener listener(http.bind, http.socket_mode);
     http.listen_fd = listener.fd();
     log.info(concat("listening on ", scheme(http), "://", listener.describe(), " (",
                     proc.workers.workers, " workers x ", http.threads, " threads, ",
@@ -69,6 +87,8 @@ int serve_workers(HttpServerOptions http, const cli::ProcessOptions& proc, AppSo
     return run_workers(
         source.interpreter, proc.workers,
         [&]() -> int {
+            // A reload's workers read --certfile/--keyfile again (as the --user user).
+            if (worker_generation() > 1) http.tls_pem.reset();
             std::optional<WsgiApp> own;
             WsgiApp& app = source.preloaded
                                ? *source.preloaded
@@ -84,15 +104,19 @@ int serve_workers(HttpServerOptions http, const cli::ProcessOptions& proc, AppSo
         log);
 }
 
-int serve(const CommonOptions& common, HttpServerOptions http, const cli::ProcessOptions& proc)
+int serve(const CommonOptions& common, HttpServerOptions http, cli::ProcessOptions proc,
+          const cli::PrivilegeOptions& privileges)
 {
     if (common.app.empty()) throw UsageError("--app is required");
     auto spec = AppSpec::parse(common.app);
     if (!spec) throw UsageError(concat("--app ", common.app, ": ", spec.error().message()));
     if (http.threads == 0) throw UsageError("--threads must be at least 1");
     cli::check_process_options(proc);
+    auto identity = cli::plan_privileges(privileges); // root without --user: refused here
     if (proc.workers.master) prepare_master_signals(); // before anything listens
 
+    // As root, in this order: logs, TLS files, --chdir, the socket, the pidfile (nginx's
+    // order); then the drop, and only then the interpreter and the application.
     Logger log = open_error_log(common);
     log.set_json(proc.json_logs);
     check_tls(http, log);
@@ -100,6 +124,18 @@ int serve(const CommonOptions& common, HttpServerOptions http, const cli::Proces
         common.access_log.empty() ? AccessLog() : AccessLog::open_file(common.access_log);
     PythonOptions python = prepare_python(common);
     python.program_name = "wsgi-http";
+    // The socket: closed, and its file removed, however serving ends. Bound before the
+    // import: a privileged port or a root-owned directory needs root; the first requests
+    // wait in the backlog while the application imports.
+    Listener listener(http.bind, http.socket_mode);
+    http.listen_fd = listener.fd();
+    runtime::Pidfile pidfile(proc.workers.pidfile);
+    proc.workers.pidfile.clear(); // written: run_workers must not write it again
+    if (identity) {
+        if (!listener.unix_path().empty()) cli::chown_socket(listener.unix_path(), *identity);
+        cli::drop_privileges(*identity);
+        log.info(concat("running as ", cli::describe(*identity)));
+    }
     Interpreter interpreter(python);
 
     WsgiOptions wsgi;
@@ -108,12 +144,10 @@ int serve(const CommonOptions& common, HttpServerOptions http, const cli::Proces
     wsgi.run_once = false;
     AppSource source{interpreter, *spec, wsgi, log, {}};
     http.limits = common.limits;
-    // Imported before the socket accepts anything: the first request never waits for
-    // the import, and an import error exits before a client could connect.
     if (proc.preload || !proc.workers.master) source.preload();
 
     if (proc.workers.master) {
-        int status = serve_workers(http, proc, source, log, access);
+        int status = serve_workers(http, proc, source, listener, log, access);
         log.info("stopped");
         return status;
     }
@@ -139,6 +173,7 @@ int main(int argc, char** argv)
     HttpServerOptions http;
     http.handle_signals = true; // the library default is off (embedding programs own signals)
     cli::ProcessOptions proc;
+    cli::PrivilegeOptions privileges;
     ArgParser parser("wsgi-http",
                      "Serve a Python WSGI application over HTTP/1.1.\n"
                      "Signals to the master: TERM/INT graceful stop, QUIT immediate stop, HUP "
@@ -187,13 +222,14 @@ int main(int argc, char** argv)
     parser.option("--keyfile", "PEM",
                   "the private key of --certfile (default: read from the --certfile file)",
                   [&](std::string_view v) { http.keyfile = v; });
+    cli::add_privilege_options(parser, privileges);
     add_limit_options(parser, common.limits);
     return run_main(parser, [&] {
         if (!parser.parse(argc, argv)) return 0;
         if (!parser.positionals().empty())
             throw UsageError(concat("unexpected argument '", parser.positionals().front(), "'"));
         try {
-            return serve(common, http, proc);
+            return serve(common, http, proc, privileges);
         } catch (const std::invalid_argument& e) {
             throw UsageError(e.what()); // a malformed or unresolvable --bind
         }

@@ -60,7 +60,7 @@ std::unique_ptr<const http::StaticFiles> make_static_files(const std::vector<std
 }
 
 /// --certfile/--keyfile, loaded by every server (each worker after a reload reads the
-/// files again).
+/// files again), or from the contents the program read before (tls_pem).
 std::unique_ptr<const http::TlsContext> make_tls(const HttpServerOptions& options)
 {
     if (options.certfile.empty()) {
@@ -68,7 +68,8 @@ std::unique_ptr<const http::TlsContext> make_tls(const HttpServerOptions& option
             throw std::invalid_argument("--keyfile needs --certfile (the certificate chain)");
         return nullptr;
     }
-    return std::make_unique<const http::TlsContext>(options.certfile, options.keyfile);
+    return std::make_unique<const http::TlsContext>(
+        options.certfile, options.keyfile, options.tls_pem ? &*options.tls_pem : nullptr);
 }
 
 } // namespace

@@ -1,11 +1,13 @@
 #include "http/tls.hpp"
 
 #include "net/write_all.hpp"
+#include "wsgibridge/http_server.hpp"
 
 #include <array>
 #include <boost/asio/post.hpp>
 #include <cerrno>
 #include <cstring>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <poll.h>
 #include <stdexcept>
@@ -102,7 +104,63 @@ constexpr std::size_t record_size = 16 * 1024;
 
 } // namespace
 
+namespace {
+
+struct FreeBio
+{
+    void operator()(BIO* b) const noexcept { BIO_free(b); }
+};
+using BioPtr = std::unique_ptr<BIO, FreeBio>;
+
+BioPtr memory_bio(std::string_view text)
+{
+    BioPtr bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
+    if (!bio) throw std::invalid_argument("TLS: cannot read PEM from memory: " + openssl_reason());
+    return bio;
+}
+
+/// SSL_CTX_use_certificate_chain_file() on PEM text: the first certificate is the
+/// server's, each further one goes into the chain; the text ends at the last one.
+bool use_certificate_chain(SSL_CTX* c, std::string_view pem)
+{
+    BioPtr bio = memory_bio(pem);
+    X509* leaf = PEM_read_bio_X509_AUX(bio.get(), nullptr, nullptr, nullptr);
+    if (!leaf) return false;
+    int ok = SSL_CTX_use_certificate(c, leaf);
+    X509_free(leaf);
+    if (ok != 1 || SSL_CTX_clear_chain_certs(c) != 1) return false;
+    while (X509* ca = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+        if (SSL_CTX_add0_chain_cert(c, ca) != 1) {
+            X509_free(ca);
+            return false;
+        }
+    }
+    // The loop ends at the end of the text ("no start line"): not an error.
+    unsigned long last = ERR_peek_last_error();
+    if (ERR_GET_LIB(last) == ERR_LIB_PEM && ERR_GET_REASON(last) == PEM_R_NO_START_LINE)
+        ERR_clear_error();
+    return ERR_peek_error() == 0;
+}
+
+bool use_private_key(SSL_CTX* c, std::string_view pem)
+{
+    BioPtr bio = memory_bio(pem);
+    EVP_PKEY* key = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
+    if (!key) return false;
+    int ok = SSL_CTX_use_PrivateKey(c, key);
+    EVP_PKEY_free(key);
+    return ok == 1;
+}
+
+} // namespace
+
 TlsContext::TlsContext(const std::string& certfile, const std::string& keyfile)
+    : TlsContext(certfile, keyfile, nullptr)
+{
+}
+
+TlsContext::TlsContext(const std::string& certfile, const std::string& keyfile,
+                       const TlsPem* pem)
 {
     clear_errors();
     ctx_.reset(SSL_CTX_new(TLS_server_method()));
@@ -120,12 +178,16 @@ TlsContext::TlsContext(const std::string& certfile, const std::string& keyfile)
     SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     SSL_CTX_set_alpn_select_cb(c, select_alpn, nullptr);
 
-    if (SSL_CTX_use_certificate_chain_file(c, certfile.c_str()) != 1)
+    bool chain_ok = pem ? use_certificate_chain(c, pem->certificate)
+                        : SSL_CTX_use_certificate_chain_file(c, certfile.c_str()) == 1;
+    if (!chain_ok)
         throw std::invalid_argument(concat(
             "--certfile ", certfile, ": cannot load the certificate chain: ", openssl_reason()));
     const std::string& key = keyfile.empty() ? certfile : keyfile;
     const char* option = keyfile.empty() ? "--certfile " : "--keyfile ";
-    if (SSL_CTX_use_PrivateKey_file(c, key.c_str(), SSL_FILETYPE_PEM) != 1)
+    bool key_ok = pem ? use_private_key(c, keyfile.empty() ? pem->certificate : pem->key)
+                      : SSL_CTX_use_PrivateKey_file(c, key.c_str(), SSL_FILETYPE_PEM) == 1;
+    if (!key_ok)
         throw std::invalid_argument(
             concat(option, key, ": cannot load the private key: ", openssl_reason()));
     if (SSL_CTX_check_private_key(c) != 1)

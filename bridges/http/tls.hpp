@@ -27,6 +27,10 @@
 #include <string_view>
 #include <sys/uio.h>
 
+namespace wsgibridge {
+struct TlsPem; // http_server.hpp
+} // namespace wsgibridge
+
 namespace wsgibridge::http {
 
 /// The server's certificate and key: TLS 1.2 and 1.3 only, ALPN "http/1.1", no
@@ -40,6 +44,10 @@ public:
     /// `keyfile`: its private key; empty = the key is in `certfile`. Throws
     /// std::invalid_argument with OpenSSL's reason when either cannot be used.
     TlsContext(const std::string& certfile, const std::string& keyfile);
+    /// The same from the files' contents read earlier (`pem`; null: read the files):
+    /// wsgi-http reads a root-only key before --user drops privileges. The names are
+    /// for the messages.
+    TlsContext(const std::string& certfile, const std::string& keyfile, const wsgibridge::TlsPem* pem);
 
     SSL_CTX* get() const noexcept { return ctx_.get(); }
     /// The certificate's subject, for the start-up log line.

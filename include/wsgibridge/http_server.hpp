@@ -11,10 +11,19 @@
 #include "server_options.hpp"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace wsgibridge {
+
+/// The contents of HttpServerOptions' certfile and keyfile ("" key: it is in the
+/// certificate's text), read by the program beforehand.
+struct TlsPem
+{
+    std::string certificate;
+    std::string key;
+};
 
 /// ServerOptions (bind, listen_fd, socket_mode, threads, mount, limits, handle_signals)
 /// with HTTP's defaults: bind 127.0.0.1:8000, and a unix socket 0666 so a web server
@@ -43,6 +52,10 @@ struct HttpServerOptions : ServerOptions
     /// again.
     std::string certfile;
     std::string keyfile;
+    /// Set: the files' contents, used instead of reading certfile and keyfile (which
+    /// then only name them in messages). wsgi-http reads them as root before --user
+    /// drops privileges, so a key only root may read still serves.
+    std::optional<TlsPem> tls_pem;
     std::string server_software = "wsgi-bridge";
 };
 

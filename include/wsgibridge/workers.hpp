@@ -76,6 +76,12 @@ inline constexpr int worker_exit_app_load = 3;
 /// master counts a worker that dies before this as a boot failure. No-op elsewhere.
 WSGIBRIDGE_API void worker_ready() noexcept;
 
+/// In a forked worker: its generation, 1 for the workers the master started with (and
+/// their replacements), one more per SIGHUP reload. 0 outside a worker (--no-master).
+/// wsgi-http's workers of generation 1 use the TLS key the program read before dropping
+/// privileges (--user); later ones read the files again.
+WSGIBRIDGE_API unsigned worker_generation() noexcept;
+
 /// Blocks the signals the master takes. Call it before opening the listening socket when
 /// a master will run: a SIGTERM that arrives between the bind and run_workers() (a
 /// supervisor that saw the port open) is then a graceful stop, not a kill. Workers get

@@ -27,6 +27,8 @@ constexpr int master_signals[] = {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGCHLD, SIG
 /// The mask before prepare_master_signals(): what workers get back.
 sigset_t original_mask;
 bool signals_prepared = false;
+/// worker_generation(): set in each forked worker.
+unsigned current_generation = 0;
 
 sigset_t master_signal_set()
 {
@@ -131,6 +133,7 @@ void Master::spawn()
         ::prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (::getppid() != master_pid_) std::_Exit(0);
         runtime::Slots::adopt(slot);
+        current_generation = generation_;
         int status = 1;
         try {
             status = serve_();
@@ -352,6 +355,11 @@ int Master::run()
 }
 
 } // namespace
+
+unsigned worker_generation() noexcept
+{
+    return current_generation;
+}
 
 void prepare_master_signals() noexcept
 {
