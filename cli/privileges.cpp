@@ -123,17 +123,20 @@ std::optional<Identity> plan_privileges(const PrivilegeOptions& o)
     else if (user.primary_gid)
         gid = *user.primary_gid;
     else
-        throw UsageError(concat("--user ", o.user, ": no such user in the passwd database; give "
+        throw UsageError(concat("--user ", o.user,
+                                ": no such user in the passwd database; give "
                                 "--group GID too"));
     if (!root) {
         // Only root can change users: an unprivileged start as that very user is fine
         // (a unit with User= that also says --user), anything else cannot be done.
         if (user.uid != ::getuid() || user.uid != ::geteuid())
-            throw UsageError(concat("--user ", o.user, ": only root can switch users, and this "
+            throw UsageError(concat("--user ", o.user,
+                                    ": only root can switch users, and this "
                                     "process runs as uid ",
                                     name_of_uid(::geteuid())));
         if (!o.group.empty() && (gid != ::getgid() || gid != ::getegid()))
-            throw UsageError(concat("--group ", o.group, ": only root can switch groups, and this "
+            throw UsageError(concat("--group ", o.group,
+                                    ": only root can switch groups, and this "
                                     "process runs as gid ",
                                     ::getegid()));
         return std::nullopt;
@@ -167,15 +170,15 @@ void drop_privileges(const Identity& id)
     gid_t rgid = 0, egid = 0, sgid = 0;
     ::getresuid(&ruid, &euid, &suid);
     ::getresgid(&rgid, &egid, &sgid);
-    if (ruid != id.uid || euid != id.uid || suid != id.uid || rgid != id.gid ||
-        egid != id.gid || sgid != id.gid)
-        throw std::runtime_error(concat("--user ", id.user, ": the process is uid ", euid,
-                                        " gid ", egid, " after the drop, not ", describe(id)));
+    if (ruid != id.uid || euid != id.uid || suid != id.uid || rgid != id.gid || egid != id.gid ||
+        sgid != id.gid)
+        throw std::runtime_error(concat("--user ", id.user, ": the process is uid ", euid, " gid ",
+                                        egid, " after the drop, not ", describe(id)));
     // The saved set-user-ID is gone too: nothing may get root back (the check
     // gunicorn and uWSGI skip; setuid(2) on a non-root saved uid must fail).
-    if (id.uid != 0 &&
-        (::setuid(0) == 0 || ::seteuid(0) == 0 || (id.gid != 0 && ::setgid(0) == 0)))
-        throw std::runtime_error(concat("--user ", id.user, ": root could be regained after "
+    if (id.uid != 0 && (::setuid(0) == 0 || ::seteuid(0) == 0 || (id.gid != 0 && ::setgid(0) == 0)))
+        throw std::runtime_error(concat("--user ", id.user,
+                                        ": root could be regained after "
                                         "dropping privileges; refusing to go on"));
 }
 

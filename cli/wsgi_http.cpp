@@ -32,10 +32,13 @@ std::string_view scheme(const HttpServerOptions& http)
     return http.certfile.empty() ? "http" : "https";
 }
 
-std::string read_pem(const char* option, const std::string& path)
+/// A PEM file's text; `what`: "the certificate chain", "the private key".
+std::string read_pem(const char* option, const std::string& path, const char* what)
 {
     std::ifstream in(path, std::ios::binary);
-    if (!in) throw UsageError(concat(option, " ", path, ": cannot read it: ", std::strerror(errno)));
+    if (!in)
+        throw UsageError(
+            concat(option, " ", path, ": cannot load ", what, ": ", std::strerror(errno)));
     std::ostringstream text;
     text << in.rdbuf();
     return text.str();
@@ -52,8 +55,9 @@ void check_tls(HttpServerOptions& http, const Logger& log)
         if (!http.keyfile.empty()) throw UsageError("--keyfile needs --certfile");
         return;
     }
-    TlsPem pem{read_pem("--certfile", http.certfile),
-               http.keyfile.empty() ? std::string() : read_pem("--keyfile", http.keyfile)};
+    TlsPem pem{read_pem("--certfile", http.certfile, "the certificate chain"),
+               http.keyfile.empty() ? std::string()
+                                    : read_pem("--keyfile", http.keyfile, "the private key")};
     try {
         http::TlsContext tls(http.certfile, http.keyfile, &pem);
         log.info(concat("TLS: serving the certificate ", tls.subject(), " from ", http.certfile));

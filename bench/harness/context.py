@@ -52,7 +52,9 @@ class Context:
         in one process; with a --workers option they also fork. Without it a 2x1 request
         becomes 1x2 (two threads sharing the GIL), and the table says so."""
         usage = self._usage(program)
-        args = []
+        # The bench runs as root, as its peers (uWSGI, gunicorn) do: our servers refuse
+        # that without --user unless told (--allow-root; older builds lack the option).
+        args = ["--allow-root"] if "--allow-root" in usage else []
         if shape.processes > 1:
             if "--workers" in usage:
                 args += ["--workers", str(shape.processes)]

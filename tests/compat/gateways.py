@@ -287,7 +287,7 @@ class WsgiHttp(Front):
         for a, f in self.apps.items():
             port = free_port()
             self.ports[a] = port
-            procs.append((port, self.spawn([gateway("wsgi-http"), "--app", f, "--bind",
+            procs.append((port, self.spawn([gateway("wsgi-http"), "--allow-root", "--app", f, "--bind",
                                             f"127.0.0.1:{port}", "--mount", "/" + a, "--threads", "2"],
                                            f"{a}.log")))
         for port, p in procs:
@@ -318,7 +318,7 @@ def start_fcgi_backends(front, bind_kind="tcp"):
             addr = free_port()
             bind = f"127.0.0.1:{addr}"
         binds[a] = addr
-        procs.append((addr, front.spawn([gateway("wsgi-fcgi"), "--app", f, "--bind", bind,
+        procs.append((addr, front.spawn([gateway("wsgi-fcgi"), "--allow-root", "--app", f, "--bind", bind,
                                          "--mount", "/" + a, "--socket-mode", "0666"],
                                         f"fcgi-{a}.log")))
     for addr, p in procs:

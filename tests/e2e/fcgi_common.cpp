@@ -26,9 +26,10 @@ std::string fcgi_test_app()
 ChildProcess start_gateway(const std::string& program, const std::string& bind,
                            const std::filesystem::path& log, const std::vector<std::string>& extra)
 {
-    std::vector<std::string> argv{
-        gateway_path(program), "--app", fcgi_test_app(), "--bind",    bind,
-        "--log-level",         "debug", "--log-file",    log.string()};
+    // The tests run as root (CI): the application runs as root on purpose.
+    std::vector<std::string> argv{gateway_path(program), "--allow-root", "--app", fcgi_test_app(),
+                                  "--bind",              bind,           "--log-level", "debug",
+                                  "--log-file",          log.string()};
     argv.insert(argv.end(), extra.begin(), extra.end());
     SpawnOptions o;
     o.stderr_file = log;
@@ -127,7 +128,10 @@ std::string example_fcgi_wrapper(const std::filesystem::path& log)
         "apache-fcgid/app.fcgi",
         {{"/usr/local/bin/wsgi-fcgi", wsgi_fcgi_path()},
          {"--app /srv/app/app.py",
-          "--app " + fcgi_test_app() + " --log-level debug --log-file " + log.string()}});
+          // --allow-root: cgi-fcgi -start runs it as the test's user, root in CI (mod_fcgid
+          // runs it as Apache's User).
+          "--app " + fcgi_test_app() + " --allow-root --log-level debug --log-file " +
+              log.string()}});
 }
 
 int connections_accepted(const std::filesystem::path& log)

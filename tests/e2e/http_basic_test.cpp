@@ -229,7 +229,7 @@ TEST(WsgiHttp, SigtermExitsZero)
 TEST(WsgiHttp, ImportFailureIsOneLineAndNonZero)
 {
     auto r =
-        run_command({(build_root() / "cli" / "wsgi-http").string(), "--app", "no_such_module_xyz",
+        run_command({(build_root() / "cli" / "wsgi-http").string(), "--allow-root", "--app", "no_such_module_xyz",
                      "--bind", "127.0.0.1:" + std::to_string(free_tcp_port())},
                     {}, {}, 20s);
     EXPECT_NE(r.exit_code, 0);

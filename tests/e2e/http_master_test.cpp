@@ -110,7 +110,7 @@ TEST(WsgiHttpMaster, ImportErrorStopsTheMasterWithExit3)
 {
     TempDir dir;
     write_file(dir / "broken.py", "raise RuntimeError('broken at import')\n");
-    auto r = run_command({(build_root() / "cli" / "wsgi-http").string(), "--app",
+    auto r = run_command({(build_root() / "cli" / "wsgi-http").string(), "--allow-root", "--app",
                           (dir / "broken.py").string(), "--workers", "2", "--bind",
                           "127.0.0.1:" + std::to_string(free_tcp_port())},
                          {}, {}, 20s);
@@ -269,7 +269,7 @@ TEST(WsgiHttpMaster, ReloadFlagPicksUpAnEditedModule)
 
 TEST(WsgiHttpMaster, ReloadWithPreloadIsAUsageError)
 {
-    auto r = run_command({(build_root() / "cli" / "wsgi-http").string(), "--app",
+    auto r = run_command({(build_root() / "cli" / "wsgi-http").string(), "--allow-root", "--app",
                           "tests/apps/pid_app.py", "--reload", "--preload"},
                          {}, {}, 20s);
     EXPECT_EQ(r.exit_code, 2) << r.err;

@@ -255,7 +255,7 @@ TEST(HttpProxy, MalformedValuesFromTrustedPeerAreLoggedNotFatal)
     EXPECT_NE(app.error_log().find("ignoring Forwarded"), std::string::npos);
 
     // A bad --forwarded-allow-ips is a usage error naming the option.
-    auto usage = run_command({(build_root() / "cli/wsgi-http").string(), "--app",
+    auto usage = run_command({(build_root() / "cli/wsgi-http").string(), "--allow-root", "--app",
                               "tests/apps/proxy_app.py", "--forwarded-allow-ips", "localhost"});
     EXPECT_EQ(usage.exit_code, 2);
     EXPECT_NE(usage.err.find("--forwarded-allow-ips"), std::string::npos) << usage.err;

@@ -2,10 +2,23 @@
 
 namespace wsgibridge::test {
 
+bool is_server_program(const std::string& program)
+{
+    auto name = std::filesystem::path(program).filename();
+    return name == "wsgi-http" || name == "wsgi-fcgi" || name == "wsgi-scgi" ||
+           name == "wsgi-uwsgi";
+}
+
 WsgiHttpProcess::WsgiHttpProcess(std::vector<std::string> extra, std::string program, bool add_bind)
 {
     if (program.empty()) program = (build_root() / "cli" / "wsgi-http").string();
     std::vector<std::string> argv{program};
+    // The tests run as root (CI): the application runs as root on purpose, unless the
+    // test says whom to run as.
+    bool says_who = false;
+    for (const auto& a : extra)
+        says_who = says_who || a == "--user" || a == "--allow-root";
+    if (!says_who && is_server_program(program)) argv.push_back("--allow-root");
     bool binds = !add_bind;
     for (const auto& a : extra)
         binds = binds || a == "--bind";

@@ -49,6 +49,10 @@ private:
     bool tolerate_unreadable_vptr_ = false;
 };
 
+/// wsgi-http, wsgi-fcgi, wsgi-scgi or wsgi-uwsgi (by file name): the programs that
+/// refuse to run an application as root without --user or --allow-root.
+bool is_server_program(const std::string& program);
+
 /// The body of a `curl -i` response (after the last header block: a 100 Continue may
 /// precede the final one).
 std::string response_body(const std::string& raw);

@@ -335,14 +335,14 @@ TEST(WsgiHttpTls, UnusableCertificateIsAUsageError)
     SpawnOptions in_source;
     in_source.cwd = source_root();
     auto missing = run_command(
-        {program, "--app", "tests/apps/http_env_app.py", "--certfile", pki.path("none.pem")}, {},
+        {program, "--allow-root", "--app", "tests/apps/http_env_app.py", "--certfile", pki.path("none.pem")}, {},
         in_source);
     EXPECT_NE(missing.exit_code, 0);
     EXPECT_NE(missing.err.find("--certfile " + pki.path("none.pem") +
                                ": cannot load the certificate chain: "),
               std::string::npos)
         << missing.err;
-    auto mismatch = run_command({program, "--app", "tests/apps/http_env_app.py", "--certfile",
+    auto mismatch = run_command({program, "--allow-root", "--app", "tests/apps/http_env_app.py", "--certfile",
                                  pki.path("a.pem"), "--keyfile", pki.path("b.key")},
                                 {}, in_source);
     EXPECT_NE(mismatch.exit_code, 0);

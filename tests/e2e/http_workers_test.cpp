@@ -122,7 +122,7 @@ TEST(WsgiHttpWorkers, UnixSocketSurvivesAWorkerAndGoesWithTheParent)
 
 TEST(WsgiHttpWorkers, BadWorkersValueIsAUsageError)
 {
-    auto r = run_command({(build_root() / "cli" / "wsgi-http").string(), "--app",
+    auto r = run_command({(build_root() / "cli" / "wsgi-http").string(), "--allow-root", "--app",
                           "tests/apps/pid_app.py", "--workers", "0"},
                          {}, {}, 20s);
     EXPECT_EQ(r.exit_code, 2) << r.err;

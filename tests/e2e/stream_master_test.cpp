@@ -136,7 +136,7 @@ struct MasterSite
         }
         app = copy_app(dir, "v1");
         std::string sock = (dir / "gw.sock").string();
-        std::vector<std::string> argv{gateway_path(p.program), "--app",      app,         "--bind",
+        std::vector<std::string> argv{gateway_path(p.program), "--allow-root", "--app",      app,         "--bind",
                                       "unix:" + sock,          "--log-file", log.string()};
         argv.insert(argv.end(), extra.begin(), extra.end());
         SpawnOptions o;
@@ -296,7 +296,7 @@ TEST_P(StreamMaster, ServesTheListeningSocketOnFd0)
     o.stderr_file = dir / "gateway.log";
     o.unset_env = {"LISTEN_FDS", "LISTEN_PID", "NOTIFY_SOCKET", "PHP_FCGI_CHILDREN"};
     if (!tcp) o.env = {{"PHP_FCGI_CHILDREN", "2"}};
-    ChildProcess gateway({gateway_path(p.program), "--app", (dir / "process_app.py").string()}, o);
+    ChildProcess gateway({gateway_path(p.program), "--allow-root", "--app", (dir / "process_app.py").string()}, o);
     ::close(fd);
     Nginx nginx(dir, p.name, tcp ? "127.0.0.1:" + std::to_string(port) : "unix:" + sock.string());
     auto logs = [&] {
@@ -333,7 +333,7 @@ TEST_P(StreamMaster, ServesTheSocketSystemdPasses)
     ASSERT_GE(fd, 0);
     // sh moves the socket from fd 0 to fd 3 and execs with its own pid in LISTEN_PID.
     std::string script = "exec 3<&0 </dev/null; export LISTEN_PID=$$ LISTEN_FDS=1; exec '" +
-                         gateway_path(p.program) + "' --app '" + app + "'";
+                         gateway_path(p.program) + "' --allow-root --app '" + app + "'";
     SpawnOptions o;
     o.stdin_fd = fd;
     o.stderr_file = dir / "gateway.log";
