@@ -3,9 +3,9 @@
 #include "process_manager.hpp"
 #include "runtime/pidfile.hpp"
 #include "sd_notify.hpp"
-#include "wsgibridge/wsgi_app.hpp"
 #include "wsgibridge/listener.hpp"
 #include "wsgibridge/workers.hpp"
+#include "wsgibridge/wsgi_app.hpp"
 
 #include <cstdlib>
 #include <optional>
@@ -126,7 +126,7 @@ int serve_socket_program(SocketProgram& s, const Logger& log,
     auto spec = AppSpec::parse(s.common.app);
     if (!spec) throw UsageError("--app: " + spec.error().message());
     check_process_options(s.proc);
-    auto identity = plan_privileges(s.privileges); // root without --user: refused here
+    auto identity = plan_privileges(s.privileges);       // root without --user: refused here
     if (s.proc.workers.master) prepare_master_signals(); // before anything listens
 
     // As root, in this order: --chdir, the socket, the pidfile, the access log (nginx's
@@ -183,8 +183,7 @@ int serve_socket_program(SocketProgram& s, const Logger& log,
                 },
                 log);
         } else {
-            status = serve_workers(s, plan, where, source, notify_socket, log, access,
-                                   make_server);
+            status = serve_workers(s, plan, where, source, notify_socket, log, access, make_server);
         }
     } catch (const std::invalid_argument& e) {
         throw UsageError(e.what()); // a bad --bind (or FCGI_WEB_SERVER_ADDRS)

@@ -97,9 +97,9 @@ void add_socket_options(ArgParser& parser, SocketProgram& program, std::string t
 bool inherited_socket_present() noexcept;
 
 /// Runs the program: binds `program.bind` (or takes the inherited socket), writes the
-/// pidfile, drops to --user, imports the application, then serves the socket with a master and workers (or one process with --no-master, or when
-/// a process manager handed over the socket: it supervises). Returns the exit status.
-/// Throws UsageError, AppLoadError.
+/// pidfile, drops to --user, imports the application, then serves the socket with a master and
+/// workers (or one process with --no-master, or when a process manager handed over the socket: it
+/// supervises). Returns the exit status. Throws UsageError, AppLoadError.
 int serve_socket_program(SocketProgram& program, const Logger& log,
                          const SocketServerFactory& make_server);
 

@@ -10,9 +10,9 @@
 #include "process_options.hpp"
 #include "runtime/pidfile.hpp"
 #include "wsgibridge/http_server.hpp"
-#include "wsgibridge/wsgi_app.hpp"
 #include "wsgibridge/listener.hpp"
 #include "wsgibridge/workers.hpp"
+#include "wsgibridge/wsgi_app.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -116,7 +116,7 @@ int serve(const CommonOptions& common, HttpServerOptions http, cli::ProcessOptio
     if (!spec) throw UsageError(concat("--app ", common.app, ": ", spec.error().message()));
     if (http.threads == 0) throw UsageError("--threads must be at least 1");
     cli::check_process_options(proc);
-    auto identity = cli::plan_privileges(privileges); // root without --user: refused here
+    auto identity = cli::plan_privileges(privileges);  // root without --user: refused here
     if (proc.workers.master) prepare_master_signals(); // before anything listens
 
     // As root, in this order: logs, TLS files, --chdir, the socket, the pidfile (nginx's

@@ -68,8 +68,8 @@ std::unique_ptr<const http::TlsContext> make_tls(const HttpServerOptions& option
             throw std::invalid_argument("--keyfile needs --certfile (the certificate chain)");
         return nullptr;
     }
-    return std::make_unique<const http::TlsContext>(
-        options.certfile, options.keyfile, options.tls_pem ? &*options.tls_pem : nullptr);
+    return std::make_unique<const http::TlsContext>(options.certfile, options.keyfile,
+                                                    options.tls_pem ? &*options.tls_pem : nullptr);
 }
 
 } // namespace

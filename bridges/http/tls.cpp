@@ -159,8 +159,7 @@ TlsContext::TlsContext(const std::string& certfile, const std::string& keyfile)
 {
 }
 
-TlsContext::TlsContext(const std::string& certfile, const std::string& keyfile,
-                       const TlsPem* pem)
+TlsContext::TlsContext(const std::string& certfile, const std::string& keyfile, const TlsPem* pem)
 {
     clear_errors();
     ctx_.reset(SSL_CTX_new(TLS_server_method()));

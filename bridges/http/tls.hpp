@@ -47,7 +47,8 @@ public:
     /// The same from the files' contents read earlier (`pem`; null: read the files):
     /// wsgi-http reads a root-only key before --user drops privileges. The names are
     /// for the messages.
-    TlsContext(const std::string& certfile, const std::string& keyfile, const wsgibridge::TlsPem* pem);
+    TlsContext(const std::string& certfile, const std::string& keyfile,
+               const wsgibridge::TlsPem* pem);
 
     SSL_CTX* get() const noexcept { return ctx_.get(); }
     /// The certificate's subject, for the start-up log line.

@@ -57,7 +57,8 @@ TEST(CliIni, WsgiHttpServesAUwsgiIniFile)
                                     "master = true\n");
     SpawnOptions o;
     o.stderr_file = dir / "err.log";
-    ChildProcess server({program("wsgi-http"), "--allow-root", "--ini", (dir / "app.ini").string()}, o);
+    ChildProcess server({program("wsgi-http"), "--allow-root", "--ini", (dir / "app.ini").string()},
+                        o);
     ASSERT_TRUE(wait_for_tcp(port)) << read_file(dir / "err.log");
     auto base = "http://127.0.0.1:" + port_text(port);
     auto r = curl({base + "/hello/"});
@@ -89,8 +90,9 @@ TEST(CliIni, CommandLineOverridesTheFile)
                                     "threads = 0\n"); // invalid, but overridden below
     SpawnOptions o;
     o.stderr_file = dir / "err.log";
-    ChildProcess server({program("wsgi-http"), "--allow-root", "--bind", "127.0.0.1:" + port_text(port),
-                         "--threads", "1", "--ini", (dir / "app.ini").string(), "--no-master"},
+    ChildProcess server({program("wsgi-http"), "--allow-root", "--bind",
+                         "127.0.0.1:" + port_text(port), "--threads", "1", "--ini",
+                         (dir / "app.ini").string(), "--no-master"},
                         o);
     ASSERT_TRUE(wait_for_tcp(port)) << read_file(dir / "err.log");
     auto r = curl({"http://127.0.0.1:" + port_text(port) + "/"});
@@ -115,7 +117,8 @@ TEST(CliIni, WsgiUwsgiServesModuleAndCallable)
                                     "threads = 2\n");
     SpawnOptions o;
     o.stderr_file = dir / "err.log";
-    ChildProcess server({program("wsgi-uwsgi"), "--allow-root", "--ini", (dir / "app.ini").string()}, o);
+    ChildProcess server(
+        {program("wsgi-uwsgi"), "--allow-root", "--ini", (dir / "app.ini").string()}, o);
     ASSERT_TRUE(wait_for_tcp(port)) << read_file(dir / "err.log");
     auto reply = raw_exchange(port, uwsgi_packet({{"REQUEST_METHOD", "GET"},
                                                   {"REQUEST_URI", "/from-ini"},

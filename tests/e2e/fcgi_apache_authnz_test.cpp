@@ -42,8 +42,8 @@ TEST(FcgiApacheAuthnz, AuthorizerRoleAllowsDeniesAndExportsVariables)
     auto log = dir / "wsgi-fcgi.log";
     SpawnOptions fo;
     fo.stderr_file = log;
-    ChildProcess app({wsgi_fcgi_path(), "--allow-root", "--app", (dir / "app.py").string(), "--bind",
-                      "127.0.0.1:" + std::to_string(fcgi_port), "--mount", "/app"},
+    ChildProcess app({wsgi_fcgi_path(), "--allow-root", "--app", (dir / "app.py").string(),
+                      "--bind", "127.0.0.1:" + std::to_string(fcgi_port), "--mount", "/app"},
                      fo);
     ASSERT_TRUE(wait_for_tcp(fcgi_port)) << read_file(log);
     auto port = free_tcp_port();

@@ -67,8 +67,9 @@ TEST(FcgiApacheProxy, BackendTypesAndPathinfoWithANonAsciiPath)
           Variant{"unescape+mount", setenvif, true}, Variant{"unescape", setenvif, false}}) {
         SCOPED_TRACE(v.name);
         auto fcgi_port = free_tcp_port();
-        std::vector<std::string> argv{wsgi_fcgi_path(), "--allow-root", "--app", (dir / "app.py").string(),
-                                      "--bind", "127.0.0.1:" + std::to_string(fcgi_port)};
+        std::vector<std::string> argv{wsgi_fcgi_path(), "--allow-root",
+                                      "--app",          (dir / "app.py").string(),
+                                      "--bind",         "127.0.0.1:" + std::to_string(fcgi_port)};
         if (v.mount) argv.insert(argv.end(), {"--mount", "/app"});
         SpawnOptions fo;
         fo.stderr_file = dir / "wsgi-fcgi.log";

@@ -21,7 +21,8 @@ TEST(FcgiCli, NoSocketNoCgiRequestIsAUsageError)
     auto r = run_command({wsgi_fcgi_path(), "--app", fcgi_test_app()}, "", o); // stdin: a pipe
     EXPECT_EQ(r.exit_code, 2);
     EXPECT_NE(r.err.find("usage: wsgi-fcgi"), std::string::npos) << r.err;
-    r = run_command({wsgi_fcgi_path(), "--allow-root", "--app", fcgi_test_app(), "--bind", "nonsense"});
+    r = run_command(
+        {wsgi_fcgi_path(), "--allow-root", "--app", fcgi_test_app(), "--bind", "nonsense"});
     EXPECT_EQ(r.exit_code, 2) << r.err;
     r = run_command({wsgi_fcgi_path(), "--help"});
     EXPECT_EQ(r.exit_code, 0);
@@ -133,8 +134,8 @@ TEST(FcgiCli, FileNamedDjangoCgi)
     auto port = free_tcp_port();
     SpawnOptions o;
     o.stderr_file = dir / "d.log";
-    ChildProcess app({wsgi_fcgi_path(), "--allow-root", "--app", (dir / "django.cgi").string(), "--bind",
-                      "127.0.0.1:" + std::to_string(port)},
+    ChildProcess app({wsgi_fcgi_path(), "--allow-root", "--app", (dir / "django.cgi").string(),
+                      "--bind", "127.0.0.1:" + std::to_string(port)},
                      o);
     ASSERT_TRUE(wait_for_tcp(port)) << read_file(dir / "d.log");
     RawFcgiClient c(port);

@@ -27,9 +27,9 @@ ChildProcess start_gateway(const std::string& program, const std::string& bind,
                            const std::filesystem::path& log, const std::vector<std::string>& extra)
 {
     // The tests run as root (CI): the application runs as root on purpose.
-    std::vector<std::string> argv{gateway_path(program), "--allow-root", "--app", fcgi_test_app(),
-                                  "--bind",              bind,           "--log-level", "debug",
-                                  "--log-file",          log.string()};
+    std::vector<std::string> argv{
+        gateway_path(program), "--allow-root", "--app",      fcgi_test_app(), "--bind", bind,
+        "--log-level",         "debug",        "--log-file", log.string()};
     argv.insert(argv.end(), extra.begin(), extra.end());
     SpawnOptions o;
     o.stderr_file = log;
@@ -124,14 +124,13 @@ std::string example_with(const std::string& name,
 
 std::string example_fcgi_wrapper(const std::filesystem::path& log)
 {
-    return example_with(
-        "apache-fcgid/app.fcgi",
-        {{"/usr/local/bin/wsgi-fcgi", wsgi_fcgi_path()},
-         {"--app /srv/app/app.py",
-          // --allow-root: cgi-fcgi -start runs it as the test's user, root in CI (mod_fcgid
-          // runs it as Apache's User).
-          "--app " + fcgi_test_app() + " --allow-root --log-level debug --log-file " +
-              log.string()}});
+    return example_with("apache-fcgid/app.fcgi",
+                        {{"/usr/local/bin/wsgi-fcgi", wsgi_fcgi_path()},
+                         {"--app /srv/app/app.py",
+                          // --allow-root: cgi-fcgi -start runs it as the test's user, root in CI
+                          // (mod_fcgid runs it as Apache's User).
+                          "--app " + fcgi_test_app() +
+                              " --allow-root --log-level debug --log-file " + log.string()}});
 }
 
 int connections_accepted(const std::filesystem::path& log)

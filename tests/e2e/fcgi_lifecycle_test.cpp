@@ -78,9 +78,9 @@ struct Fd0Server
     {
         write_file(dir / "app.py", app_text);
         int fd = listening_unix_socket(sock);
-        std::vector<std::string> argv{wsgi_fcgi_path(), "--allow-root", "--app", (dir / "app.py").string(),
-                                      "--log-level",    "debug", "--log-file",
-                                      log.string()};
+        std::vector<std::string> argv{
+            wsgi_fcgi_path(), "--allow-root", "--app",      (dir / "app.py").string(),
+            "--log-level",    "debug",        "--log-file", log.string()};
         argv.insert(argv.end(), extra.begin(), extra.end());
         SpawnOptions o;
         o.env = env;
@@ -188,8 +188,8 @@ TEST(FcgiLifecycle, SystemdSocketActivationAndReadiness)
     // sh moves the socket from fd 0 to fd 3 and execs with its own pid in LISTEN_PID,
     // as systemd does; fd 0 becomes /dev/null so fd-0 detection cannot be what works.
     std::string script = "exec 3<&0 </dev/null; export LISTEN_PID=$$ LISTEN_FDS=1; exec '" +
-                         wsgi_fcgi_path() + "' --allow-root --app '" +
-                         (dir / "app.py").string() + "' --log-level debug";
+                         wsgi_fcgi_path() + "' --allow-root --app '" + (dir / "app.py").string() +
+                         "' --log-level debug";
     SpawnOptions o;
     o.env = {{"NOTIFY_SOCKET", notify.string()}};
     o.unset_env = {"REQUEST_METHOD", "PHP_FCGI_CHILDREN"};

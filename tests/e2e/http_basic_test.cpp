@@ -228,10 +228,10 @@ TEST(WsgiHttp, SigtermExitsZero)
 
 TEST(WsgiHttp, ImportFailureIsOneLineAndNonZero)
 {
-    auto r =
-        run_command({(build_root() / "cli" / "wsgi-http").string(), "--allow-root", "--app", "no_such_module_xyz",
-                     "--bind", "127.0.0.1:" + std::to_string(free_tcp_port())},
-                    {}, {}, 20s);
+    auto r = run_command({(build_root() / "cli" / "wsgi-http").string(), "--allow-root", "--app",
+                          "no_such_module_xyz", "--bind",
+                          "127.0.0.1:" + std::to_string(free_tcp_port())},
+                         {}, {}, 20s);
     EXPECT_NE(r.exit_code, 0);
     EXPECT_NE(r.err.find("no_such_module_xyz"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("error: cannot load the application"), std::string::npos) << r.err;

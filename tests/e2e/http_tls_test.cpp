@@ -334,16 +334,16 @@ TEST(WsgiHttpTls, UnusableCertificateIsAUsageError)
     auto program = (build_root() / "cli" / "wsgi-http").string();
     SpawnOptions in_source;
     in_source.cwd = source_root();
-    auto missing = run_command(
-        {program, "--allow-root", "--app", "tests/apps/http_env_app.py", "--certfile", pki.path("none.pem")}, {},
-        in_source);
+    auto missing = run_command({program, "--allow-root", "--app", "tests/apps/http_env_app.py",
+                                "--certfile", pki.path("none.pem")},
+                               {}, in_source);
     EXPECT_NE(missing.exit_code, 0);
     EXPECT_NE(missing.err.find("--certfile " + pki.path("none.pem") +
                                ": cannot load the certificate chain: "),
               std::string::npos)
         << missing.err;
-    auto mismatch = run_command({program, "--allow-root", "--app", "tests/apps/http_env_app.py", "--certfile",
-                                 pki.path("a.pem"), "--keyfile", pki.path("b.key")},
+    auto mismatch = run_command({program, "--allow-root", "--app", "tests/apps/http_env_app.py",
+                                 "--certfile", pki.path("a.pem"), "--keyfile", pki.path("b.key")},
                                 {}, in_source);
     EXPECT_NE(mismatch.exit_code, 0);
     EXPECT_NE(mismatch.err.find("key values mismatch"), std::string::npos) << mismatch.err;

@@ -136,8 +136,9 @@ struct MasterSite
         }
         app = copy_app(dir, "v1");
         std::string sock = (dir / "gw.sock").string();
-        std::vector<std::string> argv{gateway_path(p.program), "--allow-root", "--app",      app,         "--bind",
-                                      "unix:" + sock,          "--log-file", log.string()};
+        std::vector<std::string> argv{
+            gateway_path(p.program), "--allow-root", "--app",     app, "--bind",
+            "unix:" + sock,          "--log-file",   log.string()};
         argv.insert(argv.end(), extra.begin(), extra.end());
         SpawnOptions o;
         o.stderr_file = dir / "stderr";
@@ -296,7 +297,8 @@ TEST_P(StreamMaster, ServesTheListeningSocketOnFd0)
     o.stderr_file = dir / "gateway.log";
     o.unset_env = {"LISTEN_FDS", "LISTEN_PID", "NOTIFY_SOCKET", "PHP_FCGI_CHILDREN"};
     if (!tcp) o.env = {{"PHP_FCGI_CHILDREN", "2"}};
-    ChildProcess gateway({gateway_path(p.program), "--allow-root", "--app", (dir / "process_app.py").string()}, o);
+    ChildProcess gateway(
+        {gateway_path(p.program), "--allow-root", "--app", (dir / "process_app.py").string()}, o);
     ::close(fd);
     Nginx nginx(dir, p.name, tcp ? "127.0.0.1:" + std::to_string(port) : "unix:" + sock.string());
     auto logs = [&] {
