@@ -1,7 +1,8 @@
 // wsgi-http: serve a WSGI application over HTTP/1.1.
 //   wsgi-http --app SPEC [--bind 127.0.0.1:8000] [--threads N] [--workers N] [--mount /prefix]
 //             [--no-master] [--preload] [--pidfile PATH] [--forwarded-allow-ips LIST]
-//             [--static-map PREFIX=DIR] [--certfile PEM [--keyfile PEM]] [limits...]
+//             [--static-map PREFIX=DIR] [--certfile PEM [--keyfile PEM]]
+//             [--user NAME [--group NAME] | --allow-root] [limits...]
 #include "http/static_files.hpp"
 #include "http/tls.hpp"
 #include "model/forwarded.hpp"

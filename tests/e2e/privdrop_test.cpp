@@ -433,3 +433,72 @@ TEST(PrivilegeDrop, UserWhileNotRootMustBeOneself)
     json seen = ask("wsgi-http", static_cast<unsigned short>(std::stoi(port)));
     EXPECT_EQ(seen.value("uid", -1L), static_cast<long>(nobody_uid())) << seen.dump();
 }
+
+// A uid and gid without a passwd or group entry (a container's): --user needs --group
+// then, and the process runs with that gid as its only group.
+TEST(PrivilegeDrop, NumericIdsWithoutAnEntry)
+{
+    const uid_t uid = 54321;
+    ASSERT_EQ(::getpwuid(uid), nullptr) << "uid 54321 exists here";
+    auto port = free_tcp_port();
+    auto bind = "127.0.0.1:" + std::to_string(port);
+    TempDir dir;
+    write_file(dir / "ids.py", ids_app);
+    auto r = run_command({gateway_path("wsgi-http"), "--app", (dir / "ids.py").string(), "--bind",
+                          bind, "--user", "54321"});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("--user 54321: no such user in the passwd database; give --group"),
+              std::string::npos)
+        << r.err;
+    Server s("wsgi-http", {"--bind", bind, "--user", "54321", "--group", "54321"});
+    ASSERT_TRUE(wait_for_tcp(port, 20s)) << s.logs();
+    json seen = ask("wsgi-http", port);
+    EXPECT_EQ(seen.value("uid", -1), 54321) << seen.dump();
+    EXPECT_EQ(seen.value("gid", -1), 54321) << seen.dump();
+    EXPECT_EQ(seen.value("groups", json::array()), json::array({54321})) << seen.dump();
+}
+
+// The pidfile is written as root before the drop (root's, mode 0644, the master's pid).
+// At exit the master, now nobody, removes it where nobody may (its own directory); in a
+// directory only root may write to, it stays (and the next start overwrites it).
+TEST(PrivilegeDrop, PidfileWrittenAsRootRemovedWhereTheUserMay)
+{
+    for (bool users_dir : {true, false}) {
+        SCOPED_TRACE(users_dir ? "in nobody's directory" : "in root's directory");
+        TempDir run;
+        if (users_dir) {
+            ASSERT_EQ(::chown(run.path().c_str(), nobody_uid(), nogroup_gid()), 0);
+        }
+        auto pidfile = run / "app.pid";
+        auto port = free_tcp_port();
+        Server s("wsgi-scgi", {"--bind", "127.0.0.1:" + std::to_string(port), "--pidfile",
+                               pidfile.string(), "--user", "nobody", "--group", "nogroup"});
+        ASSERT_TRUE(wait_for_tcp(port, 20s)) << s.logs();
+        EXPECT_EQ(read_file(pidfile), std::to_string(s.process.pid()) + "\n");
+        struct stat st
+        {
+        };
+        ASSERT_EQ(::stat(pidfile.c_str(), &st), 0);
+        EXPECT_EQ(st.st_uid, 0u);
+        EXPECT_EQ(st.st_mode & 0777, 0644u);
+        EXPECT_EQ(s.process.stop(SIGTERM, 10s) & 0xffff, 0) << s.logs();
+        EXPECT_EQ(std::filesystem::exists(pidfile), !users_dir);
+    }
+}
+
+// wsgi-fcgi answering a CGI request is not a server: it runs as the web server started
+// it, and refuses --user rather than ignore it.
+TEST(PrivilegeDrop, FcgiInCgiModeTakesNoUser)
+{
+    TempDir dir;
+    write_file(dir / "ids.py", ids_app);
+    SpawnOptions o;
+    o.env = {{"REQUEST_METHOD", "GET"}, {"SERVER_PROTOCOL", "HTTP/1.1"}};
+    o.unset_env = {"LISTEN_FDS", "LISTEN_PID"};
+    auto r = run_command(
+        {gateway_path("wsgi-fcgi"), "--app", (dir / "ids.py").string(), "--user", "nobody"}, "", o);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("--user and --group drop privileges of the FastCGI server"),
+              std::string::npos)
+        << r.err;
+}
