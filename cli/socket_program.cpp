@@ -129,8 +129,9 @@ int serve_socket_program(SocketProgram& s, const Logger& log,
     auto identity = plan_privileges(s.privileges);       // root without --user: refused here
     if (s.proc.workers.master) prepare_master_signals(); // before anything listens
 
-    // As root, in this order: --chdir, the socket, the pidfile, the access log (nginx's
-    // order); then the drop, and only then the interpreter and the application.
+    // As root, in this order (nginx's): --chdir, the access log (the error log is open
+    // already), the socket, the pidfile; then the drop, and only then the interpreter and
+    // the application.
     PythonOptions py = prepare_python(s.common);
     py.program_name = s.program;
     AccessLog access =
