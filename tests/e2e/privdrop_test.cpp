@@ -63,17 +63,18 @@ gid_t nogroup_gid()
     return g ? g->gr_gid : 65534;
 }
 
-/// A port below 1024 nobody listens on (only root may bind it).
+/// A port below 1024 nobody listens on (only root may bind it), from a place that depends
+/// on the pid, so two runs of this test at once do not pick the same one.
 unsigned short free_privileged_port()
 {
-    for (unsigned short port = 1000; port > 600; --port) {
+    static unsigned next = 600 + static_cast<unsigned>(::getpid()) % 400;
+    for (int tries = 0; tries < 400; ++tries) {
+        auto port = static_cast<unsigned short>(600 + (next++ - 600) % 400);
         int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         sockaddr_in a{};
         a.sin_family = AF_INET;
         a.sin_port = htons(port);
         a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        int one = 1;
-        ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
         bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
         ::close(fd);
         if (ok) return port;
