@@ -85,8 +85,6 @@ def start(ctx, kind, app, shape, cpus, tls=False):
     answers."""
     port = procs.free_port()
     addr = f"127.0.0.1:{port}"
-    log = os.path.join(ctx.tmp, f"{kind}-{port}.log")
-    env = {"PYTHONPATH": app.dir, "PYTHONDONTWRITEBYTECODE": "1"}
     if kind == "wsgi-http":
         args, shape = ctx.ours_shape("wsgi-http", shape)
         argv = [ctx.ours("wsgi-http"), "--app", app.file, "--bind", addr] + args
@@ -121,9 +119,19 @@ def start(ctx, kind, app, shape, cpus, tls=False):
         pattern = "waitress"
     else:
         raise ValueError(kind)
+    return launch(ctx, kind, port, argv, app, pattern, shape, cpus)
+
+
+def launch(ctx, kind, port, argv, app, pattern, shape, cpus):
+    """Spawns `argv`, a server of `kind` listening on 127.0.0.1:`port` (its log in the
+    run's temp dir, the app's directory as cwd and PYTHONPATH), and waits until it
+    answers; a server that never does is stopped before StartError goes up. Returns its
+    Running, the workers being `pattern` processes under it."""
+    log = os.path.join(ctx.tmp, f"{kind}-{port}.log")
+    env = {"PYTHONPATH": app.dir, "PYTHONDONTWRITEBYTECODE": "1"}
     p = procs.spawn(argv, log, cpus=cpus, env=env, cwd=app.dir)
     try:
-        procs.wait_ready(addr, [p])
+        procs.wait_ready(f"127.0.0.1:{port}", [p])
     except procs.StartError:
         procs.stop(p)
         raise

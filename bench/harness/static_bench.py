@@ -7,7 +7,7 @@ import os
 
 import procs
 from fronts import _fresh_dir, render
-from servers import Running, need, uwsgi_argv
+from servers import Running, launch, need, uwsgi_argv
 
 PREFIX = "/static"
 NAME = "file4k.txt"
@@ -44,8 +44,6 @@ def start(ctx, kind, app, shape, cpus):
         return _start_nginx(ctx, files, cpus, shape)
     port = procs.free_port()
     addr = f"127.0.0.1:{port}"
-    log = os.path.join(ctx.tmp, f"{kind}-{port}.log")
-    env = {"PYTHONPATH": app.dir, "PYTHONDONTWRITEBYTECODE": "1"}
     mapping = f"{PREFIX}={files}"
     if kind == "wsgi-http-static":
         # The app is loaded (hello) as it would be in a deployment, but never called.
@@ -64,13 +62,7 @@ def start(ctx, kind, app, shape, cpus):
         pattern = "uwsgi"
     else:
         raise ValueError(kind)
-    p = procs.spawn(argv, log, cpus=cpus, env=env, cwd=app.dir)
-    try:
-        procs.wait_ready(addr, [p])
-    except procs.StartError:
-        procs.stop(p)
-        raise
-    return Running([p], port, p.pid, pattern, shape)
+    return launch(ctx, kind, port, argv, app, pattern, shape, cpus)
 
 
 def _start_nginx(ctx, files, cpus, shape):

@@ -43,7 +43,16 @@ void append_http_date(std::string& out)
 
 } // namespace
 
-StdoutSink::StdoutSink(int fd, std::string_view nph_protocol) : fd_(fd), nph_protocol_(nph_protocol)
+StdoutSink::StdoutSink(int fd, std::string_view nph_protocol)
+    : fd_(fd), mode_{.socket = false, .stop_on_interrupt = termination_requested},
+      nph_protocol_(nph_protocol)
+{
+    head_.reserve(512);
+}
+
+StdoutSink::StdoutSink(int fd, std::string_view nph_protocol,
+                       std::chrono::milliseconds write_timeout)
+    : fd_(fd), mode_{.socket = true, .timeout = write_timeout}, nph_protocol_(nph_protocol)
 {
     head_.reserve(512);
 }
@@ -93,10 +102,13 @@ std::error_code StdoutSink::send(std::span<const char> body)
     if (!head_sent_) iov[count++] = {head_.data(), head_.size()};
     if (!body.empty()) iov[count++] = {const_cast<char*>(body.data()), body.size()};
     head_sent_ = true;
-    auto ec = net::write_all(fd_, std::span<iovec>(iov.data(), count),
-                             {.socket = false, .stop_on_interrupt = termination_requested});
+    auto ec = net::write_all(fd_, std::span<iovec>(iov.data(), count), mode_);
     if (ec) {
         gone_ = true;
+        if (ec == errc::timeout) {
+            timed_out_ = true;
+            return ec;
+        }
         return errc::peer_gone;
     }
     body_bytes_ += body.size();

@@ -3,8 +3,10 @@
 // the application yields leaves at once. Internal to the CGI front end.
 #pragma once
 
+#include "net/write_all.hpp"
 #include "wsgibridge/response_sink.hpp"
 
+#include <chrono>
 #include <string>
 
 namespace wsgibridge::cgi {
@@ -14,13 +16,21 @@ class StdoutSink final : public ResponseSink
 public:
     /// `nph_protocol`: empty for a parsed-header response ("Status: 200 OK"); else the
     /// protocol of the status line of a non-parsed-header response ("HTTP/1.1").
+    /// Writes go out with writev and no time limit: CGI stdout is a pipe the web server
+    /// reads, and the server bounds the script's run itself (Apache's Timeout, SIGTERM).
     explicit StdoutSink(int fd, std::string_view nph_protocol = {});
+    /// `fd` is a connected socket (an SCGI or uwsgi connection): a write that makes no
+    /// progress for `write_timeout` fails with errc::timeout, and the caller drops the
+    /// connection, so a web server or client that stops reading cannot hold the thread.
+    StdoutSink(int fd, std::string_view nph_protocol, std::chrono::milliseconds write_timeout);
 
     std::error_code start(const ResponseHead& head) override;
     std::error_code write(std::span<const char> data) override;
     std::error_code finish() override;
     void abort(std::string_view reason) override;
     bool client_gone() const noexcept override { return gone_; }
+    /// A write failed on the time limit (the socket constructor's `write_timeout`).
+    bool timed_out() const noexcept { return timed_out_; }
 
     /// A complete plain-text response of the gateway's own (400, 413, 500...).
     /// `head_only` leaves the body out (HEAD).
@@ -37,11 +47,13 @@ private:
     void format_head(const ResponseHead& head);
 
     int fd_;
+    net::WriteMode mode_;
     std::string nph_protocol_;
     std::string head_; // reused; formatted by start(), sent with the first body bytes
     bool head_sent_ = false;
     bool body_allowed_ = true;
     bool gone_ = false;
+    bool timed_out_ = false;
     State state_ = State::idle;
     int status_ = 0;
     std::uint64_t body_bytes_ = 0;

@@ -119,10 +119,20 @@ struct HttpServer::Impl
             std::lock_guard lock(context.mutex);
             context.spare_strands.clear();
         }
-        // A socket file we created is ours: leave no stale file for the next start to trip
-        // on. An inherited socket's file belongs to whoever bound it (other workers still
-        // serve it).
-        if (!socket_path.empty()) ::unlink(socket_path.c_str());
+        remove_socket_file(); // stop() did, unless the server never ran
+    }
+
+    // A socket file we created is ours: leave no stale file for the next start to trip
+    // on. An inherited socket's file belongs to whoever bound it (other workers still
+    // serve it), and so does the file of a socket bound before a fork(): the child's copy
+    // of this object must not remove the parent's file. Called while the socket still
+    // listens (stop(), before closing it): until then nobody else can bind the path (a
+    // new server finds it answering, not stale), so the file removed is never another
+    // server's that replaced ours.
+    void remove_socket_file() noexcept
+    {
+        if (!socket_path.empty() && socket_owner == ::getpid()) ::unlink(socket_path.c_str());
+        socket_path.clear();
     }
 
     void accept();
@@ -149,6 +159,7 @@ struct HttpServer::Impl
     bool tcp = false;               ///< not a unix socket
     bool nodelay_inherited = false; ///< TCP_NODELAY set on the listener
     std::string socket_path; ///< unix socket file to remove on shutdown (bound here)
+    pid_t socket_owner = ::getpid(); ///< the process that bound it
 };
 
 void HttpServer::Impl::accept()
@@ -220,6 +231,7 @@ void HttpServer::Impl::stop()
     if (context.stopping.exchange(true)) return;
     asio::post(ioc, [this] {
         boost::system::error_code ignored;
+        remove_socket_file();
         acceptor.close(ignored);
         retry.cancel();
         signals.cancel();

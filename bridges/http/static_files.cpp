@@ -14,7 +14,6 @@
 #include <stdexcept>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <tuple>
 #include <unistd.h>
 
 namespace wsgibridge::http {
@@ -393,6 +392,17 @@ AcceptedEncodings accepted_encodings(std::string_view header) noexcept
     return out;
 }
 
+std::span<const EncodedVariant> variants_to_try(AcceptedEncodings accepted) noexcept
+{
+    static constexpr std::array<EncodedVariant, 2> both{
+        {{".br", "br", "-br"}, {".gz", "gzip", "-gz"}}};
+    std::span<const EncodedVariant> all(both);
+    if (accepted.br && accepted.gzip) return all;
+    if (accepted.br) return all.first(1);
+    if (accepted.gzip) return all.subspan(1);
+    return {};
+}
+
 StaticFiles::StaticFiles(const std::vector<StaticMapping>& mappings)
 {
     for (const auto& m : mappings) {
@@ -443,21 +453,20 @@ bool StaticFiles::serve(const Request& req, ResponseSink& sink, const Logger& lo
         return true;
     }
 
-    // Precompressed variants: name.br, then name.gz, when the client takes them. Vary
-    // whenever a variant exists, so caches keep the representations apart.
+    // Precompressed variants: name.br, then name.gz, only those the client takes (a
+    // plain request costs no failed openat2). Which representation is sent depends on
+    // Accept-Encoding for any file, so every one says Vary (RFC 9110 §12.5.5): a cache
+    // never hands the identity response of a file it did not know had variants to every
+    // client, and the header does not depend on lookups a request did not make.
     std::string_view encoding, etag_suffix;
-    bool has_variant = false;
     auto accepted = accepted_encodings(req.headers.find("Accept-Encoding").value_or(""));
-    for (auto [ext, coding, ok] :
-         {std::tuple{".br", "br", accepted.br}, std::tuple{".gz", "gzip", accepted.gzip}}) {
+    for (const auto& v : variants_to_try(accepted)) {
         OpenFile variant;
-        if (!open_regular(root->fd.get(), root->dir, relative + ext, variant)) continue;
-        has_variant = true;
-        if (ok && encoding.empty()) {
-            file = std::move(variant);
-            encoding = coding;
-            etag_suffix = coding == std::string_view("br") ? "-br" : "-gz";
-        }
+        if (!open_regular(root->fd.get(), root->dir, concat(relative, v.suffix), variant)) continue;
+        file = std::move(variant);
+        encoding = v.coding;
+        etag_suffix = v.etag_suffix;
+        break;
     }
 
     const auto size = static_cast<std::uint64_t>(file.st.st_size);
@@ -467,7 +476,7 @@ bool StaticFiles::serve(const Request& req, ResponseSink& sink, const Logger& lo
     headers.reserve(8);
     headers.push_back({"ETag", etag});
     headers.push_back({"Last-Modified", last_modified});
-    if (has_variant) headers.push_back({"Vary", "Accept-Encoding"});
+    headers.push_back({"Vary", "Accept-Encoding"});
 
     // RFC 9110 §13.2.2: If-None-Match, else If-Modified-Since.
     bool not_modified = false;

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <ctime>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,6 +64,17 @@ struct AcceptedEncodings
 };
 /// Which of gzip and br the Accept-Encoding header allows (q > 0, "*" included).
 AcceptedEncodings accepted_encodings(std::string_view accept_encoding) noexcept;
+
+struct EncodedVariant
+{
+    std::string_view suffix;      ///< ".br": the file name.br next to name
+    std::string_view coding;      ///< "br": its Content-Encoding
+    std::string_view etag_suffix; ///< "-br": keeps its ETag apart from the identity one
+};
+/// The precompressed variants worth opening for a client that takes `accepted`, in
+/// preference order (br, then gzip). Only those it takes: a client accepting neither
+/// costs no lookup at all.
+std::span<const EncodedVariant> variants_to_try(AcceptedEncodings accepted) noexcept;
 
 class StaticFiles
 {

@@ -226,7 +226,9 @@ try {
     // uWSGI answers with a raw HTTP status line: the protocol the client spoke.
     std::string_view nph;
     if (uwsgi) nph = req.protocol == "HTTP/1.0" ? "HTTP/1.0" : "HTTP/1.1";
-    cgi::StdoutSink sink(fd, nph);
+    // Each write making no progress for --io-timeout fails: a web server or client that
+    // stops reading (nginx with buffering off passes the stall on) must not hold the thread.
+    cgi::StdoutSink sink(fd, nph, limits.io_timeout);
 
     if (head.ec == errc::end_of_stream) return false; // connected and left: a health check
     if (head.ec == errc::peer_gone || head.ec == errc::timeout) {
@@ -264,6 +266,16 @@ try {
         sink.send_simple(500, req.method == "HEAD");
     }
     c.access_log.log(req, sink.status(), sink.body_bytes());
+    if (sink.timed_out()) {
+        // The application has stopped and its iterable is closed (PEP 3333); the bytes
+        // still queued go nowhere: reset the connection rather than linger with them.
+        c.log.warning(concat(name, ": response write stalled longer than --io-timeout (",
+                             limits.io_timeout.count(),
+                             " ms): the peer stopped reading; dropping the connection"));
+        linger reset{.l_onoff = 1, .l_linger = 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+        return true;
+    }
     bool complete = false;
     body.drain(limits.max_drain_bytes, complete);
     if (!complete && !sink.client_gone())

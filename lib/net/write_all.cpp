@@ -32,7 +32,10 @@ std::error_code write_all(int fd, std::span<iovec> iov, const WriteMode& mode)
             msghdr msg{};
             msg.msg_iov = iov.data();
             msg.msg_iovlen = count;
-            n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+            // With a time limit, never block in the call itself: a blocking socket (the
+            // SCGI/uwsgi connections) would otherwise wait in sendmsg with no limit.
+            int flags = MSG_NOSIGNAL | (mode.timeout.count() >= 0 ? MSG_DONTWAIT : 0);
+            n = ::sendmsg(fd, &msg, flags);
         } else {
             n = ::writev(fd, iov.data(), static_cast<int>(count));
         }

@@ -21,8 +21,10 @@ struct WriteMode
     /// true: sendmsg(MSG_NOSIGNAL), so a peer that hung up costs EPIPE, not SIGPIPE.
     /// false: writev (pipes, CGI stdout).
     bool socket = true;
-    /// A non-blocking descriptor answering EAGAIN is polled for POLLOUT this long per
-    /// stall, then the write fails with errc::timeout. Negative: wait as long as it takes.
+    /// A descriptor answering EAGAIN is polled for POLLOUT this long per stall, then the
+    /// write fails with errc::timeout. Sockets are sent to with MSG_DONTWAIT then, so
+    /// the limit holds for a blocking socket too; a pipe (socket = false) must be
+    /// non-blocking itself. Negative: wait as long as it takes.
     std::chrono::milliseconds timeout{-1};
     /// Asked when a call is interrupted (EINTR): true ends the write with EINTR (a CGI
     /// script's SIGTERM), false or null retries.

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 using namespace wsgibridge;
@@ -215,6 +216,60 @@ TEST(HttpServer, UnixSocketWithMode)
     }
     s.reset();
     EXPECT_FALSE(std::filesystem::exists(path)) << "the socket file outlived the server";
+}
+
+// The library's HttpServer removes the socket file it bound when it stops (not only when
+// destroyed), before closing the socket: a server started at the same path after the stop
+// keeps its file when the old object goes. A fork()ed child's copy never removes the
+// parent's file (a pre-fork program that binds, then forks).
+TEST(HttpServer, RemovesItsSocketFileWhenItStopsOnlyInTheBindingProcess)
+{
+    auto path = std::filesystem::temp_directory_path() /
+                ("http_unit_stop_" + std::to_string(::getpid()) + ".sock");
+    std::filesystem::remove(path);
+    TestHandler handler;
+    Logger log(2, LogLevel::warning);
+    AccessLog access;
+    HttpServerOptions o;
+    o.bind = "unix:" + path.string();
+    o.threads = 1;
+    o.handle_signals = false;
+    auto first = std::make_unique<HttpServer>(o, handler, log, access);
+
+    pid_t child = ::fork();
+    ASSERT_NE(child, -1);
+    if (child == 0) {
+        first.reset(); // the child's copy of the bound server goes away
+        ::_exit(0);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    EXPECT_TRUE(std::filesystem::exists(path)) << "a forked child removed the parent's file";
+
+    std::thread runner([&] { first->run(); });
+    {
+        RawClient c(path);
+        c.send("GET /a HTTP/1.1\r\nHost: h\r\n\r\n");
+        EXPECT_EQ(body_of(c.read_response()), "GET |/a?");
+    }
+    first->stop();
+    runner.join();
+    EXPECT_FALSE(std::filesystem::exists(path)) << "stopped, the server left its socket file";
+
+    // The next server at the path, while the stopped one still exists.
+    HttpServer second(o, handler, log, access);
+    first.reset();
+    EXPECT_TRUE(std::filesystem::exists(path)) << "the old server removed the new one's file";
+    std::thread second_runner([&] { second.run(); });
+    {
+        RawClient c(path);
+        c.send("GET /b HTTP/1.1\r\nHost: h\r\n\r\n");
+        EXPECT_EQ(body_of(c.read_response()), "GET |/b?");
+    }
+    second.stop();
+    second_runner.join();
+    EXPECT_FALSE(std::filesystem::exists(path));
 }
 
 TEST(HttpServer, InheritedListenerIsServedAndLeftToItsOwner)

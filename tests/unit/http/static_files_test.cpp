@@ -105,6 +105,33 @@ TEST(StaticEncodings, QualityZeroRefuses)
     EXPECT_EQ(content_type_for(".hidden"), "application/octet-stream");
 }
 
+// Only the variants the client takes are opened: a request without Accept-Encoding (or
+// refusing both with q=0, RFC 9110 §12.4.2) makes no lookup of name.br / name.gz.
+TEST(StaticEncodings, OnlyAcceptedVariantsAreLookedUp)
+{
+    auto suffixes = [](std::string_view header) {
+        std::string out;
+        for (const auto& v : variants_to_try(accepted_encodings(header)))
+            out += v.suffix;
+        return out;
+    };
+    EXPECT_EQ(suffixes(""), "");
+    EXPECT_EQ(suffixes("identity"), "");
+    EXPECT_EQ(suffixes("deflate"), "");
+    EXPECT_EQ(suffixes("gzip;q=0, br;q=0"), "");
+    EXPECT_EQ(suffixes("*;q=0"), "");
+    EXPECT_EQ(suffixes("gzip"), ".gz");
+    EXPECT_EQ(suffixes("br;q=0, gzip"), ".gz");
+    EXPECT_EQ(suffixes("br"), ".br");
+    EXPECT_EQ(suffixes("gzip;q=0, br"), ".br");
+    EXPECT_EQ(suffixes("gzip, deflate, br"), ".br.gz");
+    EXPECT_EQ(suffixes("*"), ".br.gz");
+    auto gz = variants_to_try({.gzip = true});
+    ASSERT_EQ(gz.size(), 1u);
+    EXPECT_EQ(gz[0].coding, "gzip");
+    EXPECT_EQ(gz[0].etag_suffix, "-gz");
+}
+
 namespace {
 
 struct Site
@@ -153,7 +180,9 @@ TEST(StaticFiles, ServesFilesWithValidators)
     EXPECT_EQ(r.header("Content-Type").value_or(""), "text/css; charset=utf-8");
     EXPECT_EQ(r.content_length.value_or(0), 20u);
     EXPECT_EQ(r.header("Accept-Ranges").value_or(""), "bytes");
-    EXPECT_FALSE(r.header("Vary"));
+    // Even without variants: the representation depends on Accept-Encoding for any file
+    // (RFC 9110 §12.5.5), and a plain request no longer looks the variants up.
+    EXPECT_EQ(r.header("Vary").value_or(""), "Accept-Encoding");
     auto etag = r.header("ETag").value_or("");
     auto modified = r.header("Last-Modified").value_or("");
     ASSERT_FALSE(etag.empty());

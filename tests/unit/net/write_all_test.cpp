@@ -117,6 +117,21 @@ TEST(WriteAll, ANonBlockingSocketNobodyReadsTimesOut)
     EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 }
 
+// The SCGI and uwsgi connections are blocking sockets: a time limit must hold for them
+// too (MSG_DONTWAIT), or a peer that stops reading holds the thread in sendmsg forever.
+TEST(WriteAll, ABlockingSocketNobodyReadsTimesOutToo)
+{
+    SocketPair p;
+    small_send_buffer(p.a.get());
+    std::string big(1 << 20, 'x');
+    auto start = std::chrono::steady_clock::now();
+    auto ec = net::write_all(p.a.get(), big, {.timeout = std::chrono::milliseconds(100)});
+    EXPECT_EQ(ec, errc::timeout);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+    EXPECT_EQ(::fcntl(p.a.get(), F_GETFL) & O_NONBLOCK, 0)
+        << "the descriptor's flags are left as they are";
+}
+
 TEST(WriteAll, APeerThatHungUpIsEpipeNotSigpipe)
 {
     // MSG_NOSIGNAL: the default SIGPIPE action would end the test program here.
