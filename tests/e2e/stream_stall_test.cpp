@@ -120,7 +120,7 @@ TEST_P(StreamStall, AStalledPeerIsDroppedAfterIoTimeoutAndTheThreadServesOn)
     o.stderr_file = dir / "stderr";
     ChildProcess gateway({gateway_path(p.program), "--app", (dir / "stall_app.py").string(),
                           "--bind", "127.0.0.1:" + std::to_string(port), "--threads", "1",
-                          "--io-timeout", "1", "--log-file", log.string()},
+                          "--io-timeout", "1", "--log-file", log.string(), "--allow-root"},
                          o);
     ASSERT_TRUE(wait_for_tcp(port)) << read_file(log) << read_file(dir / "stderr");
     auto logs = [&] { return read_file(log) + read_file(dir / "stderr"); };
