@@ -101,7 +101,9 @@ void Connection::close_after_drain()
     char probe;
     if (requests_.empty() && !paused_ && ::recv(fd_, &probe, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
         (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        ::shutdown(fd_, SHUT_WR);
+        // The FIN goes out now even while a worker still holds the connection (and so
+        // the fd) for a moment; with no other owner the close right after sends it.
+        if (weak_from_this().use_count() > 1) ::shutdown(fd_, SHUT_WR);
         return close_now();
     }
     draining_ = true;
