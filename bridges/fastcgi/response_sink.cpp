@@ -18,6 +18,7 @@ std::error_code FcgiResponseSink::start(const ResponseHead& head)
     status_ = head.status_code;
     content_length_ = head.body_allowed ? head.content_length : std::optional<std::uint64_t>{};
     head_.clear();
+    head_.reserve(256); // one allocation for the usual head, not one per doubling
     head_.append("Status: ").append(head.status).append("\r\n");
     for (const auto& h : head.headers)
         head_.append(h.name).append(": ").append(h.value).append("\r\n");
