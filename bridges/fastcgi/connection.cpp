@@ -223,6 +223,7 @@ bool Connection::on_stdin(RequestState& st, const Record& rec)
         return false;
     }
     if (rec.content.empty()) {
+        st.stdin_ended = true;
         st.body->end_of_stream();
         return true;
     }

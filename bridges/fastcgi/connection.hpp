@@ -76,7 +76,8 @@ private:
     void start_pending();
     bool can_run_inline(const RequestState& st) const;
     void resume_reading();
-    void close_after_drain();
+    /// `read_whole`: the web server sent all a request without FCGI_KEEP_CONN may carry.
+    void close_after_drain(bool read_whole = false);
     void close_now();
     void end_request_from_reader(std::uint16_t id, ProtocolStatus status);
 

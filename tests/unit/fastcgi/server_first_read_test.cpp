@@ -172,3 +172,18 @@ TEST_F(FirstReadTest, PeerGoneBeforeTheFirstReadIsDropped)
     ASSERT_TRUE(c.send(wire::request(1, wire::cgi_params("GET", "/hello"))));
     EXPECT_EQ(c.read_reply(1).body(), "hello");
 }
+
+TEST_F(FirstReadTest, RecordsAfterTheRequestDoNotCostTheAnswer)
+{
+    // A web server may send a management record behind a request without FCGI_KEEP_CONN:
+    // both are answered, and the close after END_REQUEST loses none of the reply.
+    hold();
+    RawFcgiClient c(sock);
+    ASSERT_TRUE(c.send(wire::request(1, wire::cgi_params("GET", "/hello")) +
+                       wire::record(wire::get_values, 0, wire::pair("FCGI_MAX_CONNS", ""))));
+    release();
+    auto r = c.read_reply(1);
+    ASSERT_TRUE(r.ended);
+    EXPECT_EQ(r.body(), "hello");
+    EXPECT_TRUE(c.closed_by_peer());
+}
