@@ -10,8 +10,8 @@
 
 #include <chrono>
 #include <condition_variable>
-#include <deque>
 #include <functional>
+#include <list>
 #include <mutex>
 #include <string>
 
@@ -51,7 +51,8 @@ private:
 
     mutable std::mutex mutex_;
     std::condition_variable ready_;
-    std::deque<std::string> chunks_;
+    /// A list, not a deque: an empty one allocates nothing (a GET's body is empty).
+    std::list<std::string> chunks_;
     std::size_t front_offset_ = 0;
     std::size_t buffered_ = 0;
     std::uint64_t received_ = 0;

@@ -1,40 +1,52 @@
 // The reader half of a connection (io thread): records in, request state out.
 #include "connection.hpp"
 
+#include "model/refusal.hpp"
 #include "params_codec.hpp"
 #include "record_writer.hpp"
 #include "request_from_params.hpp"
-
-#include "model/refusal.hpp"
 
 #include <boost/asio/post.hpp>
 #include <cerrno>
 #include <cstring>
 #include <sys/socket.h>
+#include <unistd.h>
 
 namespace wsgibridge::fastcgi {
 
-constexpr std::size_t read_buffer_bytes = 64 * 1024;
-
-Connection::Connection(Socket socket, ServerContext& context)
-    : context_(context), socket_(std::move(socket)), fd_(socket_.native_handle()),
-      storage_(std::make_unique_for_overwrite<char[]>(read_buffer_bytes)),
-      buffer_(storage_.get(), read_buffer_bytes), drain_timer_(context.io)
+Connection::Connection(int fd, int family, ServerContext& context)
+    : context_(context), socket_(context.io), fd_(fd), family_(family), buffer_(context.io_buffer),
+      drain_timer_(context.io)
 {
-    boost::system::error_code ignored;
-    socket_.non_blocking(true, ignored); // writes poll() themselves, with --io-timeout
 }
 
-Connection::~Connection() = default;
-
-void Connection::start()
+Connection::~Connection()
 {
+    if (!socket_.is_open()) ::close(fd_);
+}
+
+void Connection::start(std::size_t first_read)
+{
+    if (first_read > 0 && !consume(buffer_.first(first_read))) return close_now();
     read_more();
 }
 
 void Connection::read_more()
 {
     if (closed_ || reading_ || paused_) return;
+    if (!socket_.is_open()) {
+        // The first wait for the web server: from now on this connection reads on its
+        // own, into a buffer of its own (the shared one is the next connection's).
+        boost::system::error_code ec;
+        socket_.assign(boost::asio::generic::stream_protocol(family_, SOCK_STREAM), fd_, ec);
+        if (ec) {
+            context_.log.warning(concat("FastCGI: cannot watch a connection: ", ec.message()));
+            return close_now();
+        }
+        socket_.non_blocking(true, ec); // writes poll() themselves, with --io-timeout
+        storage_ = std::make_unique_for_overwrite<char[]>(context_.io_buffer.size());
+        buffer_ = {storage_.get(), context_.io_buffer.size()};
+    }
     reading_ = true;
     socket_.async_read_some(boost::asio::buffer(buffer_.data(), buffer_.size()),
                             [self = shared_from_this()](const boost::system::error_code& ec,
@@ -56,19 +68,24 @@ void Connection::on_read(const boost::system::error_code& ec, std::size_t n)
         if (drained_ > context_.options.limits.max_drain_bytes) return close_now();
         return read_more();
     }
-    std::span<const char> in(buffer_.data(), n);
+    if (!consume(buffer_.first(n))) return close_now();
+    read_more();
+}
+
+bool Connection::consume(std::span<const char> in)
+{
     while (!closed_ && !draining_) {
         auto rec = parser_.next(in);
         if (!rec) {
             if (rec.error() == errc::need_more) break;
             context_.log.warning(
                 "FastCGI: record with a protocol version other than 1; closing the connection");
-            return close_now();
+            return false;
         }
-        if (!handle_record(*rec)) return close_now();
+        if (!handle_record(*rec)) return false;
     }
     start_pending();
-    read_more();
+    return true;
 }
 
 bool Connection::handle_record(const Record& rec)
@@ -206,6 +223,7 @@ bool Connection::on_stdin(RequestState& st, const Record& rec)
         return false;
     }
     if (rec.content.empty()) {
+        st.stdin_ended = true;
         st.body->end_of_stream();
         return true;
     }

@@ -3,6 +3,10 @@
 // request then runs on a worker thread, so several requests of one connection
 // (multiplexing) are served at once. Writes from workers and from the reader are
 // serialized by a mutex; each is a blocking writev with poll() and --io-timeout.
+// A connection starts as a bare non-blocking fd whose first read the server already
+// made: when that read held whole requests that end the connection (nginx's default,
+// no FCGI_KEEP_CONN) they are served and the fd closed without the connection ever
+// joining the io_context's epoll set or owning a read buffer.
 #pragma once
 
 #include "record_parser.hpp"
@@ -24,11 +28,15 @@ class Connection : public std::enable_shared_from_this<Connection>
 public:
     using Socket = boost::asio::generic::stream_protocol::socket;
 
-    Connection(Socket socket, ServerContext& context);
+    /// Takes `fd` (a connected, non-blocking, close-on-exec socket of address `family`).
+    Connection(int fd, int family, ServerContext& context);
     ~Connection();
 
     // io thread
-    void start();
+    /// Handles the bytes of the server's first read (in context.io_buffer; empty: none
+    /// were waiting), then reads asynchronously unless the connection already ended.
+    void start(std::size_t first_read);
+    bool closed() const noexcept { return closed_; }
     /// Server stopping: no new requests; close once the ones in flight ended.
     void stop_gracefully();
     /// The grace period is over: fail what is in flight and close.
@@ -53,6 +61,9 @@ private:
     // reader (io thread), connection.cpp
     void read_more();
     void on_read(const boost::system::error_code& ec, std::size_t n);
+    /// Parses and handles the records in `in`, then starts the requests they completed.
+    /// False when the connection must be closed (a protocol error).
+    bool consume(std::span<const char> in);
     bool handle_record(const Record& rec);
     bool on_begin_request(const Record& rec);
     bool on_params(RequestState& st, const Record& rec);
@@ -65,7 +76,8 @@ private:
     void start_pending();
     bool can_run_inline(const RequestState& st) const;
     void resume_reading();
-    void close_after_drain();
+    /// `read_whole`: the web server sent all a request without FCGI_KEEP_CONN may carry.
+    void close_after_drain(bool read_whole = false);
     void close_now();
     void end_request_from_reader(std::uint16_t id, ProtocolStatus status);
 
@@ -76,11 +88,16 @@ private:
     std::error_code wait_writable();
 
     ServerContext& context_;
+    /// Not open (not in the epoll set) until the first asynchronous read; fd_ is
+    /// ours to close until then.
     Socket socket_;
     int fd_;
+    int family_;
     RecordParser parser_;
     /// Read buffer, not zero-filled: a vector's 64 KiB of zeros cost more than twice
-    /// what serving a hello request does, on every new connection.
+    /// what serving a hello request does, on every new connection. Allocated with the
+    /// first asynchronous read; until then buffer_ is the io thread's shared one
+    /// (context.io_buffer), free whenever no handler runs on the io thread.
     std::unique_ptr<char[]> storage_;
     std::span<char> buffer_;
     std::map<std::uint16_t, std::shared_ptr<RequestState>> requests_;

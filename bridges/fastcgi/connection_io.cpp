@@ -113,7 +113,7 @@ void Connection::on_request_done(const std::shared_ptr<RequestState>& st)
     if (closed_) return;
     // Idle and stopping (or the web server left): nothing more can come that we want.
     if ((peer_closed_ || stopping_) && requests_.empty()) return close_now();
-    if (!st->keep_conn) close_after_drain();
+    if (!st->keep_conn) close_after_drain(st->stdin_ended && parser_.at_boundary());
 }
 
 } // namespace wsgibridge::fastcgi

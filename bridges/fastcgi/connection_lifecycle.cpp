@@ -92,16 +92,24 @@ void Connection::force_close()
     close_now();
 }
 
-void Connection::close_after_drain()
+void Connection::close_after_drain(bool read_whole)
 {
     if (closed_ || draining_) return;
     // The usual case without FCGI_KEEP_CONN: the web server sent the whole request before
     // our answer and nothing more waits to be read, so closing now sends no reset and
-    // saves the drain (a timer and two more reads) on every connection.
+    // saves the drain (a timer and two more reads) on every connection. Over a unix
+    // socket whose request ended with its empty STDIN record, nothing more is due and
+    // even bytes sent anyway could not hurt the answer (Linux hands the peer every byte
+    // we wrote before it reports the reset of a close with unread data, where TCP's
+    // reset may discard them): no look at the socket first.
     char probe;
-    if (requests_.empty() && !paused_ && ::recv(fd_, &probe, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
-        (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        ::shutdown(fd_, SHUT_WR);
+    bool nothing_waits = family_ == AF_UNIX && read_whole;
+    if (requests_.empty() && !paused_ &&
+        (nothing_waits || (::recv(fd_, &probe, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
+                           (errno == EAGAIN || errno == EWOULDBLOCK)))) {
+        // The FIN goes out now even while a worker still holds the connection (and so
+        // the fd) for a moment; with no other owner the close right after sends it.
+        if (weak_from_this().use_count() > 1) ::shutdown(fd_, SHUT_WR);
         return close_now();
     }
     draining_ = true;

@@ -5,10 +5,7 @@
 
 namespace wsgibridge::fastcgi {
 
-RecordParser::RecordParser()
-{
-    content_.reserve(max_content_length);
-}
+RecordParser::RecordParser() = default;
 
 Result<Record> RecordParser::next(std::span<const char>& input)
 {
@@ -44,6 +41,8 @@ Result<Record> RecordParser::next(std::span<const char>& input)
         rec.content = input.first(content_want_);
         input = input.subspan(content_want_);
     } else {
+        // Reserved when a record first arrives split (most connections never see one).
+        if (content_.capacity() < content_want_) content_.reserve(max_content_length);
         std::size_t take = std::min(content_want_ - content_.size(), input.size());
         content_.insert(content_.end(), input.data(), input.data() + take);
         input = input.subspan(take);

@@ -15,19 +15,27 @@ iovec iov_of(const void* p, std::size_t n) noexcept
 void RecordWriter::reset(std::uint16_t request_id) noexcept
 {
     request_id_ = request_id;
-    headers_.clear();
-    end_bodies_.clear();
+    headers_used_ = 0;
+    more_headers_.clear();
+    end_body_used_ = false;
+    more_end_bodies_.clear();
     iov_.clear();
     open_ = nullptr;
     open_length_ = 0;
 }
 
+RecordHeader& RecordWriter::new_header(const RecordHeader& h)
+{
+    if (headers_used_ < inline_headers) return headers_[headers_used_++] = h;
+    return more_headers_.emplace_front(h);
+}
+
 RecordHeader& RecordWriter::open_header(RecordType type)
 {
     seal();
-    headers_.push_back(make_header(type, request_id_, 0));
-    iov_.push_back(iov_of(&headers_.back(), header_size));
-    return headers_.back();
+    auto& h = new_header(make_header(type, request_id_, 0));
+    iov_.push_back(iov_of(&h, header_size));
+    return h;
 }
 
 void RecordWriter::seal() noexcept
@@ -61,22 +69,26 @@ void RecordWriter::end_stream(RecordType type)
 
 void RecordWriter::end_request(std::uint32_t app_status, ProtocolStatus status)
 {
-    open_header(RecordType::end_request);
-    headers_.back().content_length = sizeof(EndRequestBody);
+    open_header(RecordType::end_request).content_length = sizeof(EndRequestBody);
     EndRequestBody body{};
     body.app_status = app_status;
     body.protocol_status = static_cast<std::uint8_t>(status);
-    end_bodies_.push_back(body);
-    iov_.push_back(iov_of(&end_bodies_.back(), sizeof(EndRequestBody)));
+    EndRequestBody* stored = &end_body_;
+    if (end_body_used_)
+        stored = &more_end_bodies_.emplace_front(body);
+    else
+        end_body_ = body, end_body_used_ = true;
+    iov_.push_back(iov_of(stored, sizeof(EndRequestBody)));
 }
 
 void RecordWriter::record(RecordType type, std::span<const char> content)
 {
     seal();
-    headers_.push_back(make_header(type, request_id_, static_cast<std::uint16_t>(content.size())));
-    iov_.push_back(iov_of(&headers_.back(), header_size));
+    auto& h =
+        new_header(make_header(type, request_id_, static_cast<std::uint16_t>(content.size())));
+    iov_.push_back(iov_of(&h, header_size));
     if (!content.empty()) iov_.push_back(iov_of(content.data(), content.size()));
-    if (auto pad = headers_.back().padding_length) iov_.push_back(iov_of(zeros, pad));
+    if (auto pad = h.padding_length) iov_.push_back(iov_of(zeros, pad));
 }
 
 std::span<iovec> RecordWriter::iov()

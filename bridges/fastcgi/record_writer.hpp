@@ -7,11 +7,12 @@
 
 #include "protocol.hpp"
 
+#include <array>
+#include <boost/container/small_vector.hpp>
 #include <cstdint>
-#include <deque>
+#include <forward_list>
 #include <span>
 #include <sys/uio.h>
-#include <vector>
 
 namespace wsgibridge::fastcgi {
 
@@ -19,6 +20,9 @@ class RecordWriter
 {
 public:
     explicit RecordWriter(std::uint16_t request_id = 0) noexcept : request_id_(request_id) {}
+    /// The iovecs point into the writer itself.
+    RecordWriter(const RecordWriter&) = delete;
+    RecordWriter& operator=(const RecordWriter&) = delete;
 
     void reset(std::uint16_t request_id) noexcept;
     /// Appends `bytes` to the `type` stream, continuing the open record when it has room.
@@ -37,11 +41,20 @@ public:
 private:
     void seal() noexcept;
     RecordHeader& open_header(RecordType type);
+    RecordHeader& new_header(const RecordHeader& h);
 
+    // A response's records fit the writer itself (a hello answer is 3 headers, 1 end
+    // body and 7 iovecs): no allocation per request. Past that, list nodes, which do not
+    // move (iovecs point at them).
+    static constexpr std::size_t inline_headers = 8;
     std::uint16_t request_id_;
-    std::deque<RecordHeader> headers_; ///< deque: iovecs point at them
-    std::deque<EndRequestBody> end_bodies_;
-    std::vector<iovec> iov_;
+    std::array<RecordHeader, inline_headers> headers_;
+    std::size_t headers_used_ = 0;
+    std::forward_list<RecordHeader> more_headers_;
+    EndRequestBody end_body_;
+    bool end_body_used_ = false;
+    std::forward_list<EndRequestBody> more_end_bodies_;
+    boost::container::small_vector<iovec, 16> iov_;
     RecordHeader* open_ = nullptr;
     std::size_t open_length_ = 0;
 };

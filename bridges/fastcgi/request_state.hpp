@@ -31,6 +31,7 @@ struct RequestState
     // Reader only.
     bool params_done = false;
     bool dispatched = false;
+    bool stdin_ended = false; ///< the empty STDIN record was read
 
     // Guarded by the connection's write mutex: once true, nothing more is written for
     // this id (END_REQUEST went out, by the worker or on ABORT_REQUEST).

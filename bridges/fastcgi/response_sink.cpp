@@ -18,6 +18,7 @@ std::error_code FcgiResponseSink::start(const ResponseHead& head)
     status_ = head.status_code;
     content_length_ = head.body_allowed ? head.content_length : std::optional<std::uint64_t>{};
     head_.clear();
+    head_.reserve(256); // one allocation for the usual head, not one per doubling
     head_.append("Status: ").append(head.status).append("\r\n");
     for (const auto& h : head.headers)
         head_.append(h.name).append(": ").append(h.value).append("\r\n");
@@ -51,12 +52,16 @@ std::error_code FcgiResponseSink::write(std::span<const char> data)
     if (phase_ != Phase::started) return errc::app_error;
     // An empty chunk (yield b"") sends nothing: an empty STDOUT record would end the stream.
     if (data.empty()) return {};
-    conn_.poll_while_inline();
     bool last = content_length_ && body_bytes_ + data.size() >= *content_length_;
-    if (!last || !state_.body->complete()) return flush(data);
+    if (!last || !state_.body->complete()) {
+        conn_.poll_while_inline();
+        return flush(data);
+    }
     // The chunk completing Content-Length: nginx considers the response done when it
     // has that many bytes and closes a kept connection on which END_REQUEST has not
-    // arrived yet, so the end of the request travels in the same writev.
+    // arrived yet, so the end of the request travels in the same writev. No look for
+    // ABORT_REQUEST first (a read per request for hello-sized answers): the answer to
+    // one would be this END_REQUEST too, and a web server gone makes the write fail.
     writer_.reset(state_.id);
     if (head_pending_) writer_.append(RecordType::stdout_stream, head_);
     writer_.append(RecordType::stdout_stream, data);

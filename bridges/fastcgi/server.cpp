@@ -3,6 +3,7 @@
 // period, then fail them).
 #include "connection.hpp"
 #include "net/accept_loop.hpp"
+#include "net/fd_acceptor.hpp"
 #include "peer_filter.hpp"
 #include "server_context.hpp"
 #include "wsgibridge/fastcgi_server.hpp"
@@ -13,6 +14,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <cerrno>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -26,6 +28,8 @@ namespace wsgibridge {
 
 using boost::asio::generic::stream_protocol;
 
+constexpr std::size_t read_buffer_bytes = 64 * 1024;
+
 struct FastcgiServer::Impl
 {
     FastcgiServerOptions options;
@@ -34,7 +38,14 @@ struct FastcgiServer::Impl
     boost::asio::thread_pool workers;
     fastcgi::ServerContext context;
     fastcgi::PeerFilter peers;
+    /// The socket (bound or adopted; its file removed at the end) and the stop signals.
     net::AcceptLoop listener;
+    /// Connections as bare non-blocking fds: a request served from the first read never
+    /// joins the epoll set.
+    net::FdAcceptor acceptor;
+    int family = AF_UNIX;
+    /// The io thread's read buffer (ServerContext::io_buffer), not zero-filled.
+    std::unique_ptr<char[]> io_buffer = std::make_unique_for_overwrite<char[]>(read_buffer_bytes);
     boost::asio::steady_timer grace_timer{io};
     std::vector<std::weak_ptr<fastcgi::Connection>> connections;
     std::uint64_t requests_done = 0;
@@ -44,18 +55,24 @@ struct FastcgiServer::Impl
     Impl(const FastcgiServerOptions& o, RequestHandler& handler, const Logger& l,
          const AccessLog& access)
         : options(o), log(l),
-          workers(std::max(1u, o.threads)), context{options, handler, l,  access, io,
-                                                    workers, {},      {}, {},     {}},
-          peers(o.web_server_addrs), listener("FastCGI", o.bind, o.listen_fd, o.socket_mode, io, l)
+          workers(std::max(1u, o.threads)), context{options, handler, l,  access, io, workers,
+                                                    {},      {},      {}, {},     {}},
+          peers(o.web_server_addrs), listener("FastCGI", o.bind, o.listen_fd, o.socket_mode, io, l),
+          acceptor(listener.listen_fd(), "FastCGI", io, l, true)
     {
         context.figures = {options.max_connections, options.max_requests_in_flight, true};
         context.on_request_done = [this] { count_request(); };
+        context.io_buffer = {io_buffer.get(), read_buffer_bytes};
+        sockaddr_storage ss{};
+        socklen_t len = sizeof ss;
+        if (::getsockname(listener.listen_fd(), reinterpret_cast<sockaddr*>(&ss), &len) == 0)
+            family = ss.ss_family;
     }
 
-    void admit(net::AcceptLoop::Socket s)
+    void admit(util::UniqueFd s)
     {
         std::string peer;
-        if (!peers.allows(s.native_handle(), peer)) {
+        if (!peers.allows(s.get(), peer)) {
             log.warning(concat("FastCGI: connection from ", peer,
                                " refused: not in FCGI_WEB_SERVER_ADDRS"));
             return; // closed by the socket's destructor
@@ -68,14 +85,23 @@ struct FastcgiServer::Impl
         }
         if (listener.tcp() && !listener.nodelay_inherited()) {
             int one = 1;
-            ::setsockopt(s.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            ::setsockopt(s.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         }
         ++connections_accepted;
         if (log.enabled(LogLevel::debug))
             log.debug(concat("FastCGI: connection ", connections_accepted, " accepted"));
-        auto conn = std::make_shared<fastcgi::Connection>(std::move(s), context);
-        connections.push_back(conn);
-        conn->start();
+        // The web server usually sent its request (BEGIN_REQUEST, PARAMS, STDIN) with
+        // the connection: one read without waiting takes it in, and a connection whose
+        // requests all end within it is served and closed right here.
+        ssize_t n;
+        do
+            n = ::recv(s.get(), context.io_buffer.data(), context.io_buffer.size(), 0);
+        while (n < 0 && errno == EINTR);
+        if (n == 0) return; // closed before sending anything
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return; // reset
+        auto conn = std::make_shared<fastcgi::Connection>(s.release(), family, context);
+        conn->start(n > 0 ? static_cast<std::size_t>(n) : 0);
+        if (!conn->closed()) connections.push_back(std::move(conn));
     }
 
     void count_request()
@@ -92,6 +118,7 @@ struct FastcgiServer::Impl
     {
         if (stopping) return;
         stopping = true;
+        acceptor.close();
         listener.close();
         for (auto& w : connections)
             if (auto c = w.lock()) c->stop_gracefully();
@@ -158,7 +185,7 @@ void FastcgiServer::run()
     }
     d.log.info(concat("FastCGI: serving on ", local_endpoint(), " with ", d.options.threads,
                       " thread(s)"));
-    d.listener.start([&d](net::AcceptLoop::Socket s) { d.admit(std::move(s)); });
+    d.acceptor.start([&d](util::UniqueFd fd) { d.admit(std::move(fd)); });
     d.io.run();
     d.workers.join();
 }

@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <functional>
+#include <span>
 
 namespace wsgibridge::fastcgi {
 
@@ -27,6 +28,10 @@ struct ServerContext
     std::atomic<unsigned> pool_busy{0};
     /// Called on the io thread after each request ends (counts for --max-requests).
     std::function<void()> on_request_done;
+    /// The io thread's read buffer: a new connection's first read, and the reads of a
+    /// connection that has not needed a buffer of its own yet. Everything read into it
+    /// is parsed (and copied where kept) before the io thread does anything else.
+    std::span<char> io_buffer;
 };
 
 } // namespace wsgibridge::fastcgi

@@ -2,9 +2,9 @@
 // served whole (bridges/stream/connection.cpp) on that thread (threads = 1) or on a pool
 // of threads, signals and the graceful stop (stop accepting, let the connections in
 // flight end).
-#include "acceptor.hpp"
 #include "connection.hpp"
 #include "net/accept_loop.hpp"
+#include "net/fd_acceptor.hpp"
 #include "wsgibridge/stream_server.hpp"
 
 #include <atomic>
@@ -37,7 +37,7 @@ struct StreamServer::Impl
     stream::ConnectionContext context;
     /// The socket (bound or adopted; its file removed at the end) and the stop signals.
     net::AcceptLoop listener;
-    stream::Acceptor acceptor;
+    net::FdAcceptor acceptor;
     /// TCP_NODELAY for TCP connections; known once from the listening socket.
     bool tcp = false;
     std::atomic<unsigned> active{0};

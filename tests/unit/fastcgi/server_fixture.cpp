@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <fcntl.h>
+#include <filesystem>
+#include <fstream>
 #include <unistd.h>
 
 namespace wsgibridge::test {
@@ -37,6 +39,24 @@ std::string read_all(BodySource& body, std::error_code& ec)
         if (*n == 0) return out;
         out.append(buf, *n);
     }
+}
+
+/// This process's sockets: "<watched> <not close-on-exec>", where `watched` counts the
+/// descriptors registered in any epoll set (the tfd lines of /proc/self/fdinfo).
+std::string socket_report()
+{
+    int watched = 0, inheritable = 0;
+    for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+        std::error_code ec;
+        auto target = std::filesystem::read_symlink(e.path(), ec).string();
+        int fd = std::atoi(e.path().filename().c_str());
+        if (target.starts_with("socket:") && !(::fcntl(fd, F_GETFD) & FD_CLOEXEC)) ++inheritable;
+        if (target != "anon_inode:[eventpoll]") continue;
+        std::ifstream info("/proc/self/fdinfo/" + e.path().filename().string());
+        for (std::string line; std::getline(info, line);)
+            if (line.starts_with("tfd:")) ++watched;
+    }
+    return std::to_string(watched) + " " + std::to_string(inheritable);
 }
 
 std::error_code start_stream(ResponseSink& sink)
@@ -120,6 +140,15 @@ void TestHandler::handle(const Request& req, BodySource& body, ResponseSink& sin
         bool met = cv.wait_for(lock, 3s, [&] { return arrived >= rendezvous_needed; });
         lock.unlock();
         (void)respond(sink, 200, "200 OK", met ? "met" : "alone");
+    } else if (path == "/hold") {
+        std::unique_lock lock(m);
+        ++held;
+        cv.notify_all();
+        bool released = cv.wait_for(lock, 5s, [&] { return held_released; });
+        lock.unlock();
+        (void)respond(sink, 200, "200 OK", released ? "released" : "timed out");
+    } else if (path == "/sockets") {
+        (void)respond(sink, 200, "200 OK", socket_report());
     } else if (path == "/file") {
         std::string name = std::string(req.query_string);
         int fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC);

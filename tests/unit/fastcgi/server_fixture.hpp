@@ -29,6 +29,9 @@ public:
     std::condition_variable cv;
     int arrived = 0;
     int rendezvous_needed = 2;
+    /// /hold: the request waits (bounded) until `held_released`; `held` counts arrivals.
+    int held = 0;
+    bool held_released = false;
 };
 
 class FcgiServerTest : public ::testing::Test

@@ -1,4 +1,4 @@
-#include "acceptor.hpp"
+#include "net/fd_acceptor.hpp"
 
 #include <boost/asio/post.hpp>
 #include <cerrno>
@@ -7,10 +7,12 @@
 #include <sys/socket.h>
 #include <system_error>
 
-namespace wsgibridge::stream {
+namespace wsgibridge::net {
 
-Acceptor::Acceptor(int listen_fd, std::string name, boost::asio::io_context& io, const Logger& log)
-    : name_(std::move(name)), log_(log), io_(io), listener_(io), retry_timer_(io)
+FdAcceptor::FdAcceptor(int listen_fd, std::string name, boost::asio::io_context& io,
+                       const Logger& log, bool non_blocking)
+    : name_(std::move(name)), log_(log), io_(io), listener_(io), retry_timer_(io),
+      accept_flags_(SOCK_CLOEXEC | (non_blocking ? SOCK_NONBLOCK : 0))
 {
     util::UniqueFd fd(::fcntl(listen_fd, F_DUPFD_CLOEXEC, 3));
     if (!fd) throw std::system_error(errno, std::generic_category(), "dup listening socket");
@@ -19,13 +21,13 @@ Acceptor::Acceptor(int listen_fd, std::string name, boost::asio::io_context& io,
     listener_.assign(fd.release());
 }
 
-void Acceptor::start(std::function<void(util::UniqueFd)> admit)
+void FdAcceptor::start(std::function<void(util::UniqueFd)> admit)
 {
     admit_ = std::move(admit);
     accept_one();
 }
 
-void Acceptor::wait()
+void FdAcceptor::wait()
 {
     listener_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
                          [this](const boost::system::error_code& ec) {
@@ -38,14 +40,14 @@ void Acceptor::wait()
 // server does not pay the reactor's poll for every connection. Until accept4 says
 // EAGAIN the socket is not waited on: the reactor reports a readiness edge once, and
 // connections already queued would wait for the next one.
-void Acceptor::accept_one()
+void FdAcceptor::accept_one()
 {
     constexpr int batch = 8;
     for (int i = 0; i < batch && !closed_; ++i) {
-        // No SOCK_NONBLOCK: the connection is served with blocking reads and writes,
-        // each wait bounded by poll (bridges/stream/connection.cpp). Linux does not carry
-        // the listening socket's O_NONBLOCK over to the accepted one (accept(2)).
-        int fd = ::accept4(listener_.native_handle(), nullptr, nullptr, SOCK_CLOEXEC);
+        // The stream servers ask no SOCK_NONBLOCK: they serve with blocking reads and
+        // writes, each wait bounded by poll (bridges/stream/connection.cpp). Linux does
+        // not carry the listening socket's O_NONBLOCK over to the accepted one (accept(2)).
+        int fd = ::accept4(listener_.native_handle(), nullptr, nullptr, accept_flags_);
         if (fd >= 0) {
             admit_(util::UniqueFd(fd));
             continue;
@@ -70,7 +72,7 @@ void Acceptor::accept_one()
     if (!closed_) boost::asio::post(io_, [this] { accept_one(); });
 }
 
-void Acceptor::close()
+void FdAcceptor::close()
 {
     if (closed_) return;
     closed_ = true;
@@ -79,4 +81,4 @@ void Acceptor::close()
     retry_timer_.cancel();
 }
 
-} // namespace wsgibridge::stream
+} // namespace wsgibridge::net

@@ -1,0 +1,52 @@
+// The accept path of the servers that see one request per connection (SCGI, uwsgi, and
+// FastCGI behind nginx's default): waits on the io thread until the listening socket is
+// readable, then accept4()s connections as plain fds (close-on-exec, never registered
+// with the io_context's epoll set), so each connection costs accept4 and nothing more
+// before its first read. net::AcceptLoop hands over a Boost.Asio socket instead, whose
+// registration and release cost two epoll_ctl calls (and the stream servers' switch
+// back to blocking two fcntl calls) per connection; one request per connection pays
+// them on every request. Internal.
+#pragma once
+
+#include "util/unique_fd.hpp"
+#include "wsgibridge/log.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <string>
+
+namespace wsgibridge::net {
+
+class FdAcceptor
+{
+public:
+    /// Accepts on a duplicate of `listen_fd` (which stays the caller's), made
+    /// non-blocking (as net::AcceptLoop's acceptor already makes it: they share the
+    /// open file description). `non_blocking`: the accepted fds are O_NONBLOCK (their
+    /// waits are poll()s of the server's own), else blocking. Throws std::system_error.
+    FdAcceptor(int listen_fd, std::string name, boost::asio::io_context& io, const Logger& log,
+               bool non_blocking = false);
+
+    /// Calls `admit` on the io thread with each accepted fd (the callee owns it), until
+    /// close().
+    void start(std::function<void(util::UniqueFd)> admit);
+    /// Stops accepting. Idempotent; io thread only.
+    void close();
+
+private:
+    void wait();
+    void accept_one();
+
+    std::string name_;
+    const Logger& log_;
+    boost::asio::io_context& io_;
+    boost::asio::posix::stream_descriptor listener_;
+    boost::asio::steady_timer retry_timer_;
+    std::function<void(util::UniqueFd)> admit_;
+    int accept_flags_;
+    bool closed_ = false;
+};
+
+} // namespace wsgibridge::net
