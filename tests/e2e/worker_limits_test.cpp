@@ -154,8 +154,17 @@ TEST(WorkerLimits, ReloadOnRssAnswersTheRequestThenRetires)
     auto grown = get(s, "/grow?mb=120");
     EXPECT_EQ(grown.code, 200) << "the request that grew the worker lost its answer";
     EXPECT_EQ(pid_of(grown.body), pid_of(first.body));
-    auto next = get(s, "/");
-    EXPECT_EQ(next.code, 200);
-    EXPECT_NE(pid_of(next.body), pid_of(first.body)) << s.error_log();
+    // The retiring worker stops through its graceful stop (SIGTERM to itself), so a
+    // connection that reached the shared listening socket before that stop took hold is
+    // still served by it, as gunicorn's and uWSGI's retiring workers finish theirs. What
+    // must hold: every request gets its 200 and a new worker takes over, within seconds.
+    bool replaced = false;
+    for (int i = 0; i < 100 && !replaced; ++i) {
+        auto next = get(s, "/");
+        ASSERT_EQ(next.code, 200) << s.error_log();
+        replaced = pid_of(next.body) != pid_of(first.body);
+        if (!replaced) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_TRUE(replaced) << "no new worker answered within 5 s\n" << s.error_log();
     EXPECT_NE(s.error_log().find("(--reload-on-rss: resident"), std::string::npos) << s.error_log();
 }
