@@ -11,7 +11,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -94,6 +96,7 @@ struct HttpServer::Impl
           })
     {
         context.runners = &runners; // declared after the context: set here
+        runners.on_wake([this] { take_over_accepting(); });
         context.ioc = &ioc;
         context.family = acceptor.local_endpoint().protocol().family();
         endpoint = net::describe_local(acceptor.native_handle());
@@ -131,6 +134,7 @@ struct HttpServer::Impl
     }
 
     void accept_some();
+    void take_over_accepting();
     void wait_for_connection();
     void accept_failed(int error);
     void close_listener();
@@ -149,6 +153,11 @@ struct HttpServer::Impl
     std::mutex listener_mutex;
     /// Connections accepted per turn before other ready handlers get theirs.
     static constexpr int accept_batch = 8;
+    /// Non-zero while the accept loop waits for a request running inline on a busy
+    /// thread (the ticket of that loan); a woken thread that swaps it to zero takes the
+    /// loop over.
+    std::atomic<std::uint64_t> lent{0};
+    std::uint64_t lend_count = 0; ///< only the accept loop touches it
     /// Accept failures are reported once per interval (accepts run one at a time).
     static constexpr std::chrono::seconds accept_log_interval{10};
     std::chrono::steady_clock::time_point last_accept_log{};
@@ -207,17 +216,33 @@ void HttpServer::Impl::accept_some()
             int one = 1;
             ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         }
-        if (runners.max_threads() > 1) {
-            // The next accept is pending before this connection's request may run inline
-            // (and block): the thread that takes over the io_context then accepts meanwhile.
-            asio::post(ioc, [this] { accept_some(); });
+        if (runners.max_threads() == 1) {
+            serve(std::move(conn), from); // one thread: nobody else could accept meanwhile
+            continue;
+        }
+        // Several threads: the request may block, and accepting must then go on elsewhere.
+        // The loop is lent to the request: a thread the watchdog wakes meanwhile takes it
+        // over (take_over_accepting()). A thread already running the io_context would
+        // not be woken: with more than this one running, the loop is posted to them.
+        std::uint64_t ticket = ++lend_count;
+        lent.store(ticket);
+        if (runners.running() > 1) {
+            if (std::uint64_t mine = ticket; lent.compare_exchange_strong(mine, 0))
+                asio::post(ioc, [this] { accept_some(); });
             return serve(std::move(conn), from);
         }
-        serve(std::move(conn), from); // one thread: nobody else could accept meanwhile
+        serve(std::move(conn), from);
+        // Taken over by a woken thread: the loop runs there now.
+        if (std::uint64_t mine = ticket; !lent.compare_exchange_strong(mine, 0)) return;
     }
     // A full batch: the other ready handlers (kept-alive connections, timers, a stop) go
     // before the next one.
     asio::post(ioc, [this] { accept_some(); });
+}
+
+void HttpServer::Impl::take_over_accepting()
+{
+    if (lent.exchange(0) != 0) asio::post(ioc, [this] { accept_some(); });
 }
 
 void HttpServer::Impl::wait_for_connection()
