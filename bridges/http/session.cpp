@@ -226,6 +226,7 @@ void Session::wait_next()
             self->waiting_ = false;
             self->idle_ = false;
             self->buffer_.commit(n);
+            self->depth_ = 0;
             if (ec || self->timed_out_) return self->close();
             self->read_head(); // also while stopping: see on_stop()
         });
@@ -258,10 +259,11 @@ void Session::read_head()
         if (ec != bhttp::error::need_more) {
             if (!ec) raw_refusal_ = check_raw_head({static_cast<const char*>(data.data()), used});
             buffer_.consume(used);
+            // Counts the requests served on this stack since it began (each entry from
+            // the reactor or a post resets it). Nothing may touch the session after
+            // on_head(): it may have been registered and be running on another thread.
             ++depth_;
-            on_head(ec);
-            --depth_;
-            return;
+            return on_head(ec);
         }
         buffer_.consume(used);
     }

@@ -199,7 +199,7 @@ private:
     Session* prev_ = nullptr; ///< ServerContext::sessions links
     Session* next_ = nullptr;
     std::uint64_t requests_ = 0;
-    unsigned depth_ = 0; ///< nested on_head calls of pipelined requests
+    unsigned depth_ = 0; ///< requests served on the current stack (pipelined ones nest)
     std::size_t lingered_ = 0;
 };
 
