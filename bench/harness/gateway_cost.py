@@ -1,6 +1,7 @@
 """Gateway cost per request, deterministic: instructions counted by callgrind while the
-server answers W + N hello requests on one keep-alive connection, minus the same server
-answering W requests, divided by N. W = 10 warm-up requests rather than 0: the first
+server answers W + N hello requests on one keep-alive connection (or, in the
+new-connection rows, each request on a connection of its own with `Connection: close`),
+minus the same server answering W requests, divided by N. W = 10 warm-up requests rather than 0: the first
 request costs tens of millions of instructions of lazy set-up in uWSGI (imports, first
 allocations), which is not a per-request cost.
 
@@ -41,9 +42,11 @@ for _ in range({n}):
 """
 
 
-def _client(port, n):
-    """n GETs over keep-alive (reconnecting if the server closes), each checked for 200."""
-    request = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+def _client(port, n, close=False):
+    """n GETs over keep-alive (reconnecting if the server closes), each checked for 200.
+    close: every request asks for `Connection: close`, so each one opens a connection."""
+    request = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    request += b"Connection: close\r\n\r\n" if close else b"\r\n"
     sock, buf, done = None, b"", 0
     while done < n:
         if sock is None:
@@ -63,37 +66,51 @@ def _client(port, n):
             rest += sock.recv(65536)
         buf = rest[length:]
         done += 1
-        if re.search(rb"(?i)connection:\s*close", head):
+        # uWSGI --http-socket closes without saying "Connection: close".
+        if close or re.search(rb"(?i)connection:\s*close", head):
             sock.close()
             sock = None
     if sock:
         sock.close()
 
 
+# What each row runs: (label, server kind, a connection per request).
+ROWS = [
+    ("wsgi-http", "wsgi-http", False),
+    ("uWSGI --http11-socket", "uwsgi-http11", False),
+    ("wsgi-http, default --threads, new connection each", "wsgi-http-defaults", True),
+    ("wsgi-http --threads 1, new connection each", "wsgi-http", True),
+    ("uWSGI --http-socket, new connection each", "uwsgi-http", True),
+]
+
+
 def _argv(ctx, kind, app, addr):
-    if kind == "wsgi-http":
-        args, _ = ctx.ours_shape("wsgi-http", servers.Shape(1, 1))
+    if kind in ("wsgi-http", "wsgi-http-defaults"):
+        # The defaults row passes no --threads: the server's own default.
+        args = [] if kind == "wsgi-http-defaults" else \
+            ctx.ours_shape("wsgi-http", servers.Shape(1, 1))[0]
         # callgrind counts the process it starts: the one that serves, not a master.
         if "--no-master" in ctx._usage("wsgi-http"):
             args.append("--no-master")
         return [ctx.ours("wsgi-http"), "--app", app.file, "--bind", addr] + args, signal.SIGTERM
     servers.need("uwsgi")
     # One process, no master: the worker is the process callgrind watches.
-    return (["uwsgi", "--plugin", "python3", "--http11-socket", addr, "--wsgi-file", app.file,
+    flag = "--http11-socket" if kind == "uwsgi-http11" else "--http-socket"
+    return (["uwsgi", "--plugin", "python3", flag, addr, "--wsgi-file", app.file,
              "--processes", "1", "--disable-logging", "--need-app"], signal.SIGINT)
 
 
-def _measure(ctx, kind, n):
+def _measure(ctx, kind, n, close=False):
     app = servers.apps(ctx.source_root)["hello"]
     port = procs.free_port()
     argv, stop_sig = _argv(ctx, kind, app, f"127.0.0.1:{port}")
-    out = os.path.join(ctx.tmp, f"callgrind-{kind}-{n}.out")
+    out = os.path.join(ctx.tmp, f"callgrind-{kind}-{'close' if close else 'ka'}-{n}.out")
     vg = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--trace-children=no"]
-    p = procs.spawn(vg + argv, os.path.join(ctx.tmp, f"callgrind-{kind}-{n}.log"),
+    p = procs.spawn(vg + argv, out[:-len(".out")] + ".log",
                     env=SEEDED, cwd=app.dir)
     try:
         procs.wait_ready(f"127.0.0.1:{port}", [p], timeout=180)
-        _client(port, n)
+        _client(port, n, close)
     finally:
         procs.stop(p, sig=stop_sig, grace=120)
     return _totals(out, p)
@@ -129,17 +146,21 @@ def _totals(out, proc):
     return total
 
 
-def run(ctx, say):
-    n = 200 if ctx.smoke else 5000
+def run(ctx, say, only=None, n=None):
+    """only: measure just the rows whose label contains one of these strings."""
+    n = n or (200 if ctx.smoke else 5000)
     app_per_request = (_app_alone(ctx, WARMUP + n) - _app_alone(ctx, WARMUP)) / n
     say(f"      gateway cost / the hello app alone: {app_per_request:,.0f} instructions per call")
     rows = []
-    for kind in ("wsgi-http", "uwsgi-http11"):
-        label = "wsgi-http" if kind == "wsgi-http" else "uWSGI --http11-socket"
-        row = {"server": label, "kind": kind, "requests": n, "status": "ok"}
+    for label, kind, close in ROWS:
+        if only and not any(o in label for o in only):
+            continue
+        row = {"server": label, "kind": kind, "new_connections": close, "requests": n,
+               "status": "ok"}
         rows.append(row)
         try:
-            per_request = (_measure(ctx, kind, WARMUP + n) - _measure(ctx, kind, WARMUP)) / n
+            per_request = (_measure(ctx, kind, WARMUP + n, close) -
+                           _measure(ctx, kind, WARMUP, close)) / n
         except Unavailable as exc:
             row.update(status="skip", reason=str(exc))
             say(f"SKIP  gateway cost / {label}: {exc}")
@@ -151,3 +172,22 @@ def run(ctx, say):
         say(f"      gateway cost / {label}: {per_request:,.0f} instructions per request, "
             f"{row['gateway_share'] * 100:.0f}% outside the app's Python")
     return rows
+
+
+if __name__ == "__main__":
+    # Alone, without the rest of bench/run: gateway_cost.py BUILD_DIR [-n N] [--only TEXT].
+    import argparse
+    import tempfile
+    from context import Context
+    parser = argparse.ArgumentParser(description="callgrind instructions per hello request")
+    parser.add_argument("build_dir")
+    parser.add_argument("-n", type=int, default=5000, help="measured requests per row")
+    parser.add_argument("--only", action="append", help="rows whose label contains this")
+    args = parser.parse_args()
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with tempfile.TemporaryDirectory(prefix="gateway-cost-") as tmp:
+        try:
+            run(Context(root, os.path.abspath(args.build_dir), tmp, False, 0, 1),
+                lambda line: print(line, flush=True), args.only, args.n)
+        finally:
+            procs.stop_all()

@@ -1,5 +1,5 @@
-// HttpServer: the listening socket, the io threads, signals and graceful stop. The
-// per-connection work is in session.cpp.
+// HttpServer: the listening socket and its accept loop, the io threads, signals and
+// graceful stop. The per-connection work is in session.cpp.
 #include "http/session.hpp"
 #include "net/io_runners.hpp"
 #include "net/listener.hpp"
@@ -11,13 +11,16 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
+#include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <mutex>
 #include <signal.h>
+#include <sys/socket.h>
 #include <system_error>
 #include <thread>
 #include <unistd.h>
@@ -47,6 +50,8 @@ Acceptor make_acceptor(asio::io_context& ioc, const HttpServerOptions& options)
     Acceptor acceptor(ioc);
     acceptor.assign(asio::generic::stream_protocol(ss.ss_family, SOCK_STREAM), fd.get());
     fd.release(); // the acceptor's now
+    // accept4() is called before any wait: it must say EAGAIN, not block.
+    acceptor.non_blocking(true);
     return acceptor;
 }
 
@@ -81,7 +86,8 @@ struct HttpServer::Impl
         : options(options),
           context{handler, log, access_log, options.limits, options.mount, options.server_software,
                   {},      {},  {},  TrustedProxies(options.forwarded_allow_ips),
-                  make_static_files(options.static_map), make_tls(options), nullptr, {}, {}, {}},
+                  make_static_files(options.static_map), make_tls(options), nullptr, nullptr,
+                  AF_INET, {}, {}, {}},
           // One thread runs the io_context unless requests block (IoRunners); with a
           // single thread for good, Asio takes its one-thread shortcuts (hint 1).
           ioc(options.threads <= 1 ? 1 : BOOST_ASIO_CONCURRENCY_HINT_DEFAULT),
@@ -91,6 +97,9 @@ struct HttpServer::Impl
           })
     {
         context.runners = &runners; // declared after the context: set here
+        runners.on_wake([this] { take_over_accepting(); });
+        context.ioc = &ioc;
+        context.family = acceptor.local_endpoint().protocol().family();
         endpoint = net::describe_local(acceptor.native_handle());
         tcp = !endpoint.starts_with("unix:");
         // Bound to one address (or a unix socket), every connection's local address is the
@@ -126,17 +135,21 @@ struct HttpServer::Impl
     // on. An inherited socket's file belongs to whoever bound it (other workers still
     // serve it), and so does the file of a socket bound before a fork(): the child's copy
     // of this object must not remove the parent's file. Called while the socket still
-    // listens (stop(), before closing it): until then nobody else can bind the path (a
-    // new server finds it answering, not stale), so the file removed is never another
-    // server's that replaced ours.
+    // listens (close_listener(), as the stopping accept loop ends): until then nobody
+    // else can bind the path (a new server finds it answering, not stale), so the file
+    // removed is never another server's that replaced ours.
     void remove_socket_file() noexcept
     {
         if (!socket_path.empty() && socket_owner == ::getpid()) ::unlink(socket_path.c_str());
         socket_path.clear();
     }
 
-    void accept();
-    void on_accept(boost::system::error_code ec, http::Session::Socket socket);
+    void accept_some();
+    void take_over_accepting();
+    void wait_for_connection();
+    void accept_failed(int error);
+    void close_listener();
+    void serve(UniqueFd fd, const sockaddr_storage& from);
     void stop();
 
     HttpServerOptions options;
@@ -146,8 +159,16 @@ struct HttpServer::Impl
     asio::io_context ioc;
     Acceptor acceptor;
     asio::steady_timer retry; ///< backs off accepting after EMFILE and friends
-    /// The client's address, filled by the one accept pending at a time.
-    asio::generic::stream_protocol::endpoint peer;
+    /// Between the accept loop starting a wait (or closing the listener) and stop()
+    /// cancelling that wait: see accept_some().
+    std::mutex listener_mutex;
+    /// Connections accepted per turn before other ready handlers get theirs.
+    static constexpr int accept_batch = 8;
+    /// Non-zero while the accept loop waits for a request running inline on a busy
+    /// thread (the ticket of that loan); a woken thread that swaps it to zero takes the
+    /// loop over.
+    std::atomic<std::uint64_t> lent{0};
+    std::uint64_t lend_count = 0; ///< only the accept loop touches it
     /// Accept failures are reported once per interval (accepts run one at a time).
     static constexpr std::chrono::seconds accept_log_interval{10};
     std::chrono::steady_clock::time_point last_accept_log{};
@@ -162,78 +183,151 @@ struct HttpServer::Impl
     pid_t socket_owner = ::getpid(); ///< the process that bound it
 };
 
-void HttpServer::Impl::accept()
+// The accept loop is one chain: at any time exactly one of a call of accept_some(), a
+// wait for the listener to become readable, or the retry timer is pending, so the
+// listener is used by one thread at a time. Only the chain closes it; stop() merely
+// cancels the wait (under listener_mutex, so a wait starting concurrently is either
+// seen cancelled or sees `stopping` first).
+//
+// accept4() makes the socket non-blocking and close-on-exec in the same call. The
+// session then reads the request at once: a client usually sends it with the
+// connection, and a request answered inline with "Connection: close" leaves without its
+// socket ever entering the reactor (bridges/stream/acceptor.cpp does the same).
+void HttpServer::Impl::accept_some()
 {
-    auto done = [this](boost::system::error_code ec, http::Session::Socket socket) {
-        on_accept(ec, std::move(socket));
-    };
-    // A strand per connection only when more than one thread may run its handlers.
-    if (runners.max_threads() == 1)
-        return acceptor.async_accept(asio::any_io_executor(ioc.get_executor()), peer,
-                                     std::move(done));
-    asio::any_io_executor strand;
-    {
-        std::lock_guard lock(context.mutex);
-        if (!context.spare_strands.empty()) {
-            strand = std::move(context.spare_strands.back());
-            context.spare_strands.pop_back();
+    for (int i = 0; i < accept_batch; ++i) {
+        if (context.stopping) return close_listener();
+        sockaddr_storage from;
+        from.ss_family = AF_UNSPEC;
+        socklen_t len = sizeof from;
+        int fd = ::accept4(acceptor.native_handle(), reinterpret_cast<sockaddr*>(&from), &len,
+                           SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            switch (errno) {
+            case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+            case EWOULDBLOCK:
+#endif
+                // The reactor reports readiness edges: only now, with the queue empty, is
+                // waiting for the next one safe.
+                return wait_for_connection();
+            case EINTR:
+            case ECONNABORTED: // the client left while queued
+            case EPROTO:
+                continue;
+            default:
+                return accept_failed(errno);
+            }
         }
+        UniqueFd conn(fd);
+        if (accept_failing) {
+            accept_failing = false;
+            context.log.info(concat("accept on ", endpoint, " works again"));
+        }
+        if (tcp && !nodelay_inherited) {
+            int one = 1;
+            ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        }
+        if (runners.max_threads() == 1) {
+            serve(std::move(conn), from); // one thread: nobody else could accept meanwhile
+            continue;
+        }
+        // Several threads: the request may block, and accepting must then go on elsewhere.
+        // The loop is lent to the request: a thread the watchdog wakes meanwhile takes it
+        // over (take_over_accepting()). A thread already running the io_context would
+        // not be woken: with more than this one running, the loop is posted to them.
+        std::uint64_t ticket = ++lend_count;
+        lent.store(ticket);
+        if (runners.running() > 1) {
+            if (std::uint64_t mine = ticket; lent.compare_exchange_strong(mine, 0))
+                asio::post(ioc, [this] { accept_some(); });
+            return serve(std::move(conn), from);
+        }
+        serve(std::move(conn), from);
+        // Taken over by a woken thread: the loop runs there now.
+        if (std::uint64_t mine = ticket; !lent.compare_exchange_strong(mine, 0)) return;
     }
-    if (!strand) strand = asio::make_strand(ioc);
-    acceptor.async_accept(strand, peer, std::move(done));
+    // A full batch: the other ready handlers (kept-alive connections, timers, a stop) go
+    // before the next one.
+    asio::post(ioc, [this] { accept_some(); });
 }
 
-void HttpServer::Impl::on_accept(boost::system::error_code ec, http::Session::Socket socket)
+void HttpServer::Impl::take_over_accepting()
 {
-    if (ec == asio::error::operation_aborted || context.stopping) return;
-    if (ec) {
-        // Out of descriptors or memory: the pending connection stays in the backlog;
-        // spinning on it would burn the CPU the in-flight requests need, and a line per
-        // retry would flood the log. Connections in the backlog are accepted as soon as
-        // descriptors free up (a retry every 100 ms); one line per interval says so.
-        ++accept_failures;
-        accept_failing = true;
-        auto now = std::chrono::steady_clock::now();
-        if (now - last_accept_log >= accept_log_interval) {
-            context.log.error(concat("accept on ", endpoint, " failed: ", ec.message(), " (",
-                                     accept_failures,
-                                     " times since the last report); retrying every 100 ms, "
-                                     "new connections wait in the backlog"));
-            last_accept_log = now;
-            accept_failures = 0;
-        }
-        retry.expires_after(std::chrono::milliseconds(100));
-        retry.async_wait([this](boost::system::error_code e) {
-            if (!e) accept();
-        });
+    if (lent.exchange(0) != 0) asio::post(ioc, [this] { accept_some(); });
+}
+
+void HttpServer::Impl::wait_for_connection()
+{
+    std::lock_guard lock(listener_mutex);
+    if (context.stopping) {
+        boost::system::error_code ignored;
+        acceptor.close(ignored);
         return;
     }
-    if (accept_failing) {
-        accept_failing = false;
-        context.log.info(concat("accept on ", endpoint, " works again"));
+    acceptor.async_wait(Acceptor::wait_read, [this](boost::system::error_code) {
+        // Cancelled by stop(), or a connection (or an error accept4 reports) is ready.
+        accept_some();
+    });
+}
+
+void HttpServer::Impl::accept_failed(int error)
+{
+    // Out of descriptors or memory: the pending connection stays in the backlog;
+    // spinning on it would burn the CPU the in-flight requests need, and a line per
+    // retry would flood the log. Connections in the backlog are accepted as soon as
+    // descriptors free up (a retry every 100 ms); one line per interval says so.
+    ++accept_failures;
+    accept_failing = true;
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_accept_log >= accept_log_interval) {
+        context.log.error(concat("accept on ", endpoint, " failed: ", std::strerror(error), " (",
+                                 accept_failures,
+                                 " times since the last report); retrying every 100 ms, "
+                                 "new connections wait in the backlog"));
+        last_accept_log = now;
+        accept_failures = 0;
     }
-    if (tcp && !nodelay_inherited) {
-        int one = 1;
-        ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    std::lock_guard lock(listener_mutex);
+    if (context.stopping) {
+        boost::system::error_code ignored;
+        acceptor.close(ignored);
+        return;
     }
-    // The client's address as accept() returned it (no getpeername per connection),
-    // copied before the next accept may overwrite it.
-    sockaddr_storage from{};
-    std::memcpy(&from, peer.data(), std::min<std::size_t>(peer.size(), sizeof from));
-    // The next accept is pending before this connection's request may run inline (and
-    // block): the thread that takes over the io_context then accepts meanwhile.
-    accept();
-    std::make_shared<http::Session>(std::move(socket), context, &from)->start();
+    retry.expires_after(std::chrono::milliseconds(100));
+    retry.async_wait([this](boost::system::error_code) { accept_some(); });
+}
+
+void HttpServer::Impl::close_listener()
+{
+    std::lock_guard lock(listener_mutex);
+    boost::system::error_code ignored;
+    remove_socket_file(); // while it still listens: see remove_socket_file()
+    acceptor.close(ignored);
+}
+
+void HttpServer::Impl::serve(UniqueFd fd, const sockaddr_storage& from)
+{
+    try {
+        std::make_shared<http::Session>(std::move(fd), context, &from)->start();
+    } catch (const std::exception& e) {
+        // One connection's failure (out of memory building a head) must not end the
+        // accept loop; its session is gone with the stack that threw.
+        context.log.error(concat("request failed: ", e.what()));
+    }
 }
 
 void HttpServer::Impl::stop()
 {
     if (context.stopping.exchange(true)) return;
     asio::post(ioc, [this] {
-        boost::system::error_code ignored;
-        remove_socket_file();
-        acceptor.close(ignored);
-        retry.cancel();
+        {
+            // The accept loop, woken, sees `stopping` and closes the listener.
+            std::lock_guard lock(listener_mutex);
+            boost::system::error_code ignored;
+            if (acceptor.is_open()) acceptor.cancel(ignored);
+            retry.cancel();
+        }
         signals.cancel();
     });
     std::vector<std::shared_ptr<http::Session>> live;
@@ -243,6 +337,7 @@ void HttpServer::Impl::stop()
             if (auto p = s->weak_from_this().lock()) live.push_back(std::move(p));
     }
     // Each session's stop runs on its own strand: after the request it may be serving.
+    // (Sessions served inline are on no list: they see `stopping` after their request.)
     for (auto& s : live)
         asio::post(s->executor(), [s] { s->on_stop(); });
 }
@@ -276,7 +371,8 @@ void HttpServer::run()
             impl.stop();
         });
     }
-    impl.accept();
+    // On an io thread: a connection already queued is served inline, as any other.
+    asio::post(impl.ioc, [&impl] { impl.accept_some(); });
     impl.runners.run();
 }
 

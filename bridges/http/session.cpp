@@ -6,6 +6,7 @@
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/beast/http/read.hpp>
 #include <cerrno>
 #include <sys/socket.h>
@@ -63,9 +64,8 @@ std::unique_ptr<SessionMemory> take_memory(ServerContext& ctx)
 
 } // namespace
 
-Session::Session(Socket socket, ServerContext& context, const sockaddr_storage* peer)
-    : socket_(std::move(socket)), timer_(socket_.get_executor()), ctx_(context),
-      fd_(socket_.native_handle()),
+Session::Session(UniqueFd fd, ServerContext& context, const sockaddr_storage* peer)
+    : ctx_(context), owned_fd_(std::move(fd)), fd_(owned_fd_.get()),
       info_(connection_info(fd_, context.shared_local ? &*context.shared_local : nullptr, peer)),
       memory_(take_memory(context)), arena_(memory_->arena), buffer_(memory_->buffer),
       req_(memory_->req), path_buf_(memory_->path_buf), head_buf_(memory_->head_buf)
@@ -74,9 +74,6 @@ Session::Session(Socket socket, ServerContext& context, const sockaddr_storage* 
                               : info_.remote_addr + ":" + info_.remote_port;
     req_.headers.reserve(32);
     if (ctx_.tls) tls_.emplace(*ctx_.tls, fd_);
-    // Blocking reads and writes inside handle() poll() on EAGAIN themselves.
-    boost::system::error_code ignored;
-    socket_.non_blocking(true, ignored);
 }
 
 Session::~Session()
@@ -97,25 +94,57 @@ Session::~Session()
     // No handler of this session is left (each holds it): the strand serves the next one.
     // Not once stopping: a strand must not outlive the io_context (the server drops the
     // spare ones before it destroys its io_context).
-    if (ctx_.runners && ctx_.runners->max_threads() > 1 && !ctx_.stopping &&
+    if (socket_ && ctx_.runners && ctx_.runners->max_threads() > 1 && !ctx_.stopping &&
         ctx_.spare_strands.size() < ServerContext::max_spare)
-        ctx_.spare_strands.push_back(socket_.get_executor());
+        ctx_.spare_strands.push_back(executor_);
 }
 
 void Session::start()
 {
+    // TLS: the handshake comes first, through OpenSSL and the reactor.
+    if (tls_) return register_then(&Session::handshake);
+    read_next();
+}
+
+void Session::register_then(void (Session::*then)())
+{
+    if (socket_) return (this->*then)();
+    // A strand per connection only when more than one thread may run its handlers.
+    if (ctx_.runners && ctx_.runners->max_threads() > 1) {
+        {
+            std::lock_guard lock(ctx_.mutex);
+            if (!ctx_.spare_strands.empty()) {
+                executor_ = std::move(ctx_.spare_strands.back());
+                ctx_.spare_strands.pop_back();
+            }
+        }
+        if (!executor_) executor_ = asio::make_strand(*ctx_.ioc);
+    } else {
+        executor_ = ctx_.ioc->get_executor();
+    }
+    boost::system::error_code ec;
+    socket_.emplace(executor_);
+    socket_->assign(asio::generic::stream_protocol(ctx_.family, SOCK_STREAM), fd_, ec);
+    if (ec) {
+        // The reactor could not take it (epoll_ctl failed: out of memory).
+        socket_.reset();
+        ctx_.log.error(concat("connection from ", peer_, ": cannot wait for it: ", ec.message()));
+        return close();
+    }
+    owned_fd_.release(); // socket_'s now
+    // Asio learns that the fd is non-blocking already (accept4 made it so): handle()
+    // reads and writes it with poll() on EAGAIN.
+    socket_->non_blocking(true, ec);
+    timer_.emplace(executor_);
     {
         std::lock_guard lock(ctx_.mutex);
         next_ = ctx_.sessions;
         if (next_) next_->prev_ = this;
         ctx_.sessions = this;
     }
-    asio::dispatch(socket_.get_executor(), [self = shared_from_this()] {
-        if (self->tls_)
-            self->handshake();
-        else
-            self->read_next();
-    });
+    // On the connection's strand from here on (runs at once: the strand is idle). The
+    // caller returns right after: a handler of this session may run on another thread.
+    asio::dispatch(executor_, [self = shared_from_this(), then] { (self.get()->*then)(); });
 }
 
 void Session::on_stop()
@@ -129,7 +158,7 @@ void Session::on_stop()
         return;
     }
     boost::system::error_code ignored;
-    if (waiting_) socket_.cancel(ignored); // the pending read completes with operation_aborted
+    if (waiting_) socket_->cancel(ignored); // the pending read completes with operation_aborted
 }
 
 void Session::arm(std::chrono::milliseconds timeout)
@@ -140,15 +169,15 @@ void Session::arm(std::chrono::milliseconds timeout)
     // A wait already pending that ends no later than the new deadline serves: when it
     // fires, it waits again for the rest. A kept-alive connection so moves its idle
     // deadline per request without touching the timer queue (no cancel, no handler).
-    if (armed_ && timer_.expiry() <= deadline_) return;
+    if (armed_ && timer_->expiry() <= deadline_) return;
     wait_until(deadline_);
 }
 
 void Session::wait_until(std::chrono::steady_clock::time_point when)
 {
     armed_ = true;
-    timer_.expires_at(when); // a later wait pending ends with a stale generation
-    timer_.async_wait(
+    timer_->expires_at(when); // a later wait pending ends with a stale generation
+    timer_->async_wait(
         [self = shared_from_this(), gen = ++generation_](boost::system::error_code ec) {
             if (gen != self->generation_) return; // replaced by a later wait_until()
             self->armed_ = false;
@@ -157,7 +186,7 @@ void Session::wait_until(std::chrono::steady_clock::time_point when)
                 return self->wait_until(self->deadline_);
             self->timed_out_ = true;
             boost::system::error_code ignored;
-            self->socket_.cancel(ignored);
+            self->socket_->cancel(ignored);
         });
 }
 
@@ -181,6 +210,11 @@ void Session::read_next()
     buffer_.max_size(std::max<std::size_t>(limit, 4096) + buffer_slack);
 
     if (buffer_.size() > 0 || requests_ == 0) return read_head();
+    register_then(&Session::wait_next);
+}
+
+void Session::wait_next()
+{
     // Keep-alive: wait for the next bytes with the idle timeout, then give the rest of
     // the head the header timeout. An idle client is closed without a 408.
     waiting_ = true;
@@ -192,6 +226,7 @@ void Session::read_next()
             self->waiting_ = false;
             self->idle_ = false;
             self->buffer_.commit(n);
+            self->depth_ = 0;
             if (ec || self->timed_out_) return self->close();
             self->read_head(); // also while stopping: see on_stop()
         });
@@ -207,10 +242,15 @@ void Session::read_head()
     // pipelined requests the next one goes through the io_context.
     if (buffer_.size() > 0) {
         if (depth_ >= max_direct_depth) {
-            asio::post(socket_.get_executor(), [self = shared_from_this()] {
+            auto next = [self = shared_from_this()] {
                 self->depth_ = 0;
                 self->read_head();
-            });
+            };
+            // Not registered yet: no other handler of this session exists, no strand needed.
+            if (socket_)
+                asio::post(executor_, std::move(next));
+            else
+                asio::post(*ctx_.ioc, std::move(next));
             return;
         }
         boost::beast::error_code ec;
@@ -219,10 +259,11 @@ void Session::read_head()
         if (ec != bhttp::error::need_more) {
             if (!ec) raw_refusal_ = check_raw_head({static_cast<const char*>(data.data()), used});
             buffer_.consume(used);
+            // Counts the requests served on this stack since it began (each entry from
+            // the reactor or a post resets it). Nothing may touch the session after
+            // on_head(): it may have been registered and be running on another thread.
             ++depth_;
-            on_head(ec);
-            --depth_;
-            return;
+            return on_head(ec);
         }
         buffer_.consume(used);
     }
@@ -244,6 +285,11 @@ void Session::read_head()
                 return close(); // gone before sending anything: nothing to answer
         }
     }
+    register_then(&Session::wait_head);
+}
+
+void Session::wait_head()
+{
     if (!head_armed_) {
         head_armed_ = true;
         // A connection accepted just before a stop has sent nothing yet: it gets the drain
@@ -392,8 +438,7 @@ void Session::finish_exchange(bool keep_alive)
                   (!client_closes && ::recv(fd_, &probe, 1, MSG_PEEK | MSG_DONTWAIT) > 0);
     if (unread) return linger_close();
     if (tls_) tls_->goodbye();
-    boost::system::error_code ignored;
-    socket_.shutdown(Socket::shutdown_both, ignored);
+    ::shutdown(fd_, SHUT_RDWR);
     close();
 }
 
@@ -422,9 +467,13 @@ void Session::reject(std::error_code reason, std::string_view detail)
 void Session::linger_close()
 {
     if (tls_) tls_->goodbye();
-    boost::system::error_code ignored;
-    socket_.shutdown(Socket::shutdown_send, ignored);
+    ::shutdown(fd_, SHUT_WR);
     lingered_ = 0;
+    register_then(&Session::linger_start);
+}
+
+void Session::linger_start()
+{
     arm(linger_time);
     linger_read();
 }
@@ -433,7 +482,7 @@ void Session::linger_read()
 {
     buffer_.clear();
     waiting_ = true;
-    socket_.async_read_some(
+    socket_->async_read_some(
         buffer_.prepare(16 * 1024),
         [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
             self->waiting_ = false;
@@ -453,10 +502,14 @@ void Session::close()
         // The pending wait holds the session: it must end now, not at its deadline.
         armed_ = false;
         ++generation_;
-        timer_.cancel();
+        timer_->cancel();
     }
-    boost::system::error_code ignored;
-    socket_.close(ignored);
+    if (socket_) {
+        boost::system::error_code ignored;
+        socket_->close(ignored); // leaves the reactor too
+    } else {
+        owned_fd_.reset(); // never registered: a plain close()
+    }
 }
 
 } // namespace wsgibridge::http

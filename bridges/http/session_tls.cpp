@@ -24,7 +24,7 @@ void Session::handshake()
     // holds a socket for --header-timeout, and no thread.
     waiting_ = true;
     arm(ctx_.limits.header_timeout);
-    tls_->async_handshake(socket_, [self = shared_from_this()](boost::system::error_code ec) {
+    tls_->async_handshake(*socket_, [self = shared_from_this()](boost::system::error_code ec) {
         self->on_handshake(ec);
     });
 }

@@ -57,6 +57,8 @@ void IoRunners::serve(bool first)
             if (done_) return;
             --wakeups_; // active_ was counted up by the watchdog
             running = true;
+            lock.unlock();
+            if (on_wake_) on_wake_();
         }
         try {
             while (!park_after_handler)

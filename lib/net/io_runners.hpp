@@ -48,6 +48,11 @@ public:
     /// it runs out of work. Call once.
     void run();
 
+    /// Called on a parked thread each time the watchdog wakes it, before it runs the
+    /// io_context: the owner may hand it work a busy thread held back (the HTTP server's
+    /// accept loop, lent to a request running inline). Set before run().
+    void on_wake(std::function<void()> hook) { on_wake_ = std::move(hook); }
+
     unsigned max_threads() const noexcept { return max_; }
     /// Threads running the io_context right now (for tests and logs).
     unsigned running() const noexcept { return active_.load(); }
@@ -80,6 +85,7 @@ private:
     boost::asio::io_context& io_;
     const unsigned max_;
     std::function<void(std::string_view)> on_error_;
+    std::function<void()> on_wake_;
     const std::chrono::milliseconds tick_;
 
     std::atomic<unsigned> active_{1}; ///< threads running the io_context

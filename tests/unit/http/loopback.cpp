@@ -1,8 +1,11 @@
 #include "loopback.hpp"
 
 #include <arpa/inet.h>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
+#include <filesystem>
+#include <fstream>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdexcept>
@@ -27,6 +30,38 @@ void respond(ResponseSink& sink, int code, std::string_view status, std::string_
     if (body_allowed && !body.empty() && sink.write(body)) return;
     (void)sink.finish();
 }
+/// The server's socket of the connection whose client port is `remote_port`: client and
+/// server run in this process, and only the server's end has that port as its peer.
+int server_fd_of(std::string_view remote_port)
+{
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+        int fd = std::stoi(entry.path().filename().string());
+        sockaddr_storage ss{};
+        socklen_t len = sizeof ss;
+        if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) continue;
+        if (ss.ss_family != AF_INET) continue;
+        auto port = ntohs(reinterpret_cast<const sockaddr_in&>(ss).sin_port);
+        if (std::to_string(port) == remote_port) return fd;
+    }
+    return -1;
+}
+
+/// Whether `fd` is in any epoll set of this process (/proc/PID/fdinfo lists its targets).
+bool in_epoll(int fd)
+{
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+        std::error_code ec;
+        if (std::filesystem::read_symlink(entry.path(), ec).string() != "anon_inode:[eventpoll]")
+            continue;
+        std::ifstream info("/proc/self/fdinfo/" + entry.path().filename().string());
+        for (std::string line; std::getline(info, line);) {
+            int target = -1;
+            if (std::sscanf(line.c_str(), "tfd: %d", &target) == 1 && target == fd) return true;
+        }
+    }
+    return false;
+}
+
 } // namespace
 
 void TestHandler::handle(const Request& req, BodySource& body, ResponseSink& sink) noexcept
@@ -71,6 +106,14 @@ void TestHandler::handle(const Request& req, BodySource& body, ResponseSink& sin
         if (!sink.start(head) && !sink.send_file(fd, 2, size - 2)) (void)sink.finish();
         ::close(fd);
         return;
+    }
+    if (req.path_info == "/conn") {
+        int fd = server_fd_of(req.remote_port);
+        if (fd < 0) return respond(sink, 500, "500 Internal Server Error", "no socket");
+        bool cloexec = (::fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0;
+        return respond(sink, 200, "200 OK",
+                       std::string("cloexec=") + (cloexec ? "1" : "0") +
+                           " epoll=" + (in_epoll(fd) ? "1" : "0"));
     }
     if (req.path_info == "/noresponse") return; // a broken handler
     if (req.path_info == "/abort") {

@@ -21,6 +21,8 @@ namespace wsgibridge::test {
 ///   /file-chunked?PATH  the same, chunked
 ///   /noresponse returns without touching the sink (a broken handler)
 ///   /abort      starts a chunked response, sends "partial", then aborts
+///   /conn       "cloexec=B epoll=B" about the server's socket of this connection: is it
+///               close-on-exec, and is it in an epoll set (registered with the reactor)
 ///   anything    "METHOD script|path?query" without reading the body
 class TestHandler final : public RequestHandler
 {

@@ -106,3 +106,31 @@ TEST(IoRunners, OneThreadMaximumNeverAddsOne)
     EXPECT_GE(Clock::now() - start, 195ms);
     EXPECT_EQ(f.runners.running(), 1u);
 }
+
+TEST(IoRunners, WokenThreadRunsTheWakeHookFirst)
+{
+    // The HTTP server lends its accept loop to a request running inline; the thread the
+    // watchdog wakes because that request blocks must get the chance to take it over.
+    boost::asio::io_context io;
+    auto work = boost::asio::make_work_guard(io);
+    net::IoRunners runners(io, 2, [](std::string_view) {});
+    std::atomic<int> woken{0};
+    std::atomic<std::thread::id> hook_thread{};
+    runners.on_wake([&] {
+        hook_thread = std::this_thread::get_id();
+        ++woken;
+    });
+    std::jthread thread([&] { runners.run(); });
+    std::atomic<std::thread::id> blocked_thread{};
+    std::atomic<int> done{0};
+    boost::asio::post(io, [&] {
+        net::IoRunners::Request busy(&runners);
+        blocked_thread = std::this_thread::get_id();
+        std::this_thread::sleep_for(200ms);
+        ++done;
+    });
+    EXPECT_TRUE(wait_for([&] { return woken.load() == 1; }, 150ms));
+    EXPECT_NE(hook_thread.load(), blocked_thread.load());
+    EXPECT_TRUE(wait_for([&] { return done.load() == 1; }, 2s));
+    work.reset();
+}
