@@ -17,7 +17,7 @@ using boost::asio::generic::stream_protocol;
 
 AcceptLoop::AcceptLoop(std::string name, const std::string& bind, int listen_fd,
                        unsigned socket_mode, boost::asio::io_context& io, const Logger& log)
-    : name_(std::move(name)), log_(log), signals_(io), retry_timer_(io)
+    : name_(std::move(name)), log_(log), signals_(io)
 {
     // ServerOptions::listen_fd: an inherited socket wins over `bind`.
     if (listen_fd >= 0) {
@@ -48,30 +48,6 @@ AcceptLoop::AcceptLoop(std::string name, const std::string& bind, int listen_fd,
 
 AcceptLoop::~AcceptLoop() = default;
 
-void AcceptLoop::start(std::function<void(Socket)> admit)
-{
-    admit_ = std::move(admit);
-    accept_next();
-}
-
-void AcceptLoop::accept_next()
-{
-    acceptor_->async_accept([this](const boost::system::error_code& ec, Socket s) {
-        if (closed_ || ec == boost::asio::error::operation_aborted) return;
-        if (ec) {
-            log_.warning(concat(name_, ": accept failed: ", ec.message()));
-            // EMFILE and friends: try again shortly instead of spinning.
-            retry_timer_.expires_after(std::chrono::milliseconds(100));
-            retry_timer_.async_wait([this](const boost::system::error_code& e) {
-                if (!e && !closed_) accept_next();
-            });
-            return;
-        }
-        admit_(std::move(s));
-        accept_next();
-    });
-}
-
 void AcceptLoop::handle_signals(std::function<void(int)> on_signal)
 {
     signals_.add(SIGTERM);
@@ -90,7 +66,6 @@ void AcceptLoop::close()
     boost::system::error_code ignored;
     acceptor_->close(ignored);
     signals_.cancel(ignored);
-    retry_timer_.cancel();
 }
 
 std::string AcceptLoop::local_endpoint() const

@@ -1,7 +1,7 @@
 // The listening half every socket server shares (FastCGI, SCGI, uwsgi): the socket
-// bound for --bind or inherited, an accept loop on the io thread that backs off after
-// EMFILE instead of spinning, the stop signals, and the unix socket file removed at the
-// end. What to do with a connection is the server's business. Internal.
+// bound for --bind or inherited, the stop signals, and the unix socket file removed at
+// the end. Accepting is net::FdAcceptor's (accept4 and a first read before any event
+// loop registration). Internal.
 #pragma once
 
 #include "wsgibridge/listener.hpp"
@@ -11,7 +11,6 @@
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <optional>
 #include <string>
@@ -33,11 +32,10 @@ public:
     AcceptLoop(const AcceptLoop&) = delete;
     AcceptLoop& operator=(const AcceptLoop&) = delete;
 
-    /// Accepts until close(), calling `admit` on the io thread for each connection.
-    void start(std::function<void(Socket)> admit);
     /// Calls `on_signal` (once) on SIGTERM, SIGINT or SIGUSR1.
     void handle_signals(std::function<void(int)> on_signal);
-    /// Stops accepting and listening for signals. Idempotent; io thread only.
+    /// Closes its duplicate of the listener and stops listening for signals. Idempotent;
+    /// io thread only.
     void close();
     bool closed() const noexcept { return closed_; }
 
@@ -51,8 +49,6 @@ public:
     std::string local_endpoint() const;
 
 private:
-    void accept_next();
-
     std::string name_;
     const Logger& log_;
     Listener owned_; ///< the socket bound for `bind`, its file removed at the end
@@ -60,8 +56,6 @@ private:
     std::optional<boost::asio::basic_socket_acceptor<boost::asio::generic::stream_protocol>>
         acceptor_;
     boost::asio::signal_set signals_;
-    boost::asio::steady_timer retry_timer_;
-    std::function<void(Socket)> admit_;
     bool closed_ = false;
     bool tcp_ = false;
     bool nodelay_inherited_ = false;
