@@ -227,6 +227,13 @@ int main(int argc, char** argv)
     parser.option("--keyfile", "PEM",
                   "the private key of --certfile (default: read from the --certfile file)",
                   [&](std::string_view v) { http.keyfile = v; });
+    parser.option("--defer-accept", "SECONDS",
+                  "TCP: hand a connection over only once its first bytes arrived or after "
+                  "about SECONDS (TCP_DEFER_ACCEPT; default 1, 0 = off)",
+                  [&](std::string_view v) {
+                      http.defer_accept = std::chrono::ceil<std::chrono::seconds>(
+                          parse_seconds("--defer-accept", v));
+                  });
     cli::add_privilege_options(parser, privileges);
     add_limit_options(parser, common.limits);
     return run_main(parser, [&] {

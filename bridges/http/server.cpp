@@ -116,6 +116,12 @@ struct HttpServer::Impl
             int one = 1;
             nodelay_inherited = ::setsockopt(acceptor.native_handle(), IPPROTO_TCP, TCP_NODELAY,
                                              &one, sizeof one) == 0;
+            // Set on an inherited listener too: the option is read per connection.
+            int defer = static_cast<int>(options.defer_accept.count());
+            if (::setsockopt(acceptor.native_handle(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer,
+                             sizeof defer) != 0)
+                context.log.warning(concat("--defer-accept: setsockopt(TCP_DEFER_ACCEPT) on ",
+                                           endpoint, ": ", std::strerror(errno)));
         }
         if (options.listen_fd < 0 && endpoint.starts_with("unix:"))
             socket_path = endpoint.substr(5);

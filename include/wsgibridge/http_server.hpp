@@ -10,6 +10,7 @@
 #include "log.hpp"
 #include "server_options.hpp"
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -57,6 +58,13 @@ struct HttpServerOptions : ServerOptions
     /// drops privileges, so a key only root may read still serves.
     std::optional<TlsPem> tls_pem;
     std::string server_software = "wsgi-bridge";
+    /// TCP listeners (--defer-accept): the kernel hands a connection over only once its
+    /// first bytes arrive, or after about this long (TCP_DEFER_ACCEPT, tcp(7)), as uWSGI
+    /// does by default and nginx's `listen ... deferred`. The request is then read at once,
+    /// and a client that connects and sends nothing (a health check, a browser's
+    /// preconnect) costs no descriptor and no wake-up meanwhile; its --header-timeout starts
+    /// when it is handed over. 0 turns it off.
+    std::chrono::seconds defer_accept{1};
 };
 
 class WSGIBRIDGE_API HttpServer

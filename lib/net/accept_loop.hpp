@@ -20,8 +20,6 @@ namespace wsgibridge::net {
 class AcceptLoop
 {
 public:
-    using Socket = boost::asio::generic::stream_protocol::socket;
-
     /// Adopts `listen_fd` when >= 0 (a duplicate is taken; the inherited fd stays open),
     /// or binds `bind` (with `socket_mode` for a unix socket). `name`
     /// prefixes the log lines ("FastCGI"). Throws std::invalid_argument (bad `bind`, no

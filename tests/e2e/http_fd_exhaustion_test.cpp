@@ -80,7 +80,10 @@ TEST(WsgiHttpFdExhaustion, NoSpinOneLogLineAndServesWhenDescriptorsFreeUp)
     {
         LowFileLimit limit(48);
         server.emplace(std::vector<std::string>{"--app", "examples/hello.py", "--threads", "2",
-                                                "--header-timeout", "30"});
+                                                "--header-timeout", "30",
+                                                // idle clients must be accepted to hold
+                                                // descriptors: no TCP_DEFER_ACCEPT
+                                                "--defer-accept", "0"});
     }
     auto& s = *server;
     s.tolerate_unreadable_vptr_reports(); // out of descriptors, UBSan cannot read memory

@@ -141,7 +141,7 @@ void TestHandler::handle(const Request& req, BodySource& body, ResponseSink& sin
 }
 
 LoopbackServer::LoopbackServer(Limits limits, std::string bind, std::string mount,
-                               unsigned threads)
+                               unsigned threads, std::chrono::seconds defer_accept)
     : log_path_(std::filesystem::temp_directory_path() /
                 ("http_unit_" + std::to_string(::getpid()) + "_" +
                  std::to_string(reinterpret_cast<std::uintptr_t>(this)) + ".log")),
@@ -153,6 +153,7 @@ LoopbackServer::LoopbackServer(Limits limits, std::string bind, std::string moun
     o.limits = limits;
     o.mount = std::move(mount);
     o.handle_signals = false;
+    o.defer_accept = defer_accept;
     server_ = std::make_unique<HttpServer>(o, handler, log_, access_);
     thread_ = std::thread([this] { server_->run(); });
 }

@@ -38,7 +38,8 @@ class LoopbackServer
 {
 public:
     explicit LoopbackServer(Limits limits = {}, std::string bind = "127.0.0.1:0",
-                            std::string mount = "", unsigned threads = 2);
+                            std::string mount = "", unsigned threads = 2,
+                            std::chrono::seconds defer_accept = HttpServerOptions{}.defer_accept);
     ~LoopbackServer();
 
     unsigned short port() const;

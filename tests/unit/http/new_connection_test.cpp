@@ -4,6 +4,7 @@
 // handler's /conn route reports both about the server's end of the connection.
 #include "loopback.hpp"
 
+#include <fstream>
 #include <future>
 #include <gtest/gtest.h>
 
@@ -31,7 +32,55 @@ std::string ask_while_busy(LoopbackServer& s, std::string_view request)
     return r;
 }
 
+/// The TCP state (tcp(7), include/net/tcp_states.h: 1 ESTABLISHED, 3 SYN_RECV) of the
+/// server's end of the one connection to `port`, as /proc/net/tcp lists it; -1: none.
+int server_side_state(unsigned short port)
+{
+    std::ifstream in("/proc/net/tcp");
+    std::string line;
+    std::getline(in, line); // the column names
+    char local[64] = "";
+    while (std::getline(in, line)) {
+        unsigned slot = 0, state = 0;
+        char remote[64] = "";
+        if (std::sscanf(line.c_str(), " %u: %63s %63s %x", &slot, local, remote, &state) != 4)
+            continue;
+        std::string l(local);
+        if (std::stoul(l.substr(l.find(':') + 1), nullptr, 16) != port) continue;
+        if (std::string(remote) == "00000000:0000") continue; // the listener
+        return static_cast<int>(state);
+    }
+    return -1;
+}
+
 } // namespace
+
+TEST(HttpNewConnection, DeferAcceptLeavesASilentConnectionWithTheKernel)
+{
+    // TCP_DEFER_ACCEPT (tcp(7)): the handshake's last ACK without data does not complete
+    // the connection on the server's side, so nothing is accepted, no descriptor taken.
+    LoopbackServer s({}, "127.0.0.1:0", "", 1, 1s);
+    RawClient c(s.port()); // connected, as far as the client knows
+    std::this_thread::sleep_for(300ms);
+    EXPECT_EQ(server_side_state(s.port()), 3); // SYN_RECV: still the kernel's
+    // Its first bytes complete it, and the request is answered at once.
+    auto start = std::chrono::steady_clock::now();
+    c.send(conn_close);
+    auto r = c.read_until_close(3s);
+    EXPECT_EQ(status_of(r), "HTTP/1.1 200 OK");
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 500ms);
+    EXPECT_NE(r.find("cloexec=1 epoll=0"), std::string::npos) << r; // served inline
+}
+
+TEST(HttpNewConnection, WithoutDeferAcceptASilentConnectionIsAccepted)
+{
+    LoopbackServer s({}, "127.0.0.1:0", "", 1, 0s);
+    RawClient c(s.port());
+    std::this_thread::sleep_for(300ms);
+    EXPECT_EQ(server_side_state(s.port()), 1); // ESTABLISHED, accepted
+    c.send(conn_close);
+    EXPECT_EQ(status_of(c.read_until_close(3s)), "HTTP/1.1 200 OK");
+}
 
 TEST(HttpNewConnection, RequestAlreadyThereIsServedWithoutEnteringTheReactor)
 {
@@ -118,6 +167,8 @@ TEST(HttpNewConnection, SilentClientGets408AfterTheHeaderTimeout)
 {
     Limits l;
     l.header_timeout = 300ms;
+    // With the default --defer-accept (1 s) the kernel hands the silent connection over
+    // after about a second; the header timeout then runs as for any other.
     LoopbackServer s(l, "127.0.0.1:0", "", 4);
     RawClient c(s.port());
     auto start = std::chrono::steady_clock::now();
@@ -147,7 +198,9 @@ TEST(HttpNewConnection, ClientLeavingBeforeSendingCostsNothing)
 
 TEST(HttpNewConnection, StopClosesASilentNewConnection)
 {
-    auto s = std::make_unique<LoopbackServer>(Limits{}, "127.0.0.1:0", "", 4);
+    // Without TCP_DEFER_ACCEPT: with it, a silent connection is never handed over (see
+    // DeferAccept* below), and the listener's close drops it in the kernel.
+    auto s = std::make_unique<LoopbackServer>(Limits{}, "127.0.0.1:0", "", 4, 0s);
     auto c = std::make_unique<RawClient>(s->port());
     std::this_thread::sleep_for(100ms); // accepted, waiting for a head in the reactor
     auto start = std::chrono::steady_clock::now();
