@@ -86,9 +86,11 @@ ROWS = [
 
 def _argv(ctx, kind, app, addr):
     if kind in ("wsgi-http", "wsgi-http-defaults"):
-        # The defaults row passes no --threads: the server's own default.
-        args = [] if kind == "wsgi-http-defaults" else \
-            ctx.ours_shape("wsgi-http", servers.Shape(1, 1))[0]
+        # The defaults row passes no --threads: the server's own default (and only the
+        # --allow-root that ours_shape() adds as well).
+        args = ctx.ours_shape("wsgi-http", servers.Shape(1, 1))[0]
+        if kind == "wsgi-http-defaults":
+            args = [a for a in args if a == "--allow-root"]
         # callgrind counts the process it starts: the one that serves, not a master.
         if "--no-master" in ctx._usage("wsgi-http"):
             args.append("--no-master")
