@@ -57,7 +57,7 @@ struct FastcgiServer::Impl
         : options(o), log(l),
           workers(std::max(1u, o.threads)), context{options, handler, l,  access, io, workers,
                                                     {},      {},      {}, {},     {}},
-          peers(o.web_server_addrs), listener("FastCGI", o.bind, o.listen_fd, o.socket_mode, io, l),
+          peers(o.web_server_addrs), listener("FastCGI", o.bind, o.listen_fd, o.socket_mode, io),
           acceptor(listener.listen_fd(), "FastCGI", io, l, true)
     {
         context.figures = {options.max_connections, options.max_requests_in_flight, true};

@@ -46,8 +46,7 @@ struct StreamServer::Impl
     Impl(const StreamServerOptions& o, RequestHandler& handler, const Logger& l,
          const AccessLog& access)
         : options(o), log(l), context{options, handler, l, access},
-          listener(std::string(protocol_name(o.protocol)), o.bind, o.listen_fd, o.socket_mode, io,
-                   l),
+          listener(std::string(protocol_name(o.protocol)), o.bind, o.listen_fd, o.socket_mode, io),
           acceptor(listener.listen_fd(), std::string(protocol_name(o.protocol)), io, l)
     {
         if (options.threads > 1) workers.emplace(options.threads);

@@ -16,8 +16,8 @@ namespace wsgibridge::net {
 using boost::asio::generic::stream_protocol;
 
 AcceptLoop::AcceptLoop(std::string name, const std::string& bind, int listen_fd,
-                       unsigned socket_mode, boost::asio::io_context& io, const Logger& log)
-    : name_(std::move(name)), log_(log), signals_(io)
+                       unsigned socket_mode, boost::asio::io_context& io)
+    : name_(std::move(name)), signals_(io)
 {
     // ServerOptions::listen_fd: an inherited socket wins over `bind`.
     if (listen_fd >= 0) {

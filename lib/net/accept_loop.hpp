@@ -25,7 +25,7 @@ public:
     /// prefixes the log lines ("FastCGI"). Throws std::invalid_argument (bad `bind`, no
     /// socket at all) or std::system_error.
     AcceptLoop(std::string name, const std::string& bind, int listen_fd, unsigned socket_mode,
-               boost::asio::io_context& io, const Logger& log);
+               boost::asio::io_context& io);
     ~AcceptLoop(); ///< removes the unix socket file it created (Listener)
     AcceptLoop(const AcceptLoop&) = delete;
     AcceptLoop& operator=(const AcceptLoop&) = delete;
@@ -48,7 +48,6 @@ public:
 
 private:
     std::string name_;
-    const Logger& log_;
     Listener owned_; ///< the socket bound for `bind`, its file removed at the end
     int listen_fd_ = -1;
     std::optional<boost::asio::basic_socket_acceptor<boost::asio::generic::stream_protocol>>

@@ -25,8 +25,7 @@ int nodelay(int fd)
 TEST(AcceptLoop, TcpConnectionsInheritNodelayFromTheListener)
 {
     boost::asio::io_context io;
-    Logger log(2, LogLevel::warning);
-    net::AcceptLoop loop("test", "127.0.0.1:0", -1, 0, io, log);
+    net::AcceptLoop loop("test", "127.0.0.1:0", -1, 0, io);
     EXPECT_TRUE(loop.tcp());
     ASSERT_TRUE(loop.nodelay_inherited());
     EXPECT_EQ(nodelay(loop.listen_fd()), 1);
