@@ -51,6 +51,13 @@ bool is_cgi_request_variable(std::string_view name) noexcept
            name == "HTTPS" || name == "REQUEST_SCHEME";
 }
 
+CgiRequestBuilder::CgiRequestBuilder(const CgiRequestOptions& options, Request& out)
+    : options_(options), r_(out)
+{
+    out.variables.reserve(16);
+    out.headers.reserve(16);
+}
+
 void CgiRequestBuilder::add(std::span<char> name_bytes, std::string_view value)
 {
     std::string_view name(name_bytes.data(), name_bytes.size());
