@@ -52,6 +52,9 @@ std::string_view effective_scheme(const Request& req) noexcept
 /// table, the size a nginx FastCGI request reached by growing anyway.
 constexpr Py_ssize_t environ_capacity = 42;
 
+/// Header values up to this length are looked up among the cached common values.
+constexpr std::size_t short_value = 16;
+
 } // namespace
 
 EnvironBuilder::EnvironBuilder(const Keys& keys, const WsgiOptions& options, PyObject* errors,
@@ -91,7 +94,10 @@ PyRef EnvironBuilder::build(const Request& req, PyObject* input, const Logger& l
         switch (key) {
         case CgiKey::http_header: {
             PyObject* cached = keys_.http_key(name);
-            return put(cached, cached ? PyRef() : latin1(name), value);
+            // Short values repeat ("*/*", "keep-alive", "no-cache"); long ones (cookies,
+            // user agents) would only pay for the lookup.
+            return put(cached, cached ? PyRef() : latin1(name), value,
+                       /*common=*/value.size() <= short_value);
         }
         case CgiKey::variable: {
             PyObject* cached = keys_.variable_key(name);

@@ -69,6 +69,11 @@ constexpr const char* common_values[] = {
     "OPTIONS", "HTTP/1.1", "HTTP/1.0",  "HTTP/2.0", "/",         "80",     "443",
     "8000",    "8080",     "127.0.0.1", "::1",      "localhost", "http",   "https",
     "on",      "off",      "CGI/1.1",   "200",
+    // Request header values browsers and clients send most (HTTP_ACCEPT, HTTP_CONNECTION,
+    // HTTP_CACHE_CONTROL, the Sec-Fetch-* and client hint fields).
+    "*/*", "keep-alive", "close", "Keep-Alive", "no-cache", "max-age=0", "gzip",
+    "gzip, deflate", "gzip, deflate, br", "1", "?0", "?1", "document", "navigate", "same-origin",
+    "none", "cors", "empty", "u=0, i", "u=1, i", "trailers",
 };
 
 PyRef interned(std::string_view s)
