@@ -85,7 +85,9 @@ PyRef EnvironBuilder::build(const Request& req, PyObject* input, const Logger& l
     auto put = [&](PyObject* key, PyRef owned_key, std::string_view value, bool common = false) {
         if (!ok) return;
         if (!key) key = owned_key.get();
-        PyObject* cached = common || value.empty() ? keys_.common_value(value) : nullptr;
+        // "" and one-byte values are CPython's shared singletons already: decoding them
+        // is cheaper than a table lookup.
+        PyObject* cached = common && value.size() > 1 ? keys_.common_value(value) : nullptr;
         PyRef owned_value = cached ? PyRef() : latin1(value);
         PyObject* v = cached ? cached : owned_value.get();
         ok = key && v && PyDict_SetItem(env.get(), key, v) == 0;
