@@ -11,19 +11,37 @@ namespace {
 
 using Field = std::string_view Request::*;
 
-// Variables that fill a Request field instead of Request::variables.
-constexpr std::array<std::pair<std::string_view, Field>, 10> request_fields{{
-    {"REQUEST_METHOD", &Request::method},
-    {"SCRIPT_NAME", &Request::script_name},
-    {"PATH_INFO", &Request::path_info},
-    {"QUERY_STRING", &Request::query_string},
-    {"REQUEST_URI", &Request::target},
-    {"SERVER_PROTOCOL", &Request::protocol},
-    {"SERVER_NAME", &Request::server_name},
-    {"SERVER_PORT", &Request::server_port},
-    {"REMOTE_ADDR", &Request::remote_addr},
-    {"REMOTE_PORT", &Request::remote_port},
-}};
+/// The Request field a variable fills instead of Request::variables, or nullptr.
+/// Dispatched on the length first: a FastCGI request carries ~18 variables, and a
+/// linear scan compared each with up to ten names (six of them 11 bytes long).
+Field request_field(std::string_view name) noexcept
+{
+    switch (name.size()) {
+    case 9:
+        if (name == "PATH_INFO") return &Request::path_info;
+        break;
+    case 11:
+        if (name == "SCRIPT_NAME") return &Request::script_name;
+        if (name == "REQUEST_URI") return &Request::target;
+        if (name == "SERVER_NAME") return &Request::server_name;
+        if (name == "SERVER_PORT") return &Request::server_port;
+        if (name == "REMOTE_ADDR") return &Request::remote_addr;
+        if (name == "REMOTE_PORT") return &Request::remote_port;
+        break;
+    case 12:
+        if (name == "QUERY_STRING") return &Request::query_string;
+        break;
+    case 14:
+        if (name == "REQUEST_METHOD") return &Request::method;
+        break;
+    case 15:
+        if (name == "SERVER_PROTOCOL") return &Request::protocol;
+        break;
+    default:
+        break;
+    }
+    return nullptr;
+}
 
 bool is_token(std::string_view s) noexcept
 {
@@ -45,10 +63,16 @@ bool is_on(std::string_view v) noexcept
 
 bool is_cgi_request_variable(std::string_view name) noexcept
 {
-    for (const auto& [n, field] : request_fields)
-        if (name == n) return true;
+    if (request_field(name)) return true;
     return name.starts_with("HTTP_") || name == "CONTENT_TYPE" || name == "CONTENT_LENGTH" ||
            name == "HTTPS" || name == "REQUEST_SCHEME";
+}
+
+CgiRequestBuilder::CgiRequestBuilder(const CgiRequestOptions& options, Request& out)
+    : options_(options), r_(out)
+{
+    out.variables.reserve(16);
+    out.headers.reserve(16);
 }
 
 void CgiRequestBuilder::add(std::span<char> name_bytes, std::string_view value)
@@ -79,8 +103,7 @@ void CgiRequestBuilder::add(std::span<char> name_bytes, std::string_view value)
         r_.headers.add(std::string_view(header.data(), header.size()), value);
         return;
     }
-    for (const auto& [n, field] : request_fields) {
-        if (name != n) continue;
+    if (Field field = request_field(name)) {
         r_.*field = value;
         if (field == &Request::path_info) path_info_ = true;
         // An empty REQUEST_URI is as good as none: rebuild it rather than pass "".

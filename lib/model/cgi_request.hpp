@@ -44,10 +44,9 @@ bool is_cgi_request_variable(std::string_view name) noexcept;
 class CgiRequestBuilder
 {
 public:
-    CgiRequestBuilder(const CgiRequestOptions& options, Request& out) noexcept
-        : options_(options), r_(out)
-    {
-    }
+    /// Reserves room in `out` for a typical request (nginx's fastcgi_params pass ~18
+    /// variables and ~10 headers) so the adds do not regrow the vectors 1, 2, 4, 8, 16.
+    CgiRequestBuilder(const CgiRequestOptions& options, Request& out);
 
     /// Takes one NAME=VALUE. Errors: bad_content_length (400). The first error sticks.
     void add(std::span<char> name, std::string_view value);

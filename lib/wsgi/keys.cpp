@@ -53,10 +53,27 @@ constexpr const char* common_headers[] = {
     "HTTP_X_HTTP_METHOD_OVERRIDE",
 };
 
+// CGI variables web servers pass beside the request's own (nginx's fastcgi_params,
+// Apache's mod_proxy_fcgi and mod_fcgid, lighttpd's mod_fastcgi).
+constexpr const char* common_variables[] = {
+    "DOCUMENT_ROOT",   "DOCUMENT_URI",    "REQUEST_SCHEME",        "GATEWAY_INTERFACE",
+    "SERVER_SOFTWARE", "SERVER_ADDR",     "REDIRECT_STATUS",       "HTTPS",
+    "SCRIPT_FILENAME", "PATH_TRANSLATED", "CONTEXT_DOCUMENT_ROOT", "CONTEXT_PREFIX",
+    "SERVER_ADMIN",    "SERVER_SIGNATURE", "REMOTE_USER",          "AUTH_TYPE",
+    "REMOTE_HOST",     "REQUEST_TIME",    "REDIRECT_URL",          "UNIQUE_ID",
+    "PATH",            "HTTP2",           "SSL_PROTOCOL",          "SSL_CIPHER",
+};
+
 constexpr const char* common_values[] = {
     "",        "GET",      "POST",      "HEAD",     "PUT",       "DELETE", "PATCH",
     "OPTIONS", "HTTP/1.1", "HTTP/1.0",  "HTTP/2.0", "/",         "80",     "443",
-    "8000",    "8080",     "127.0.0.1", "::1",      "localhost",
+    "8000",    "8080",     "127.0.0.1", "::1",      "localhost", "http",   "https",
+    "on",      "off",      "CGI/1.1",   "200",
+    // Request header values browsers and clients send most (HTTP_ACCEPT, HTTP_CONNECTION,
+    // HTTP_CACHE_CONTROL, the Sec-Fetch-* and client hint fields).
+    "*/*", "keep-alive", "close", "Keep-Alive", "no-cache", "max-age=0", "gzip",
+    "gzip, deflate", "gzip, deflate, br", "1", "?0", "?1", "document", "navigate", "same-origin",
+    "none", "cors", "empty", "u=0, i", "u=1, i", "trailers",
 };
 
 PyRef interned(std::string_view s)
@@ -109,6 +126,8 @@ Keys::Keys()
         fixed_[i] = interned(cgi_key_name(static_cast<CgiKey>(i)));
     for (const char* name : common_headers)
         http_keys_.add(name, interned(name));
+    for (const char* name : common_variables)
+        variable_keys_.add(name, interned(name));
     for (const char* value : common_values)
         values_.add(value, interned(value));
     wsgi_input = interned("wsgi.input");
@@ -124,6 +143,11 @@ Keys::Keys()
 PyObject* Keys::http_key(std::string_view name) const noexcept
 {
     return http_keys_.find(name);
+}
+
+PyObject* Keys::variable_key(std::string_view name) const noexcept
+{
+    return variable_keys_.find(name);
 }
 
 PyObject* Keys::common_value(std::string_view value) const noexcept

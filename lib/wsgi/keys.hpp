@@ -1,6 +1,7 @@
 // Python strings created once per application instead of per request (Unit's
 // nxt_python_strings[], bjoern's _init_common): the fixed CGI keys, the ~45 most common
-// HTTP_* names (their hashes cached too), and frequent values such as "GET".
+// HTTP_* names and CGI variable names (their hashes cached too), and frequent values
+// such as "GET".
 #pragma once
 
 #include <algorithm> // cgi_env.hpp uses std::copy_n without including it
@@ -29,6 +30,9 @@ public:
     /// A cached HTTP_* key, or nullptr (the caller decodes the name itself). The map is
     /// never modified after construction, so an attacker cannot grow it.
     PyObject* http_key(std::string_view name) const noexcept;
+    /// A cached key for a CGI variable web servers commonly pass (DOCUMENT_ROOT,
+    /// REQUEST_SCHEME, SERVER_ADDR...), or nullptr. Fixed after construction too.
+    PyObject* variable_key(std::string_view name) const noexcept;
     /// A cached value ("GET", "HTTP/1.1", "80", ""...), or nullptr. Only worth asking
     /// for the few variables whose values repeat (method, protocol, port...).
     PyObject* common_value(std::string_view value) const noexcept;
@@ -57,6 +61,7 @@ private:
 
     std::array<PyRef, cgi_fixed_key_count> fixed_;
     Table http_keys_;
+    Table variable_keys_;
     Table values_;
 };
 

@@ -216,6 +216,66 @@ TEST_F(EnvironTest, CachedAndUncachedHeaderKeys)
     }
 }
 
+TEST_F(EnvironTest, CachedAndUncachedVariableNamesAndValues)
+{
+    // keys.cpp caches the CGI variable names web servers pass (nginx's fastcgi_params,
+    // Apache's mod_fcgid) and frequent values: each must still map to its own key and
+    // value, and a value near a cached one must not be taken for it.
+    std::vector<std::string> names{"DOCUMENT_ROOT",
+                                   "DOCUMENT_URI",
+                                   "REQUEST_SCHEME",
+                                   "GATEWAY_INTERFACE",
+                                   "SERVER_SOFTWARE",
+                                   "SERVER_ADDR",
+                                   "REDIRECT_STATUS",
+                                   "HTTPS",
+                                   "SCRIPT_FILENAME",
+                                   "PATH_TRANSLATED",
+                                   "CONTEXT_DOCUMENT_ROOT",
+                                   "CONTEXT_PREFIX",
+                                   "SERVER_ADMIN",
+                                   "SERVER_SIGNATURE",
+                                   "REMOTE_USER",
+                                   "AUTH_TYPE",
+                                   "REMOTE_HOST",
+                                   "REQUEST_TIME",
+                                   "REDIRECT_URL",
+                                   "UNIQUE_ID",
+                                   "PATH",
+                                   "HTTP2",
+                                   "SSL_PROTOCOL",
+                                   "SSL_CIPHER",
+                                   "NOT_CACHED",
+                                   "DOCUMENT_ROOTS",
+                                   "X"};
+    std::vector<std::string> values{"http",    "https", "on",  "off", "CGI/1.1", "200",
+                                    "CGI/1.2", "2000",  "htt", "",    "caf",     "/srv/www"};
+    RequestBuilder rb("GET", "/environ");
+    for (std::size_t i = 0; i < names.size(); ++i)
+        rb.variable(names[i], values[i % values.size()]);
+    std::vector<std::pair<std::string, std::string>> headers{{"Accept", "*/*"},
+                                                             {"Connection", "keep-alive"},
+                                                             {"Cache-Control", "no-cache"},
+                                                             {"Sec-Fetch-Mode", "cors"},
+                                                             {"Dnt", "1"},
+                                                             {"Priority", "u=0, i"},
+                                                             {"Te", "trailers2"},
+                                                             {"X-Short", "*/**"},
+                                                             {"X-Long", std::string(40, 'k')}};
+    for (const auto& [name, value] : headers)
+        rb.header(name, value);
+    auto env = environ_of(rb);
+    for (std::size_t i = 0; i < names.size(); ++i)
+        EXPECT_EQ(env.value(names[i], std::string("missing")), values[i % values.size()])
+            << names[i];
+    for (const auto& [name, value] : headers) {
+        std::string key = "HTTP_" + name;
+        for (char& c : key)
+            c = c == '-' ? '_' : static_cast<char>(std::toupper(c));
+        EXPECT_EQ(env.value(key, std::string("missing")), value) << key;
+    }
+}
+
 TEST_F(EnvironTest, Latin1HeaderValues)
 {
     RequestBuilder rb("GET", "/environ");
