@@ -91,10 +91,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     limits.header_timeout = std::chrono::milliseconds(2000);
     limits.idle_timeout = std::chrono::milliseconds(2000);
     limits.io_timeout = std::chrono::milliseconds(2000);
-    http::ServerContext ctx{fx.handler, fx.log, fx.access, limits, "", "fuzz", {}, {}, {}, {}, {}, {}, nullptr, {}, {}, {}};
+    boost::asio::io_context io;
+    http::ServerContext ctx{fx.handler, fx.log, fx.access, limits,  "",  "fuzz",  {}, {}, {},
+                            {},         {},     {},        nullptr, &io, AF_UNIX, {}, {}, {}};
 
     int fds[2];
+    // The server's end non-blocking, as accept4(SOCK_NONBLOCK) gives it to a session.
     check(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
+    check(::fcntl(fds[0], F_SETFL, ::fcntl(fds[0], F_GETFL) | O_NONBLOCK) == 0);
     // The client: sends the input, says it is done (EOF), and reads every response
     // until the server closes, so the server's blocking writes never stall.
     std::thread client([fd = fds[1], data, size] {
@@ -113,10 +117,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         ::close(fd);
     });
 
-    boost::asio::io_context io;
-    http::Session::Socket socket(io, boost::asio::generic::stream_protocol(AF_UNIX, SOCK_STREAM),
-                                 fds[0]);
-    std::make_shared<http::Session>(std::move(socket), ctx)->start();
+    // A session reads what came with the connection at once and enters `io` only when
+    // it must wait, as the server's accept loop hands connections over.
+    std::make_shared<http::Session>(UniqueFd(fds[0]), ctx)->start();
     io.run();
     client.join();
     return 0;
