@@ -155,6 +155,7 @@ struct HttpServer::Impl
     void wait_for_connection();
     void accept_failed(int error);
     void close_listener();
+    void close_listener_locked(); ///< the same, with listener_mutex held
     void serve(UniqueFd fd, const sockaddr_storage& from);
     void stop();
 
@@ -266,11 +267,7 @@ void HttpServer::Impl::take_over_accepting()
 void HttpServer::Impl::wait_for_connection()
 {
     std::lock_guard lock(listener_mutex);
-    if (context.stopping) {
-        boost::system::error_code ignored;
-        acceptor.close(ignored);
-        return;
-    }
+    if (context.stopping) return close_listener_locked();
     acceptor.async_wait(Acceptor::wait_read, [this](boost::system::error_code) {
         // Cancelled by stop(), or a connection (or an error accept4 reports) is ready.
         accept_some();
@@ -295,11 +292,7 @@ void HttpServer::Impl::accept_failed(int error)
         accept_failures = 0;
     }
     std::lock_guard lock(listener_mutex);
-    if (context.stopping) {
-        boost::system::error_code ignored;
-        acceptor.close(ignored);
-        return;
-    }
+    if (context.stopping) return close_listener_locked();
     retry.expires_after(std::chrono::milliseconds(100));
     retry.async_wait([this](boost::system::error_code) { accept_some(); });
 }
@@ -307,6 +300,11 @@ void HttpServer::Impl::accept_failed(int error)
 void HttpServer::Impl::close_listener()
 {
     std::lock_guard lock(listener_mutex);
+    close_listener_locked();
+}
+
+void HttpServer::Impl::close_listener_locked()
+{
     boost::system::error_code ignored;
     remove_socket_file(); // while it still listens: see remove_socket_file()
     acceptor.close(ignored);
