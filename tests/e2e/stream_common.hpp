@@ -5,7 +5,22 @@
 
 #include "fcgi_common.hpp"
 
+#include <gtest/gtest.h>
+
 namespace wsgibridge::test {
+
+/// One of the two protocols, for tests parameterised over both.
+struct Protocol
+{
+    const char* name;    ///< "uwsgi"
+    const char* program; ///< "wsgi-uwsgi"
+};
+
+/// The test name suffix: the protocol's name.
+inline std::string protocol_label(const testing::TestParamInfo<Protocol>& p)
+{
+    return p.param.name;
+}
 
 /// GET base + "/cookie" with a `size`-byte cookie; returns curl's raw output.
 CommandResult get_with_cookie(const std::string& base, std::size_t size);

@@ -6,6 +6,7 @@
 // --timeout ends a stuck request with a 504 that nginx passes on, and logs it; and the
 // socket handed over on fd 0 (spawn-fcgi's way, no --bind) or by systemd is served.
 #include "fcgi_common.hpp"
+#include "stream_common.hpp"
 
 #include <arpa/inet.h>
 #include <atomic>
@@ -25,17 +26,6 @@ using namespace wsgibridge::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-struct Protocol
-{
-    const char* name;    ///< "uwsgi"
-    const char* program; ///< "wsgi-uwsgi"
-};
-
-std::string protocol_label(const testing::TestParamInfo<Protocol>& p)
-{
-    return p.param.name;
-}
 
 /// A copy of tests/apps/process_app.py and its version.txt in `dir`, so a test can
 /// change what the workers import.

@@ -20,17 +20,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct Protocol
-{
-    const char* name;    ///< "uwsgi"
-    const char* program; ///< "wsgi-uwsgi"
-};
-
-std::string protocol_label(const testing::TestParamInfo<Protocol>& p)
-{
-    return p.param.name;
-}
-
 // /big streams 64 KiB chunks until 256 MiB (far past any socket buffer) and records
 // close(); anything else answers "ok".
 constexpr const char* app_source = R"(import os
