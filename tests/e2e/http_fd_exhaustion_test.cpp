@@ -19,20 +19,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-int connect_to(unsigned short port)
-{
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-        ::close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 /// utime + stime of `pid` in seconds (proc(5): fields 14 and 15 of /proc/PID/stat).
 double cpu_seconds(pid_t pid)
 {
@@ -93,7 +79,7 @@ TEST(WsgiHttpFdExhaustion, NoSpinOneLogLineAndServesWhenDescriptorsFreeUp)
     // the rest wait in the listen backlog.
     std::vector<int> clients;
     for (int i = 0; i < 80; ++i) {
-        int fd = connect_to(s.port());
+        int fd = connect_loopback(s.port());
         ASSERT_GE(fd, 0) << "connect " << i;
         clients.push_back(fd);
     }

@@ -17,16 +17,8 @@ using namespace std::chrono_literals;
 namespace {
 int connect_nonblocking(unsigned short port)
 {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-        ::close(fd);
-        return -1;
-    }
-    ::fcntl(fd, F_SETFL, O_NONBLOCK);
+    int fd = connect_loopback(port);
+    if (fd >= 0) ::fcntl(fd, F_SETFL, O_NONBLOCK);
     return fd;
 }
 } // namespace

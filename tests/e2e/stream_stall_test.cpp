@@ -65,15 +65,9 @@ std::string request(const Protocol& p, const std::string& path)
 /// nothing: the peer that stopped reading. -1 on failure.
 int stalled_peer(unsigned short port, const std::string& data)
 {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int size = 4096;
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        ::send(fd, data.data(), data.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(data.size())) {
+    int fd = connect_loopback(port, 4096);
+    if (fd < 0) return -1;
+    if (::send(fd, data.data(), data.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(data.size())) {
         ::close(fd);
         return -1;
     }

@@ -313,18 +313,27 @@ CommandResult curl(const std::vector<std::string>& args, std::chrono::millisecon
     return run_command(argv, {}, o, timeout + 2s);
 }
 
-std::string raw_exchange(unsigned short port, const std::string& data, std::chrono::milliseconds timeout)
+int connect_loopback(unsigned short port, int rcvbuf)
 {
     int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    if (rcvbuf > 0) ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    std::string out;
     if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
         ::close(fd);
-        return out;
+        return -1;
     }
+    return fd;
+}
+
+std::string raw_exchange(unsigned short port, const std::string& data, std::chrono::milliseconds timeout)
+{
+    std::string out;
+    int fd = connect_loopback(port);
+    if (fd < 0) return out;
     std::size_t sent = 0;
     while (sent < data.size()) {
         ssize_t n = ::send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);

@@ -73,6 +73,9 @@ private:
 };
 
 unsigned short free_tcp_port();
+/// A blocking, close-on-exec TCP socket connected to 127.0.0.1:port, or -1. `rcvbuf` > 0
+/// sets SO_RCVBUF before connecting (the window is agreed in the handshake).
+int connect_loopback(unsigned short port, int rcvbuf = 0);
 /// Polls until a TCP connect to 127.0.0.1:port succeeds.
 bool wait_for_tcp(unsigned short port, std::chrono::milliseconds timeout = std::chrono::seconds(10));
 bool wait_for_unix(const std::filesystem::path& path, std::chrono::milliseconds timeout = std::chrono::seconds(10));

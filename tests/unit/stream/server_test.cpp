@@ -110,15 +110,8 @@ std::string uwsgi(std::vector<std::pair<std::string, std::string>> vars, char mo
 /// across reads), then reads until the server closes.
 std::string exchange_in_pieces(unsigned short port, const std::vector<std::string>& pieces)
 {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-        ::close(fd);
-        return "<connect failed>";
-    }
+    int fd = connect_loopback(port);
+    if (fd < 0) return "<connect failed>";
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     for (const auto& piece : pieces) {
