@@ -17,13 +17,13 @@ using boost::asio::generic::stream_protocol;
 
 AcceptLoop::AcceptLoop(std::string name, const std::string& bind, int listen_fd,
                        unsigned socket_mode, boost::asio::io_context& io)
-    : name_(std::move(name)), signals_(io)
+    : signals_(io)
 {
     // ServerOptions::listen_fd: an inherited socket wins over `bind`.
     if (listen_fd >= 0) {
         listen_fd_ = listen_fd;
     } else {
-        if (bind.empty()) throw std::invalid_argument(name_ + ": no --bind and no listening fd");
+        if (bind.empty()) throw std::invalid_argument(name + ": no --bind and no listening fd");
         owned_ = Listener(bind, socket_mode);
         listen_fd_ = owned_.fd();
     }

@@ -21,9 +21,9 @@ class AcceptLoop
 {
 public:
     /// Adopts `listen_fd` when >= 0 (a duplicate is taken; the inherited fd stays open),
-    /// or binds `bind` (with `socket_mode` for a unix socket). `name`
-    /// prefixes the log lines ("FastCGI"). Throws std::invalid_argument (bad `bind`, no
-    /// socket at all) or std::system_error.
+    /// or binds `bind` (with `socket_mode` for a unix socket). `name` ("FastCGI")
+    /// prefixes the error when there is no socket at all. Throws std::invalid_argument
+    /// (bad `bind`, no socket at all) or std::system_error.
     AcceptLoop(std::string name, const std::string& bind, int listen_fd, unsigned socket_mode,
                boost::asio::io_context& io);
     ~AcceptLoop(); ///< removes the unix socket file it created (Listener)
@@ -47,7 +47,6 @@ public:
     std::string local_endpoint() const;
 
 private:
-    std::string name_;
     Listener owned_; ///< the socket bound for `bind`, its file removed at the end
     int listen_fd_ = -1;
     std::optional<boost::asio::basic_socket_acceptor<boost::asio::generic::stream_protocol>>
