@@ -342,6 +342,12 @@ void Session::on_head(boost::beast::error_code ec)
         return reject(reason, "Content-Length with Transfer-Encoding");
     if (auto r = validate_head(parser_->get(), ctx_.limits.max_target_bytes))
         return reject(r.code, r.why);
+    // The request is taken from the head now: the chunked precheck below may parse a
+    // last chunk and its trailer section, and Beast adds trailer fields to the same
+    // field list. Trailer fields are not header fields (RFC 9110 section 6.5: a
+    // recipient must not merge them into the header section), so a trailer "Host"
+    // must not reach the application.
+    in_mount_ = request_from_beast(parser_->get(), info_, ctx_.mount, path_buf_, req_);
     std::string detail;
     if (auto reason = precheck_chunked(*parser_, buffer_, detail, wants_more_)) {
         if (!chunks_.problem().empty()) detail = chunks_.problem();
@@ -388,7 +394,7 @@ bool Session::exchange()
 
     HttpResponseSink sink(x, head_buf_, ctx_.server_software);
     HttpBodySource body(x);
-    bool in_mount = request_from_beast(head, info_, ctx_.mount, path_buf_, req_);
+    const bool in_mount = in_mount_; // req_ was built by on_head(), before any body byte
     if (tls_) {
         // As Apache and nginx tell CGI programs (and gunicorn the environ).
         req_.scheme = "https";

@@ -189,6 +189,7 @@ private:
     bool timed_out_ = false;
     bool head_armed_ = false; ///< the header timeout runs for the current head
     bool wants_more_ = false; ///< precheck_chunked left the parser waiting for bytes
+    bool in_mount_ = false;   ///< req_ (built from the head) lies under --mount
     bool waiting_ = false; ///< an async read is pending (stop may cancel it)
     bool idle_ = false;    ///< that read waits for the next kept-alive request
     bool closed_ = false;

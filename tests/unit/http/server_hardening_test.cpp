@@ -277,3 +277,22 @@ TEST(HttpHardening, EmptyChunkedBodyArrivingByteByByteIsRead)
     EXPECT_EQ(status_of(response), "HTTP/1.1 200 OK") << response;
     EXPECT_EQ(body_of(response), "");
 }
+
+// A last chunk and its trailer section arriving with the head: the trailer's fields are
+// not header fields (RFC 9110 section 6.5), so a trailer "Host" or "X-Forwarded-For"
+// must not reach the application beside (or instead of) the head's. A fuzz finding: the
+// chunked precheck parsed the trailer before the request was taken from the head.
+TEST(HttpHardening, TrailerFieldsArrivingWithTheHeadAreNotHeaders)
+{
+    LoopbackServer s;
+    RawClient c(s.port());
+    c.send("POST /echo HTTP/1.1\r\nHost: h\r\nConnection: close\r\n"
+           "Transfer-Encoding: chunked\r\n\r\n"
+           "0;a=b\r\nHost: evil.example\r\nX-Forwarded-For: 6.6.6.6\r\n\r\n");
+    auto response = c.read_until_close(3s);
+    EXPECT_EQ(status_of(response), "HTTP/1.1 200 OK") << response;
+    std::lock_guard lock(s.handler.mutex);
+    EXPECT_NE(s.handler.last_headers.find("Host=h\n"), std::string::npos) << s.handler.last_headers;
+    EXPECT_EQ(s.handler.last_headers.find("evil"), std::string::npos) << s.handler.last_headers;
+    EXPECT_EQ(s.handler.last_headers.find("6.6.6.6"), std::string::npos) << s.handler.last_headers;
+}
