@@ -6,6 +6,7 @@
 #include <array>
 #include <charconv>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -54,7 +55,7 @@ enum class DropReason : std::uint8_t {
 };
 
 namespace detail {
-inline bool is_token_char(char c) noexcept
+constexpr bool is_token_char(char c) noexcept
 {
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
     switch (c) {
@@ -63,6 +64,20 @@ inline bool is_token_char(char c) noexcept
     default: return false;
     }
 }
+
+/// For each byte of a header name: how the environ name spells it (upper case, '-' as
+/// '_'), or 0 when it is not a token character. One lookup per byte instead of the
+/// comparisons of is_token_char plus the case mapping (the walk runs per request).
+inline constexpr std::array<char, 256> environ_name_char = [] {
+    std::array<char, 256> table{};
+    for (int c = 0; c < 256; ++c) {
+        char ch = static_cast<char>(c);
+        if (!is_token_char(ch)) continue;
+        table[static_cast<std::size_t>(c)] =
+            ch == '-' ? '_' : (ch >= 'a' && ch <= 'z') ? static_cast<char>(ch - 32) : ch;
+    }
+    return table;
+}();
 
 /// Why a header cannot become an environ variable, or nullptr-like (false) when it can.
 inline bool header_drop_reason(std::string_view name, DropReason& why) noexcept
@@ -112,9 +127,27 @@ void for_each_cgi_variable(const Request& req, Emit&& emit, Drop&& drop)
     const auto& headers = req.headers;
     for (std::size_t i = 0; i < headers.size(); ++i) {
         const auto& h = headers[i];
-        DropReason why;
-        if (detail::header_drop_reason(h.name, why)) {
-            drop(h.name, why);
+        // HTTP_ + upper-cased name with '-' as '_', checked on the way: the same result
+        // as detail::header_drop_reason, in the same pass as the name.
+        std::size_t n = 5 + h.name.size();
+        char* out = name_buf.data();
+        if (n > name_buf.size()) {
+            long_name.resize(n);
+            out = long_name.data();
+        }
+        std::optional<DropReason> why;
+        if (h.name.empty()) why = DropReason::invalid_name;
+        for (std::size_t c = 0; c < h.name.size() && !why; ++c) {
+            char ch = detail::environ_name_char[static_cast<unsigned char>(h.name[c])];
+            if (ch == 0)
+                why = DropReason::invalid_name;
+            else if (h.name[c] == '_')
+                why = DropReason::underscore_in_name;
+            out[5 + c] = ch;
+        }
+        if (!why && h.name.size() == 5 && iequals(h.name, "Proxy")) why = DropReason::httpoxy;
+        if (why) {
+            drop(h.name, *why);
             continue;
         }
         bool seen_before = false;
@@ -139,18 +172,7 @@ void for_each_cgi_variable(const Request& req, Emit&& emit, Drop&& drop)
             emit(CgiKey::content_length, cgi_key_name(CgiKey::content_length), value);
             continue;
         }
-        // HTTP_ + upper-cased name with '-' as '_'.
-        std::size_t n = 5 + h.name.size();
-        char* out = name_buf.data();
-        if (n > name_buf.size()) {
-            long_name.resize(n);
-            out = long_name.data();
-        }
         std::copy_n("HTTP_", 5, out);
-        for (std::size_t c = 0; c < h.name.size(); ++c) {
-            char ch = h.name[c];
-            out[5 + c] = ch == '-' ? '_' : (ch >= 'a' && ch <= 'z') ? static_cast<char>(ch - 32) : ch;
-        }
         emit(CgiKey::http_header, std::string_view(out, n), value);
     }
     if (!length_seen && req.content_length) {
