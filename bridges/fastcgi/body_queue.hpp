@@ -33,7 +33,11 @@ public:
     /// Fails the reads to come (the web server aborted or went away).
     void fail(std::error_code ec);
     /// Called (from the consumer's thread) when a paused reader may read again.
-    void set_on_low_water(std::function<void()> f) { on_low_water_ = std::move(f); }
+    void set_on_low_water(std::function<void()> f)
+    {
+        std::lock_guard lock(mutex_);
+        on_low_water_ = std::move(f);
+    }
     /// Nothing more of the body will come off the connection (it may still be queued).
     bool complete() const;
 

@@ -36,8 +36,7 @@ namespace detail {
 /// decode_length on raw pointers, inline: a PARAMS stream has two lengths per pair
 /// (42 for nginx's 21 params), and the out-of-line, Result-returning call cost more
 /// than the byte or four it reads. False when the field runs past `end`.
-inline bool read_length(const unsigned char*& p, const unsigned char* end,
-                        std::size_t& n) noexcept
+inline bool read_length(const unsigned char*& p, const unsigned char* end, std::size_t& n) noexcept
 {
     if (p == end) return false;
     if ((*p & 0x80) == 0) {
@@ -65,8 +64,8 @@ std::error_code decode_pairs(std::span<char> stream, OnPair&& on_pair)
         // Both lengths are < 2^31, so the sum cannot overflow a size_t.
         if (name_len + value_len > static_cast<std::size_t>(end - p)) return errc::protocol_error;
         char* name = stream.data() + (p - base);
-        on_pair(Pair{std::span<char>(name, name_len),
-                     std::string_view(name + name_len, value_len)});
+        on_pair(
+            Pair{std::span<char>(name, name_len), std::string_view(name + name_len, value_len)});
         p += name_len + value_len;
     }
     return {};

@@ -56,7 +56,7 @@ struct FastcgiServer::Impl
          const AccessLog& access)
         : options(o), log(l),
           workers(std::max(1u, o.threads)), context{options, handler, l,  access, io, workers,
-                                                    {},      {},      {}, {},     {}},
+                                                    {},      {},      {}, {},     {}, {}},
           peers(o.web_server_addrs), listener("FastCGI", o.bind, o.listen_fd, o.socket_mode, io),
           acceptor(listener.listen_fd(), "FastCGI", io, l, true)
     {
