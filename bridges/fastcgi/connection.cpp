@@ -13,6 +13,17 @@
 #include <unistd.h>
 
 namespace wsgibridge::fastcgi {
+namespace {
+/// variables.find("FCGI_ROLE"), lengths first: HeaderList::find folds the case of
+/// every variable's name (nginx's fastcgi_params leave ~8) to learn it is not there.
+bool has_fcgi_role(const HeaderList& variables) noexcept
+{
+    constexpr std::string_view name = "FCGI_ROLE";
+    for (const auto& v : variables)
+        if (v.name.size() == name.size() && iequals(v.name, name)) return true;
+    return false;
+}
+} // namespace
 
 Connection::Connection(int fd, int family, ServerContext& context)
     : context_(context), socket_(context.io), fd_(fd), family_(family), buffer_(context.io_buffer),
@@ -194,7 +205,7 @@ bool Connection::on_params(const std::shared_ptr<RequestState>& shared, const Re
         reject(st, errc::body_too_large, concat("CONTENT_LENGTH ", *st.request.content_length));
     // An application serving both roles must know which one it plays: libfcgi puts
     // FCGI_ROLE in the environment itself; mod_authnz_fcgi sends it, nginx does not.
-    if (!st.rejected && !st.request.variables.find("FCGI_ROLE"))
+    if (!st.rejected && !has_fcgi_role(st.request.variables))
         st.request.variables.add("FCGI_ROLE",
                                  st.role == Role::authorizer ? "AUTHORIZER" : "RESPONDER");
     dispatch(shared);

@@ -43,14 +43,24 @@ Field request_field(std::string_view name) noexcept
     return nullptr;
 }
 
+/// tchar (RFC 9110 §5.6.2) by table: every HTTP_* name and the method is checked, and
+/// the '_' of each name cost a search through the list of punctuation.
+constexpr std::array<bool, 256> tchar_table = [] {
+    std::array<bool, 256> t{};
+    for (int c = '0'; c <= '9'; ++c)
+        t[c] = true;
+    for (int c = 'A'; c <= 'Z'; ++c)
+        t[c] = t[c + ('a' - 'A')] = true;
+    for (char c : std::string_view("!#$%&'*+-.^_`|~"))
+        t[static_cast<unsigned char>(c)] = true;
+    return t;
+}();
+
 bool is_token(std::string_view s) noexcept
 {
     if (s.empty()) return false;
-    for (char c : s) {
-        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                  std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-        if (!ok) return false;
-    }
+    for (char c : s)
+        if (!tchar_table[static_cast<unsigned char>(c)]) return false;
     return true;
 }
 
