@@ -26,14 +26,13 @@ bool has_fcgi_role(const HeaderList& variables) noexcept
 } // namespace
 
 Connection::Connection(int fd, int family, ServerContext& context)
-    : context_(context), socket_(context.io), fd_(fd), family_(family), buffer_(context.io_buffer),
-      drain_timer_(context.io)
+    : context_(context), fd_(fd), family_(family), buffer_(context.io_buffer)
 {
 }
 
 Connection::~Connection()
 {
-    if (!socket_.is_open()) ::close(fd_);
+    if (!socket_ || !socket_->is_open()) ::close(fd_);
 }
 
 void Connection::start(std::size_t first_read)
@@ -45,21 +44,22 @@ void Connection::start(std::size_t first_read)
 void Connection::read_more()
 {
     if (closed_ || reading_ || paused_) return;
-    if (!socket_.is_open()) {
+    if (!socket_) {
         // The first wait for the web server: from now on this connection reads on its
         // own, into a buffer of its own (the shared one is the next connection's).
         boost::system::error_code ec;
-        socket_.assign(boost::asio::generic::stream_protocol(family_, SOCK_STREAM), fd_, ec);
+        socket_.emplace(context_.io);
+        socket_->assign(boost::asio::generic::stream_protocol(family_, SOCK_STREAM), fd_, ec);
         if (ec) {
             context_.log.warning(concat("FastCGI: cannot watch a connection: ", ec.message()));
             return close_now();
         }
-        socket_.non_blocking(true, ec); // writes poll() themselves, with --io-timeout
+        socket_->non_blocking(true, ec); // writes poll() themselves, with --io-timeout
         storage_ = std::make_unique_for_overwrite<char[]>(context_.io_buffer.size());
         buffer_ = {storage_.get(), context_.io_buffer.size()};
     }
     reading_ = true;
-    socket_.async_read_some(boost::asio::buffer(buffer_.data(), buffer_.size()),
+    socket_->async_read_some(boost::asio::buffer(buffer_.data(), buffer_.size()),
                             [self = shared_from_this()](const boost::system::error_code& ec,
                                                         std::size_t n) { self->on_read(ec, n); });
 }

@@ -19,6 +19,7 @@
 #include <boost/container/small_vector.hpp>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -93,9 +94,11 @@ private:
     std::error_code wait_writable();
 
     ServerContext& context_;
-    /// Not open (not in the epoll set) until the first asynchronous read; fd_ is
-    /// ours to close until then.
-    Socket socket_;
+    /// Made with the first asynchronous read (it joins the epoll set then); fd_ is ours
+    /// to close until then. A connection served from its first read never has one: the
+    /// socket and the drain timer cost a service lookup each (a mutex and a type-name
+    /// compare) to make and a cancel to destroy, on every request behind nginx's default.
+    std::optional<Socket> socket_;
     int fd_;
     int family_;
     RecordParser parser_;
@@ -110,7 +113,7 @@ private:
     boost::container::small_flat_map<std::uint16_t, std::shared_ptr<RequestState>, 2> requests_;
     /// Ready, to start after this read.
     boost::container::small_vector<std::shared_ptr<RequestState>, 2> pending_;
-    boost::asio::steady_timer drain_timer_;
+    std::optional<boost::asio::steady_timer> drain_timer_;
     bool reading_ = false;
     bool paused_ = false;
     bool draining_ = false; ///< closing: reading only to discard until the peer closes

@@ -120,9 +120,10 @@ void Connection::close_after_drain(bool read_whole)
     }
     draining_ = true;
     ::shutdown(fd_, SHUT_WR);
-    drain_timer_.expires_after(
+    if (!drain_timer_) drain_timer_.emplace(context_.io);
+    drain_timer_->expires_after(
         std::min(context_.options.limits.io_timeout, std::chrono::milliseconds(5000)));
-    drain_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    drain_timer_->async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
         if (!ec) self->close_now();
     });
     if (peer_closed_) return close_now();
@@ -135,11 +136,11 @@ void Connection::close_now()
     if (closed_) return;
     closed_ = true;
     pending_.clear();
-    drain_timer_.cancel();
+    if (drain_timer_) drain_timer_->cancel();
     boost::system::error_code ignored;
     // cancel, not close: workers may still hold this connection and write to the fd;
     // the fd is closed with the last reference (a shutdown makes their writes fail).
-    socket_.cancel(ignored);
+    if (socket_) socket_->cancel(ignored);
     if (!requests_.empty()) {
         for (auto& [id, st] : requests_) {
             st->aborted = true;
