@@ -60,8 +60,8 @@ void Connection::read_more()
     }
     reading_ = true;
     socket_->async_read_some(boost::asio::buffer(buffer_.data(), buffer_.size()),
-                            [self = shared_from_this()](const boost::system::error_code& ec,
-                                                        std::size_t n) { self->on_read(ec, n); });
+                             [self = shared_from_this()](const boost::system::error_code& ec,
+                                                         std::size_t n) { self->on_read(ec, n); });
 }
 
 void Connection::on_read(const boost::system::error_code& ec, std::size_t n)
