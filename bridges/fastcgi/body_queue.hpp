@@ -8,6 +8,7 @@
 
 #include "wsgibridge/body_source.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -52,6 +53,8 @@ public:
 private:
     void consumed(std::unique_lock<std::mutex>& lock, std::size_t n);
     bool all_received() const noexcept; ///< with mutex_ held
+    /// With mutex_ held, after anything all_received() reads changed.
+    void note_progress() noexcept;
 
     mutable std::mutex mutex_;
     std::condition_variable ready_;
@@ -68,6 +71,9 @@ private:
     std::uint64_t max_body_;
     std::chrono::milliseconds io_timeout_;
     std::function<void()> on_low_water_;
+    /// all_received(), readable without the mutex: asked on every request (where it
+    /// runs, whether END_REQUEST goes with the last bytes) and only ever turns true.
+    std::atomic<bool> complete_{false};
 };
 
 } // namespace wsgibridge::fastcgi
