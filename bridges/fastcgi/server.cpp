@@ -5,6 +5,7 @@
 #include "net/accept_loop.hpp"
 #include "net/fd_acceptor.hpp"
 #include "peer_filter.hpp"
+#include "recycling_allocator.hpp"
 #include "server_context.hpp"
 #include "wsgibridge/fastcgi_server.hpp"
 
@@ -99,7 +100,8 @@ struct FastcgiServer::Impl
         while (n < 0 && errno == EINTR);
         if (n == 0) return; // closed before sending anything
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return; // reset
-        auto conn = std::make_shared<fastcgi::Connection>(s.release(), family, context);
+        auto conn = std::allocate_shared<fastcgi::Connection>(
+            fastcgi::RecyclingAllocator<fastcgi::Connection>{}, s.release(), family, context);
         conn->start(n > 0 ? static_cast<std::size_t>(n) : 0);
         if (!conn->closed()) connections.push_back(std::move(conn));
     }
