@@ -9,6 +9,7 @@ BodyQueue::BodyQueue(std::optional<std::uint64_t> content_length, std::uint64_t 
                      std::chrono::milliseconds io_timeout)
     : content_length_(content_length), max_body_(max_body), io_timeout_(io_timeout)
 {
+    complete_.store(all_received(), std::memory_order_relaxed); // CONTENT_LENGTH 0: at once
 }
 
 bool BodyQueue::push(std::span<const char> data)
@@ -16,10 +17,12 @@ bool BodyQueue::push(std::span<const char> data)
     std::lock_guard lock(mutex_);
     if (error_ || eof_) return false; // failed or over the limit: discard
     received_ += data.size();
+    note_progress();
     if (received_ > max_body_) {
         // Without CONTENT_LENGTH the limit is only found while streaming: the app's
         // next read fails and the invoker answers (413 when nothing was sent yet).
         error_ = errc::body_too_large;
+        note_progress();
         chunks_.clear();
         buffered_ = front_offset_ = 0;
         ready_.notify_all();
@@ -41,6 +44,7 @@ void BodyQueue::end_of_stream()
     std::lock_guard lock(mutex_);
     eof_ = true;
     if (!error_ && content_length_ && received_ < *content_length_) error_ = errc::body_truncated;
+    note_progress();
     ready_.notify_all();
 }
 
@@ -48,6 +52,7 @@ void BodyQueue::fail(std::error_code ec)
 {
     std::lock_guard lock(mutex_);
     if (!error_ && !eof_) error_ = ec;
+    note_progress();
     ready_.notify_all();
 }
 
@@ -60,8 +65,12 @@ bool BodyQueue::all_received() const noexcept
 
 bool BodyQueue::complete() const
 {
-    std::lock_guard lock(mutex_);
-    return all_received();
+    return complete_.load(std::memory_order_acquire);
+}
+
+void BodyQueue::note_progress() noexcept
+{
+    if (all_received()) complete_.store(true, std::memory_order_release);
 }
 
 std::uint64_t BodyQueue::received() const

@@ -8,6 +8,7 @@
 
 #include "wsgibridge/body_source.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -33,7 +34,11 @@ public:
     /// Fails the reads to come (the web server aborted or went away).
     void fail(std::error_code ec);
     /// Called (from the consumer's thread) when a paused reader may read again.
-    void set_on_low_water(std::function<void()> f) { on_low_water_ = std::move(f); }
+    void set_on_low_water(std::function<void()> f)
+    {
+        std::lock_guard lock(mutex_);
+        on_low_water_ = std::move(f);
+    }
     /// Nothing more of the body will come off the connection (it may still be queued).
     bool complete() const;
 
@@ -48,6 +53,8 @@ public:
 private:
     void consumed(std::unique_lock<std::mutex>& lock, std::size_t n);
     bool all_received() const noexcept; ///< with mutex_ held
+    /// With mutex_ held, after anything all_received() reads changed.
+    void note_progress() noexcept;
 
     mutable std::mutex mutex_;
     std::condition_variable ready_;
@@ -64,6 +71,9 @@ private:
     std::uint64_t max_body_;
     std::chrono::milliseconds io_timeout_;
     std::function<void()> on_low_water_;
+    /// all_received(), readable without the mutex: asked on every request (where it
+    /// runs, whether END_REQUEST goes with the last bytes) and only ever turns true.
+    std::atomic<bool> complete_{false};
 };
 
 } // namespace wsgibridge::fastcgi

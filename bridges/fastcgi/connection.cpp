@@ -13,16 +13,26 @@
 #include <unistd.h>
 
 namespace wsgibridge::fastcgi {
+namespace {
+/// variables.find("FCGI_ROLE"), lengths first: HeaderList::find folds the case of
+/// every variable's name (nginx's fastcgi_params leave ~8) to learn it is not there.
+bool has_fcgi_role(const HeaderList& variables) noexcept
+{
+    constexpr std::string_view name = "FCGI_ROLE";
+    for (const auto& v : variables)
+        if (v.name.size() == name.size() && iequals(v.name, name)) return true;
+    return false;
+}
+} // namespace
 
 Connection::Connection(int fd, int family, ServerContext& context)
-    : context_(context), socket_(context.io), fd_(fd), family_(family), buffer_(context.io_buffer),
-      drain_timer_(context.io)
+    : context_(context), fd_(fd), family_(family), buffer_(context.io_buffer)
 {
 }
 
 Connection::~Connection()
 {
-    if (!socket_.is_open()) ::close(fd_);
+    if (!socket_ || !socket_->is_open()) ::close(fd_);
 }
 
 void Connection::start(std::size_t first_read)
@@ -34,23 +44,24 @@ void Connection::start(std::size_t first_read)
 void Connection::read_more()
 {
     if (closed_ || reading_ || paused_) return;
-    if (!socket_.is_open()) {
+    if (!socket_) {
         // The first wait for the web server: from now on this connection reads on its
         // own, into a buffer of its own (the shared one is the next connection's).
         boost::system::error_code ec;
-        socket_.assign(boost::asio::generic::stream_protocol(family_, SOCK_STREAM), fd_, ec);
+        socket_.emplace(context_.io);
+        socket_->assign(boost::asio::generic::stream_protocol(family_, SOCK_STREAM), fd_, ec);
         if (ec) {
             context_.log.warning(concat("FastCGI: cannot watch a connection: ", ec.message()));
             return close_now();
         }
-        socket_.non_blocking(true, ec); // writes poll() themselves, with --io-timeout
+        socket_->non_blocking(true, ec); // writes poll() themselves, with --io-timeout
         storage_ = std::make_unique_for_overwrite<char[]>(context_.io_buffer.size());
         buffer_ = {storage_.get(), context_.io_buffer.size()};
     }
     reading_ = true;
-    socket_.async_read_some(boost::asio::buffer(buffer_.data(), buffer_.size()),
-                            [self = shared_from_this()](const boost::system::error_code& ec,
-                                                        std::size_t n) { self->on_read(ec, n); });
+    socket_->async_read_some(boost::asio::buffer(buffer_.data(), buffer_.size()),
+                             [self = shared_from_this()](const boost::system::error_code& ec,
+                                                         std::size_t n) { self->on_read(ec, n); });
 }
 
 void Connection::on_read(const boost::system::error_code& ec, std::size_t n)
@@ -97,14 +108,15 @@ bool Connection::handle_record(const Record& rec)
     if (rec.record_type() == RecordType::begin_request) return on_begin_request(rec);
     auto it = requests_.find(rec.request_id);
     if (it == requests_.end()) return true; // inactive id: ignored (spec "Managing Request IDs")
-    auto st = it->second;
+    // By reference: PARAMS and STDIN leave requests_ as it is.
+    const auto& st = it->second;
     switch (rec.record_type()) {
     case RecordType::params:
-        return on_params(*st, rec);
+        return on_params(st, rec);
     case RecordType::stdin_stream:
         return on_stdin(*st, rec);
     case RecordType::abort_request:
-        on_abort(st);
+        on_abort(std::shared_ptr<RequestState>(st)); // a copy: on_abort erases the entry
         return true;
     default:
         return true; // DATA (FILTER only) and unknown types on a live id: ignored
@@ -153,7 +165,7 @@ bool Connection::on_begin_request(const Record& rec)
         if (!keep_conn) close_after_drain();
         return true;
     }
-    auto st = std::make_shared<RequestState>();
+    auto st = new_state();
     st->id = rec.request_id;
     st->role = role;
     st->keep_conn = keep_conn;
@@ -161,10 +173,10 @@ bool Connection::on_begin_request(const Record& rec)
     return true;
 }
 
-bool Connection::on_params(RequestState& st, const Record& rec)
+bool Connection::on_params(const std::shared_ptr<RequestState>& shared, const Record& rec)
 {
+    RequestState& st = *shared;
     if (st.params_done || st.rejected) return true; // extra PARAMS after the end or a 431: ignored
-    auto shared = requests_.at(st.id);
     const auto& limits = context_.options.limits;
     if (!rec.content.empty()) {
         if (st.params.size() + rec.content.size() > limits.max_header_bytes) {
@@ -193,7 +205,7 @@ bool Connection::on_params(RequestState& st, const Record& rec)
         reject(st, errc::body_too_large, concat("CONTENT_LENGTH ", *st.request.content_length));
     // An application serving both roles must know which one it plays: libfcgi puts
     // FCGI_ROLE in the environment itself; mod_authnz_fcgi sends it, nginx does not.
-    if (!st.rejected && !st.request.variables.find("FCGI_ROLE"))
+    if (!st.rejected && !has_fcgi_role(st.request.variables))
         st.request.variables.add("FCGI_ROLE",
                                  st.role == Role::authorizer ? "AUTHORIZER" : "RESPONDER");
     dispatch(shared);
@@ -227,6 +239,7 @@ bool Connection::on_stdin(RequestState& st, const Record& rec)
         st.body->end_of_stream();
         return true;
     }
+    if (!st.low_water_watched) watch_low_water(st);
     if (st.body->push(rec.content)) paused_ = true; // resumed by the body's low-water callback
     return true;
 }
@@ -242,14 +255,40 @@ void Connection::dispatch(const std::shared_ptr<RequestState>& st)
     else if (st->role == Role::authorizer)
         length = 0;
     st->body.emplace(length, limits.max_body_bytes, limits.io_timeout);
+    st->dispatched = true;
+    pending_.push_back(st);
+}
+
+void Connection::watch_low_water(RequestState& st)
+{
+    // Set with the first body bytes, not at dispatch: the callback (a std::function
+    // holding a weak_ptr, so an allocation) only matters once bytes are queued, and a
+    // GET never queues any. The consumer reads it only after push() paused the queue.
+    st.low_water_watched = true;
     std::weak_ptr<Connection> weak = shared_from_this();
-    st->body->set_on_low_water([weak, &io = context_.io] {
+    st.body->set_on_low_water([weak, &io = context_.io] {
         boost::asio::post(io, [weak] {
             if (auto self = weak.lock()) self->resume_reading();
         });
     });
-    st->dispatched = true;
-    pending_.push_back(st);
+}
+
+std::shared_ptr<RequestState> Connection::new_state()
+{
+    if (context_.spare_state) return std::move(context_.spare_state);
+    return std::make_shared<RequestState>();
+}
+
+void Connection::recycle(std::shared_ptr<RequestState> st) noexcept
+{
+    // Only a state nobody else holds (no worker, no entry in requests_), and not one
+    // whose buffers grew past the usual: one spare must not pin a 64 KiB PARAMS block.
+    constexpr std::size_t keep_at_most = 16 * 1024;
+    if (!st || st.use_count() != 1 || st->params.capacity() > keep_at_most ||
+        st->scratch.capacity() > keep_at_most)
+        return;
+    st->reset();
+    context_.spare_state = std::move(st);
 }
 
 void Connection::resume_reading()

@@ -15,9 +15,11 @@
 
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <map>
+#include <boost/container/flat_map.hpp>
+#include <boost/container/small_vector.hpp>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -66,13 +68,17 @@ private:
     bool consume(std::span<const char> in);
     bool handle_record(const Record& rec);
     bool on_begin_request(const Record& rec);
-    bool on_params(RequestState& st, const Record& rec);
+    bool on_params(const std::shared_ptr<RequestState>& st, const Record& rec);
     bool on_stdin(RequestState& st, const Record& rec);
     void on_abort(const std::shared_ptr<RequestState>& st);
     void on_management(const Record& rec);
     void on_peer_closed();
     void reject(RequestState& st, std::error_code why, std::string_view detail);
     void dispatch(const std::shared_ptr<RequestState>& st);
+    void watch_low_water(RequestState& st);
+    std::shared_ptr<RequestState> new_state();
+    /// Hands `st` back as the server's spare state when nothing else holds it.
+    void recycle(std::shared_ptr<RequestState> st) noexcept;
     void start_pending();
     bool can_run_inline(const RequestState& st) const;
     void resume_reading();
@@ -88,9 +94,11 @@ private:
     std::error_code wait_writable();
 
     ServerContext& context_;
-    /// Not open (not in the epoll set) until the first asynchronous read; fd_ is
-    /// ours to close until then.
-    Socket socket_;
+    /// Made with the first asynchronous read (it joins the epoll set then); fd_ is ours
+    /// to close until then. A connection served from its first read never has one: the
+    /// socket and the drain timer cost a service lookup each (a mutex and a type-name
+    /// compare) to make and a cancel to destroy, on every request behind nginx's default.
+    std::optional<Socket> socket_;
     int fd_;
     int family_;
     RecordParser parser_;
@@ -100,9 +108,12 @@ private:
     /// (context.io_buffer), free whenever no handler runs on the io thread.
     std::unique_ptr<char[]> storage_;
     std::span<char> buffer_;
-    std::map<std::uint16_t, std::shared_ptr<RequestState>> requests_;
-    std::vector<std::shared_ptr<RequestState>> pending_; ///< ready, to start after this read
-    boost::asio::steady_timer drain_timer_;
+    /// Flat, with room for a few ids inline: a connection usually carries one request
+    /// at a time, and a map's node was an allocation per request.
+    boost::container::small_flat_map<std::uint16_t, std::shared_ptr<RequestState>, 2> requests_;
+    /// Ready, to start after this read.
+    boost::container::small_vector<std::shared_ptr<RequestState>, 2> pending_;
+    std::optional<boost::asio::steady_timer> drain_timer_;
     bool reading_ = false;
     bool paused_ = false;
     bool draining_ = false; ///< closing: reading only to discard until the peer closes

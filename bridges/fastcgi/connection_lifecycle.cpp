@@ -23,7 +23,7 @@ void Connection::start_pending()
     // Started once the whole read was parsed, so a GET's empty STDIN, usually in the
     // same read as its PARAMS, is known before choosing where it runs.
     while (!pending_.empty()) {
-        auto st = pending_.front();
+        auto st = std::move(pending_.front());
         pending_.erase(pending_.begin());
         if (st->aborted) continue; // ABORT_REQUEST came in the same read: END_REQUEST is out
         ++context_.requests_in_flight;
@@ -32,13 +32,18 @@ void Connection::start_pending()
             run_request(st);
             inline_running_ = false;
             on_request_done(st);
+            recycle(std::move(st));
             continue;
         }
         ++context_.pool_busy;
-        boost::asio::post(context_.workers, [self = shared_from_this(), st] {
+        boost::asio::post(context_.workers, [self = shared_from_this(), st]() mutable {
             self->run_request(st);
             --self->context_.pool_busy;
-            boost::asio::post(self->context_.io, [self, st] { self->on_request_done(st); });
+            // The state moves on with the "done": the worker keeps no reference to it.
+            boost::asio::post(self->context_.io, [self, st = std::move(st)]() mutable {
+                self->on_request_done(st);
+                self->recycle(std::move(st));
+            });
         });
     }
 }
@@ -72,7 +77,8 @@ void Connection::on_peer_closed()
         if (st->body && !st->body->complete()) st->body->fail(errc::peer_gone);
         if (!st->params_done) st->aborted = true;
     }
-    std::erase_if(requests_, [](const auto& kv) { return !kv.second->dispatched; });
+    for (auto it = requests_.begin(); it != requests_.end();)
+        it = it->second->dispatched ? std::next(it) : requests_.erase(it);
     if (requests_.empty()) close_now();
 }
 
@@ -114,9 +120,10 @@ void Connection::close_after_drain(bool read_whole)
     }
     draining_ = true;
     ::shutdown(fd_, SHUT_WR);
-    drain_timer_.expires_after(
+    if (!drain_timer_) drain_timer_.emplace(context_.io);
+    drain_timer_->expires_after(
         std::min(context_.options.limits.io_timeout, std::chrono::milliseconds(5000)));
-    drain_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    drain_timer_->async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
         if (!ec) self->close_now();
     });
     if (peer_closed_) return close_now();
@@ -129,11 +136,11 @@ void Connection::close_now()
     if (closed_) return;
     closed_ = true;
     pending_.clear();
-    drain_timer_.cancel();
+    if (drain_timer_) drain_timer_->cancel();
     boost::system::error_code ignored;
     // cancel, not close: workers may still hold this connection and write to the fd;
     // the fd is closed with the last reference (a shutdown makes their writes fail).
-    socket_.cancel(ignored);
+    if (socket_) socket_->cancel(ignored);
     if (!requests_.empty()) {
         for (auto& [id, st] : requests_) {
             st->aborted = true;

@@ -31,7 +31,33 @@ struct RequestState
     // Reader only.
     bool params_done = false;
     bool dispatched = false;
-    bool stdin_ended = false; ///< the empty STDIN record was read
+    bool stdin_ended = false;       ///< the empty STDIN record was read
+    bool low_water_watched = false; ///< the body's low-water callback is set
+
+    /// Back to a fresh state for the next request, keeping the capacity of `params`,
+    /// `scratch` and the Request's field lists (the io thread keeps one spare state, so
+    /// a connection per request allocates none of them again). Reader only, once no
+    /// worker holds the state any more.
+    void reset() noexcept
+    {
+        id = 0;
+        role = Role::responder;
+        keep_conn = false;
+        params.clear();
+        scratch.clear();
+        HeaderList headers = std::move(request.headers);
+        HeaderList variables = std::move(request.variables);
+        headers.clear();
+        variables.clear();
+        request = Request{};
+        request.headers = std::move(headers);
+        request.variables = std::move(variables);
+        rejected = {};
+        body.reset();
+        params_done = dispatched = stdin_ended = low_water_watched = false;
+        ended = false;
+        aborted = false;
+    }
 
     // Guarded by the connection's write mutex: once true, nothing more is written for
     // this id (END_REQUEST went out, by the worker or on ABORT_REQUEST).

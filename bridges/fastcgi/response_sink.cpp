@@ -3,6 +3,9 @@
 #include "connection.hpp"
 #include "wsgibridge/log.hpp"
 
+#include <charconv>
+#include <cstring>
+
 namespace wsgibridge::fastcgi {
 
 FcgiResponseSink::FcgiResponseSink(Connection& conn, RequestState& state, const Limits& limits,
@@ -17,16 +20,41 @@ std::error_code FcgiResponseSink::start(const ResponseHead& head)
     if (phase_ != Phase::idle) return errc::app_error;
     status_ = head.status_code;
     content_length_ = head.body_allowed ? head.content_length : std::optional<std::uint64_t>{};
-    head_.clear();
-    head_.reserve(256); // one allocation for the usual head, not one per doubling
-    head_.append("Status: ").append(head.status).append("\r\n");
+    // Sized first, then copied in once: into the sink itself for the usual head (no
+    // allocation), else into head_. Appending piece by piece cost a call per piece.
+    constexpr std::string_view status_prefix = "Status: ", crlf = "\r\n", colon = ": ",
+                               length_prefix = "Content-Length: ";
+    bool add_length = head.content_length_computed && head.content_length;
+    std::size_t size = status_prefix.size() + head.status.size() + 2 * crlf.size();
     for (const auto& h : head.headers)
-        head_.append(h.name).append(": ").append(h.value).append("\r\n");
-    if (head.content_length_computed && head.content_length)
-        head_.append("Content-Length: ")
-            .append(std::to_string(*head.content_length))
-            .append("\r\n");
-    head_.append("\r\n");
+        size += h.name.size() + colon.size() + h.value.size() + crlf.size();
+    if (add_length) size += length_prefix.size() + 20 + crlf.size(); // 2^64 has 20 digits
+    char* out = inline_head_.data();
+    if (size > inline_head_.size()) {
+        head_.resize(size);
+        out = head_.data();
+    }
+    char* p = out;
+    auto put = [&p](std::string_view s) {
+        std::memcpy(p, s.data(), s.size());
+        p += s.size();
+    };
+    put(status_prefix);
+    put(head.status);
+    put(crlf);
+    for (const auto& h : head.headers) {
+        put(h.name);
+        put(colon);
+        put(h.value);
+        put(crlf);
+    }
+    if (add_length) {
+        put(length_prefix);
+        p = std::to_chars(p, out + size, *head.content_length).ptr;
+        put(crlf);
+    }
+    put(crlf);
+    head_bytes_ = {out, static_cast<std::size_t>(p - out)};
     head_pending_ = true;
     phase_ = Phase::started;
     return {};
@@ -35,7 +63,7 @@ std::error_code FcgiResponseSink::start(const ResponseHead& head)
 std::error_code FcgiResponseSink::flush(std::span<const char> data)
 {
     writer_.reset(state_.id);
-    if (head_pending_) writer_.append(RecordType::stdout_stream, head_);
+    if (head_pending_) writer_.append(RecordType::stdout_stream, head_bytes_);
     writer_.append(RecordType::stdout_stream, data);
     if (writer_.empty()) return {};
     auto ec = conn_.write(state_, writer_.iov(), false);
@@ -63,7 +91,7 @@ std::error_code FcgiResponseSink::write(std::span<const char> data)
     // ABORT_REQUEST first (a read per request for hello-sized answers): the answer to
     // one would be this END_REQUEST too, and a web server gone makes the write fail.
     writer_.reset(state_.id);
-    if (head_pending_) writer_.append(RecordType::stdout_stream, head_);
+    if (head_pending_) writer_.append(RecordType::stdout_stream, head_bytes_);
     writer_.append(RecordType::stdout_stream, data);
     writer_.end_stream(RecordType::stdout_stream);
     writer_.end_request(0, ProtocolStatus::request_complete);
@@ -95,7 +123,7 @@ std::error_code FcgiResponseSink::finish()
     phase_ = Phase::done;
     if (ended_early_) return {};
     writer_.reset(state_.id);
-    if (head_pending_) writer_.append(RecordType::stdout_stream, head_);
+    if (head_pending_) writer_.append(RecordType::stdout_stream, head_bytes_);
     writer_.end_stream(RecordType::stdout_stream);
     auto& body = *state_.body;
     bool body_read = body.complete();

@@ -9,6 +9,7 @@
 #include "wsgibridge/limits.hpp"
 #include "wsgibridge/response_sink.hpp"
 
+#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -48,7 +49,11 @@ private:
     const Limits& limits_;
     bool errors_to_web_server_;
     RecordWriter writer_;
+    /// The CGI head ("Status: ...", fields, blank line): in inline_head_ when it fits
+    /// (a hello head is ~70 bytes), else in head_.
+    std::array<char, 512> inline_head_;
     std::string head_;
+    std::span<const char> head_bytes_;
     bool head_pending_ = false;
     bool sent_anything_ = false;
     bool ended_early_ = false; ///< END_REQUEST went with the chunk completing Content-Length

@@ -5,6 +5,7 @@
 #include "net/accept_loop.hpp"
 #include "net/fd_acceptor.hpp"
 #include "peer_filter.hpp"
+#include "recycling_allocator.hpp"
 #include "server_context.hpp"
 #include "wsgibridge/fastcgi_server.hpp"
 
@@ -56,7 +57,7 @@ struct FastcgiServer::Impl
          const AccessLog& access)
         : options(o), log(l),
           workers(std::max(1u, o.threads)), context{options, handler, l,  access, io, workers,
-                                                    {},      {},      {}, {},     {}},
+                                                    {},      {},      {}, {},     {}, {}},
           peers(o.web_server_addrs), listener("FastCGI", o.bind, o.listen_fd, o.socket_mode, io),
           acceptor(listener.listen_fd(), "FastCGI", io, l, true)
     {
@@ -99,7 +100,8 @@ struct FastcgiServer::Impl
         while (n < 0 && errno == EINTR);
         if (n == 0) return; // closed before sending anything
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return; // reset
-        auto conn = std::make_shared<fastcgi::Connection>(s.release(), family, context);
+        auto conn = std::allocate_shared<fastcgi::Connection>(
+            fastcgi::RecyclingAllocator<fastcgi::Connection>{}, s.release(), family, context);
         conn->start(n > 0 ? static_cast<std::size_t>(n) : 0);
         if (!conn->closed()) connections.push_back(std::move(conn));
     }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "management.hpp"
+#include "request_state.hpp"
 #include "wsgibridge/fastcgi_server.hpp"
 
 #include <atomic>
@@ -32,6 +33,11 @@ struct ServerContext
     /// connection that has not needed a buffer of its own yet. Everything read into it
     /// is parsed (and copied where kept) before the io thread does anything else.
     std::span<char> io_buffer;
+    /// A finished request's state, reset, for the next BEGIN_REQUEST of any connection
+    /// (io thread only): behind nginx or mod_fcgid every request comes on a connection
+    /// of its own, and a new state cost its allocation, its PARAMS buffer and the
+    /// Request's two field lists each time.
+    std::shared_ptr<RequestState> spare_state;
 };
 
 } // namespace wsgibridge::fastcgi

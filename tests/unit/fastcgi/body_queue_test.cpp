@@ -101,3 +101,31 @@ TEST(BodyQueue, DrainGivesUpOverTheLimit)
     q.push(std::string(5000, 'x'));
     EXPECT_FALSE(q.drain(1000)); // over --max-drain and no end in sight
 }
+
+TEST(BodyQueue, CompleteOnceNothingMoreComesOffTheConnection)
+{
+    // complete() is read without the queue's lock: it must turn true on every way a
+    // body ends (CONTENT_LENGTH reached, empty STDIN, failure, over the limit).
+    EXPECT_TRUE(BodyQueue(0, 100, 1s).complete()); // CONTENT_LENGTH 0, or an Authorizer
+
+    BodyQueue sized(5, 100, 1s);
+    EXPECT_FALSE(sized.complete());
+    sized.push(std::string_view("abc"));
+    EXPECT_FALSE(sized.complete());
+    sized.push(std::string_view("de"));
+    EXPECT_TRUE(sized.complete());
+
+    BodyQueue streamed(std::nullopt, 100, 1s);
+    streamed.push(std::string_view("abc"));
+    EXPECT_FALSE(streamed.complete());
+    streamed.end_of_stream();
+    EXPECT_TRUE(streamed.complete());
+
+    BodyQueue aborted(std::nullopt, 100, 1s);
+    aborted.fail(errc::peer_gone);
+    EXPECT_TRUE(aborted.complete());
+
+    BodyQueue too_big(std::nullopt, 4, 1s);
+    too_big.push(std::string_view("abcde"));
+    EXPECT_TRUE(too_big.complete());
+}

@@ -88,6 +88,33 @@ void TestHandler::handle(const Request& req, BodySource& body, ResponseSink& sin
         for (const auto& h : req.headers)
             out += std::string(h.name) + "=" + std::to_string(h.value.size()) + "\n";
         (void)respond(sink, 200, "200 OK", out);
+    } else if (path == "/vars") {
+        // Everything the Request carries beyond /env: values too, the other CGI
+        // variables and the body length, with the body itself.
+        std::string out = std::string(req.method) + " " + std::string(req.target) + " " +
+                          std::string(req.scheme) + " " + std::string(req.remote_port) + " cl=" +
+                          (req.content_length ? std::to_string(*req.content_length) : "-") + "\n";
+        for (const auto& h : req.headers)
+            out += "H " + std::string(h.name) + "=" + std::string(h.value) + "\n";
+        for (const auto& v : req.variables)
+            out += "V " + std::string(v.name) + "=" + std::string(v.value) + "\n";
+        std::error_code ec;
+        out += "B " + read_all(body, ec) + (ec ? " error" : "") + "\n";
+        (void)respond(sink, 200, "200 OK", out);
+    } else if (path == "/fields") {
+        // QUERY_STRING fields "X-F<i>: <i as 20 chars>", to take the head past the
+        // sink's inline buffer.
+        std::vector<std::string> values;
+        std::vector<std::string> names;
+        int n = std::atoi(std::string(req.query_string).c_str());
+        for (int i = 0; i < n; ++i) {
+            names.push_back("X-F" + std::to_string(i));
+            values.push_back(std::string(20 - std::to_string(i).size(), '0') + std::to_string(i));
+        }
+        std::vector<Header> fields;
+        for (int i = 0; i < n; ++i)
+            fields.push_back({names[i], values[i]});
+        (void)respond(sink, 200, "200 OK", "fields", fields);
     } else if (path == "/big") {
         (void)respond(sink, 200, "200 OK", std::string(200000, 'B'));
     } else if (path == "/empty-chunks") {

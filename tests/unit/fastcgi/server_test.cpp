@@ -296,3 +296,26 @@ TEST_F(FcgiServerTest, WebServerAddrsFilterIpv6Peers)
     start(o);
     EXPECT_NE(exchange_v6(port(), request).find("hello"), std::string::npos);
 }
+
+TEST_F(FcgiServerTest, ResponseHeadOfAnySizeIsSentWhole)
+{
+    // The sink builds a usual head in a buffer of its own and a larger one on the heap:
+    // both sides of that limit, and far past it, give the same CGI head (FastCGI 1.0
+    // §6.2: the Responder's STDOUT is a CGI response).
+    start();
+    for (int n : {0, 1, 12, 13, 14, 15, 200}) {
+        RawFcgiClient c(port());
+        ASSERT_TRUE(
+            c.send(wire::request(1, wire::cgi_params("GET", "/fields?" + std::to_string(n)))));
+        auto r = c.read_reply(1);
+        ASSERT_TRUE(r.ended);
+        std::string want = "Status: 200 OK\r\nContent-Type: text/plain\r\n";
+        for (int i = 0; i < n; ++i) {
+            std::string v = std::to_string(i);
+            want += "X-F" + v + ": " + std::string(20 - v.size(), '0') + v + "\r\n";
+        }
+        want += "Content-Length: 6\r\n\r\nfields";
+        EXPECT_EQ(r.stdout_data, want) << n << " fields";
+        EXPECT_TRUE(r.padding_ok);
+    }
+}
