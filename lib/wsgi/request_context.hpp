@@ -64,6 +64,8 @@ struct ResponseState
 
     /// Drops the references (GIL held) and resets the state, keeping the capacity.
     void reset() noexcept;
+    /// Drops a partly validated head (GIL held); the phase stays.
+    void drop_head() noexcept;
 };
 
 struct RequestContext

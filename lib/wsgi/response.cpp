@@ -44,6 +44,16 @@ void ResponseState::reset() noexcept
     bytes_sent = 0;
 }
 
+void ResponseState::drop_head() noexcept
+{
+    status_ref.reset();
+    status = {};
+    code = 0;
+    refs.clear();
+    headers.clear();
+    content_length.reset();
+}
+
 std::string RequestContext::label() const
 {
     return concat(req.method, " ", req.target);

@@ -2,6 +2,8 @@
 
 #include <structmember.h>
 
+#include <cassert>
+
 #include "py_error.hpp"
 #include "response.hpp"
 #include "validate.hpp"
@@ -14,7 +16,15 @@ struct StartResponseObject
     PyObject ob_base; // PyObject_HEAD, spelled out so clang-format keeps it
     RequestContext* ctx;
     vectorcallfunc vectorcall; ///< called without building an argument tuple
+    /// The write() callable handed out, made once and kept while the object is reused
+    /// (a reference cycle, broken by detach_start_response when the object is not).
+    PyObject* write;
 };
+
+StartResponseObject* as_start_response(PyObject* self)
+{
+    return reinterpret_cast<StartResponseObject*>(self);
+}
 
 RequestContext* context_of(PyObject* self, const char* what)
 {
@@ -52,7 +62,23 @@ bool invalid(PyObject* exc, const char* what, PyObject* value, std::string_view 
     return false;
 }
 
-/// Validates the status and every header into `staged`; commits nothing on failure.
+/// RFC 9110 section 7.6.1 and 9112 section 6.1: the fields the gateway owns. Compared
+/// by length first: most names match none of the lengths and cost one switch.
+bool is_hop_by_hop(std::string_view name) noexcept
+{
+    switch (name.size()) {
+    case 2: return iequals(name, "TE");
+    case 7: return iequals(name, "Trailer") || iequals(name, "Upgrade");
+    case 10: return iequals(name, "Connection") || iequals(name, "Keep-Alive");
+    case 17: return iequals(name, "Transfer-Encoding");
+    case 18: return iequals(name, "Proxy-Authenticate");
+    case 19: return iequals(name, "Proxy-Authorization");
+    default: return false;
+    }
+}
+
+/// Validates the status and every header into `staged`; on failure `staged` holds a
+/// partial head the caller drops.
 bool stage_head(PyObject* status, PyObject* headers, ResponseState& staged)
 {
     if (!latin1_view(status, "status", staged.status)) return false;
@@ -78,10 +104,10 @@ bool stage_head(PyObject* status, PyObject* headers, ResponseState& staged)
             return invalid(PyExc_ValueError, "header name", PyTuple_GET_ITEM(item, 0), why);
         if (auto why = wsgi::check_header_value(h.value); !why.empty())
             return invalid(PyExc_ValueError, "header value", item, why);
-        if (wsgi::is_hop_by_hop(h.name))
+        if (is_hop_by_hop(h.name))
             return invalid(PyExc_ValueError, "header", item,
                            "is hop-by-hop: the gateway owns the connection (PEP 3333)");
-        if (iequals(h.name, "Content-Length")) {
+        if (h.name.size() == 14 && iequals(h.name, "Content-Length")) {
             auto length = wsgi::parse_content_length(h.value);
             if (!length)
                 return invalid(PyExc_ValueError, "header", item, "Content-Length is not a number");
@@ -198,28 +224,40 @@ PyObject* vectorcall(PyObject* self, PyObject* const* args, std::size_t nargsf, 
         return PyErr_Format(PyExc_RuntimeError,
                             "start_response() called a second time without exc_info");
     }
-    if (r.phase == Phase::no_head) r.phase = Phase::bad_head; // until the head validates
-
-    static thread_local ResponseState staged;
-    staged.reset();
-    if (!stage_head(status, headers, staged)) {
+    if (r.phase == Phase::no_head) {
+        // The first call: nothing to keep, so validate straight into the state.
+        r.phase = Phase::bad_head; // until the head validates
+        if (!stage_head(status, headers, r)) {
+            r.drop_head();
+            return nullptr;
+        }
+    } else {
+        // exc_info replacing a head (held or bad): a bad new head must leave the held one.
+        static thread_local ResponseState staged;
         staged.reset();
-        return nullptr;
+        if (!stage_head(status, headers, staged)) {
+            staged.reset();
+            return nullptr;
+        }
+        r.status_ref = std::move(staged.status_ref);
+        r.status = staged.status;
+        r.code = staged.code;
+        r.refs.swap(staged.refs);
+        r.headers.swap(staged.headers);
+        r.content_length = staged.content_length;
+        staged.reset();
     }
-    r.status_ref = std::move(staged.status_ref);
-    r.status = staged.status;
-    r.code = staged.code;
-    r.refs.swap(staged.refs);
-    r.headers.swap(staged.headers);
-    r.content_length = staged.content_length;
     r.phase = Phase::head_held;
-    staged.reset();
-    return PyCFunction_New(&write_def, self);
+    auto* obj = as_start_response(self);
+    if (obj->write == nullptr) obj->write = PyCFunction_New(&write_def, self);
+    return Py_XNewRef(obj->write);
 }
 
 void dealloc(PyObject* self)
 {
     PyTypeObject* type = Py_TYPE(self);
+    // write() holds the object, so a live write() means no dealloc: nothing to drop.
+    assert(as_start_response(self)->write == nullptr);
     type->tp_free(self);
     Py_DECREF(type); // instances of heap types own a reference to their type
 }
@@ -248,19 +286,36 @@ PyRef create_start_response_type()
     return PyRef::steal(PyType_FromSpec(&spec));
 }
 
-PyRef new_start_response(PyObject* type, RequestContext& ctx)
+PyRef new_start_response(PyObject* type)
 {
     auto* obj = PyObject_New(StartResponseObject, reinterpret_cast<PyTypeObject*>(type));
     if (obj != nullptr) {
-        obj->ctx = &ctx;
+        obj->ctx = nullptr;
         obj->vectorcall = vectorcall;
+        obj->write = nullptr;
     }
     return PyRef::steal(reinterpret_cast<PyObject*>(obj));
 }
 
-void detach_start_response(PyObject* obj) noexcept
+void attach_start_response(PyObject* obj, RequestContext& ctx) noexcept
 {
-    reinterpret_cast<StartResponseObject*>(obj)->ctx = nullptr;
+    as_start_response(obj)->ctx = &ctx;
+}
+
+bool detach_start_response(PyObject* obj, bool keep) noexcept
+{
+    auto* sr = as_start_response(obj);
+    sr->ctx = nullptr;
+    // Reusable only if no one else can reach it: the caller's reference (and the one
+    // write() holds), and write() held by nothing but the object.
+    PyObject* write = sr->write;
+    bool alone = write == nullptr ? Py_REFCNT(obj) == 1
+                                  : Py_REFCNT(obj) == 2 && Py_REFCNT(write) == 1;
+    if (keep && alone) return true;
+    // Kept by the app (or going): break the cycle; an app holding write() keeps the
+    // object alive through it, detached.
+    Py_CLEAR(sr->write);
+    return false;
 }
 
 } // namespace wsgibridge::py
