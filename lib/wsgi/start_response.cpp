@@ -62,21 +62,6 @@ bool invalid(PyObject* exc, const char* what, PyObject* value, std::string_view 
     return false;
 }
 
-/// RFC 9110 section 7.6.1 and 9112 section 6.1: the fields the gateway owns. Compared
-/// by length first: most names match none of the lengths and cost one switch.
-bool is_hop_by_hop(std::string_view name) noexcept
-{
-    switch (name.size()) {
-    case 2: return iequals(name, "TE");
-    case 7: return iequals(name, "Trailer") || iequals(name, "Upgrade");
-    case 10: return iequals(name, "Connection") || iequals(name, "Keep-Alive");
-    case 17: return iequals(name, "Transfer-Encoding");
-    case 18: return iequals(name, "Proxy-Authenticate");
-    case 19: return iequals(name, "Proxy-Authorization");
-    default: return false;
-    }
-}
-
 /// Validates the status and every header into `staged`; on failure `staged` holds a
 /// partial head the caller drops.
 bool stage_head(PyObject* status, PyObject* headers, ResponseState& staged)
@@ -104,7 +89,7 @@ bool stage_head(PyObject* status, PyObject* headers, ResponseState& staged)
             return invalid(PyExc_ValueError, "header name", PyTuple_GET_ITEM(item, 0), why);
         if (auto why = wsgi::check_header_value(h.value); !why.empty())
             return invalid(PyExc_ValueError, "header value", item, why);
-        if (is_hop_by_hop(h.name))
+        if (wsgi::is_hop_by_hop(h.name))
             return invalid(PyExc_ValueError, "header", item,
                            "is hop-by-hop: the gateway owns the connection (PEP 3333)");
         if (h.name.size() == 14 && iequals(h.name, "Content-Length")) {
