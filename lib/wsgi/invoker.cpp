@@ -185,24 +185,32 @@ void WsgiApp::handle(const Request& req, BodySource& body, ResponseSink& sink) n
     // (that call releases the GIL around body reads and sink writes).
     std::unique_lock<std::mutex> one_at_a_time(impl_->serial, std::defer_lock);
     if (!impl_->options.multithread) one_at_a_time.lock();
-    py::GilAcquire gil;
     // Reused by this thread's requests: the header vectors keep their capacity.
     static thread_local py::ResponseState resp;
-    resp.reset();
+    static thread_local py::DeferredSend deferred;
     RequestContext ctx{req,  body, sink, impl_->log, *impl_->keys, resp, req.method == "HEAD",
                        true, {},   {},   false};
-    try {
-        impl_->serve(ctx);
-    } catch (const std::exception& e) {
-        PyErr_Clear();
-        impl_->log.error(concat(req.method, " ", req.target, ": internal error: ", e.what()));
-        py::report_app_failure(ctx, concat("internal error: ", e.what()), {});
-        py::fail_response(ctx, 500, "internal error");
-    } catch (...) {
-        PyErr_Clear();
-        py::fail_response(ctx, 500, "internal error");
+    {
+        py::GilAcquire gil;
+        // Called from Python (the GIL was held): no parking, the sink is called at once.
+        ctx.deferred = gil.nested() ? nullptr : &deferred;
+        resp.reset();
+        try {
+            impl_->serve(ctx);
+        } catch (const std::exception& e) {
+            PyErr_Clear();
+            impl_->log.error(concat(req.method, " ", req.target, ": internal error: ", e.what()));
+            py::report_app_failure(ctx, concat("internal error: ", e.what()), {});
+            py::fail_response(ctx, 500, "internal error");
+        } catch (...) {
+            PyErr_Clear();
+            py::fail_response(ctx, 500, "internal error");
+        }
+        resp.reset();
     }
-    resp.reset();
+    // A small last response parked by the driver goes out now, after the GIL was
+    // given up once for the whole request.
+    py::send_deferred(ctx);
 }
 
 } // namespace wsgibridge

@@ -68,6 +68,18 @@ struct ResponseState
     void drop_head() noexcept;
 };
 
+/// The whole response (head and one body item, e.g. a hello app's [body]) copied while
+/// the GIL is held, to be sent after the invoker gives the GIL up: one GIL round trip
+/// less per request. Reused by the thread from request to request (capacity kept).
+struct DeferredSend
+{
+    bool armed = false;
+    std::vector<char> bytes; ///< status, header names and values, body: what the views point into
+    std::vector<Header> headers;
+    ResponseHead head;
+    std::string_view body;
+};
+
 struct RequestContext
 {
     const Request& req;
@@ -81,6 +93,9 @@ struct RequestContext
     std::error_code body_error; ///< the first BodySource failure the app saw
     std::error_code sink_error; ///< the sink failed: the client is gone
     bool client_gone = false;   ///< sink.client_gone() after the last write (asked without the GIL)
+    /// Where a small final response may be parked (send_deferred sends it); nullptr
+    /// when the caller already held the GIL, so it is sent at once.
+    DeferredSend* deferred = nullptr;
 
     /// "GET /path?q": the prefix of every log line about this request.
     std::string label() const;
