@@ -346,6 +346,23 @@ def route(environ, start_response):
         except TypeError as e:
             return [("TypeError: %s" % e).encode()]
         return [b"accepted"]
+    # Reuse of the per-request objects (the gateway keeps one the app did not keep):
+    # /ids names them, /sr-save keeps start_response, /sr-stale calls the kept one.
+    if path == "/ids":
+        return _text(start_response, "%d %d" % (id(start_response), id(inp)))
+    if path == "/sr-save":
+        _saved_write[:] = [start_response]
+        return _text(start_response, "%d" % id(start_response))
+    if path == "/sr-stale":
+        try:
+            _saved_write[0]("500 Stale", [("X-Stale", "1")])
+        except Exception as e:
+            return _text(start_response, "%s: %s" % (type(e).__name__, e))
+        return _text(start_response, "accepted")
+    if path == "/input-readline":
+        return _text(start_response, repr(inp.readline()))
+    if path == "/input-read":
+        return _text(start_response, repr(inp.read()))
     if path == "/input-save":
         _saved_write[:] = [inp]
         return _text(start_response, "saved")
