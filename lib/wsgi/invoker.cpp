@@ -42,6 +42,7 @@ struct WsgiApp::Impl
     /// next request (one allocation and one free less per request for each). Touched
     /// only with the GIL held, which is what makes the vectors safe across threads.
     std::vector<PyRef> spare_inputs, spare_start_responses;
+    py::HeaderNameCache header_names; ///< GIL held, like the spares
     /// Held around each call when !options.multithread: wsgi.multithread False promises
     /// the app one call at a time (PEP 3333), even from a multithreaded host.
     std::mutex serial;
@@ -57,6 +58,7 @@ struct WsgiApp::Impl
             py::detach_start_response(sr.get(), false); // breaks its cycle with write()
         spare_start_responses.clear();
         spare_inputs.clear();
+        header_names.clear();
         if (environ) environ->clear();
         environ.reset();
         errors.reset();
@@ -194,6 +196,7 @@ void WsgiApp::handle(const Request& req, BodySource& body, ResponseSink& sink) n
         py::GilAcquire gil;
         // Called from Python (the GIL was held): no parking, the sink is called at once.
         ctx.deferred = gil.nested() ? nullptr : &deferred;
+        ctx.header_names = &impl_->header_names;
         resp.reset();
         try {
             impl_->serve(ctx);

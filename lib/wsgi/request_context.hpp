@@ -5,6 +5,7 @@
 // not a dangling pointer.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -80,6 +81,42 @@ struct DeferredSend
     std::string_view body;
 };
 
+/// Header names start_response already validated (token, not hop-by-hop), by object
+/// identity: an app usually passes the same str objects every time (literals in its
+/// code), so their checks run once. Holding a reference keeps a cached pointer from
+/// ever naming another object. One per application, used with the GIL held.
+class HeaderNameCache
+{
+public:
+    struct Entry
+    {
+        PyRef name;
+        bool content_length = false;
+    };
+    const Entry* find(PyObject* name) const noexcept
+    {
+        for (const Entry& e : entries_)
+            if (e.name.get() == name) return &e;
+        return nullptr;
+    }
+    /// `name` must be an exact str (a subclass could change what it compares equal to).
+    void add(PyObject* name, bool content_length) noexcept
+    {
+        Entry& e = entries_[next_++ % entries_.size()];
+        e.name = PyRef::borrow(name);
+        e.content_length = content_length;
+    }
+    void clear() noexcept
+    {
+        for (Entry& e : entries_)
+            e.name.reset();
+    }
+
+private:
+    std::array<Entry, 8> entries_;
+    std::size_t next_ = 0;
+};
+
 struct RequestContext
 {
     const Request& req;
@@ -96,6 +133,7 @@ struct RequestContext
     /// Where a small final response may be parked (send_deferred sends it); nullptr
     /// when the caller already held the GIL, so it is sent at once.
     DeferredSend* deferred = nullptr;
+    HeaderNameCache* header_names = nullptr; ///< nullptr: no cache, every name is checked
 
     /// "GET /path?q": the prefix of every log line about this request.
     std::string label() const;

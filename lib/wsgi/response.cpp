@@ -145,10 +145,7 @@ void send_deferred(RequestContext& ctx) noexcept
     if (ctx.deferred == nullptr || !ctx.deferred->armed) return;
     DeferredSend& d = *ctx.deferred;
     d.armed = false;
-    std::error_code ec = ctx.sink.start(d.head);
-    if (!ec && d.head.body_allowed && !d.body.empty())
-        ec = ctx.sink.write({d.body.data(), d.body.size()});
-    if (!ec) ec = ctx.sink.finish();
+    std::error_code ec = ctx.sink.respond(d.head, {d.body.data(), d.body.size()});
     if (!ec) return;
     // As write_body and abandon_response do, without the GIL (neither needs it).
     try {

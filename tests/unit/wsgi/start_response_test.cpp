@@ -188,6 +188,28 @@ TEST_F(StartResponseTest, WriteToAGoneClientRaisesOSError)
         << "a client leaving is not an error: " << log_text();
 }
 
+// A header name object seen before skips its name checks (HeaderNameCache): its value
+// is still checked every time, and a name that failed is never remembered.
+TEST_F(StartResponseTest, RememberedHeaderNamesStillHaveTheirValuesChecked)
+{
+    for (int round = 0; round < 2; ++round) {
+        auto sink = get("/header-cache/ok");
+        EXPECT_EQ(sink.header("X-Cached"), "ok") << round;
+        EXPECT_EQ(get("/header-cache/nul").body,
+                  "ValueError: header value ('X-Cached', 'a\\x00b'): header value contains NUL")
+            << round;
+        EXPECT_EQ(get("/header-cache/int").body,
+                  "TypeError: header value must be str, not int: 1")
+            << round;
+        EXPECT_NE(get("/header-cache/hop").body.find("is hop-by-hop"), std::string::npos)
+            << round;
+        EXPECT_EQ(get("/header-cache/subclass").header("X-Sub"), "ok") << round;
+        EXPECT_NE(get("/header-cache/subclass-bad").body.find("header name must be a token"),
+                  std::string::npos)
+            << round;
+    }
+}
+
 // The gateway reuses a start_response the application kept no reference to; one it
 // kept stays bound to nothing (PEP 3333 gives start_response no life after its request).
 TEST_F(StartResponseTest, ReusedOnlyWhenNotKeptAndAKeptOneNeverReachesALaterRequest)
