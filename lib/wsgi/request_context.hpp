@@ -81,8 +81,8 @@ struct DeferredSend
     std::string_view body;
 };
 
-/// Header names start_response already validated (token, not hop-by-hop), by object
-/// identity: an app usually passes the same str objects every time (literals in its
+/// Header names start_response already validated (token, not hop-by-hop), and the last
+/// valid status, by object identity: an app usually passes the same str objects every time (literals in its
 /// code), so their checks run once. Holding a reference keeps a cached pointer from
 /// ever naming another object. One per application, used with the GIL held.
 class HeaderNameCache
@@ -106,14 +106,29 @@ public:
         e.name = PyRef::borrow(name);
         e.content_length = content_length;
     }
+    /// The last valid status object (exact str) and its code, by identity likewise.
+    bool is_last_status(PyObject* status, int& code) const noexcept
+    {
+        if (status != status_.get()) return false;
+        code = status_code_;
+        return true;
+    }
+    void set_last_status(PyObject* status, int code) noexcept
+    {
+        status_ = PyRef::borrow(status);
+        status_code_ = code;
+    }
     void clear() noexcept
     {
         for (Entry& e : entries_)
             e.name.reset();
+        status_.reset();
     }
 
 private:
     std::array<Entry, 8> entries_;
+    PyRef status_;
+    int status_code_ = 0;
     std::size_t next_ = 0;
 };
 

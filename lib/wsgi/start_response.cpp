@@ -92,9 +92,16 @@ bool invalid(PyObject* exc, const char* what, PyObject* value, std::string_view 
 bool stage_head(PyObject* status, PyObject* headers, ResponseState& staged,
                 HeaderNameCache* names)
 {
-    if (!latin1_view(status, "status", staged.status)) return false;
-    if (auto why = wsgi::check_status(staged.status, staged.code); !why.empty())
-        return invalid(PyExc_ValueError, "status", status, why);
+    if (names && names->is_last_status(status, staged.code)) {
+        // The status object validated last time (an app's "200 OK" literal).
+        staged.status = {static_cast<const char*>(PyUnicode_DATA(status)),
+                         static_cast<std::size_t>(PyUnicode_GET_LENGTH(status))};
+    } else {
+        if (!latin1_view(status, "status", staged.status)) return false;
+        if (auto why = wsgi::check_status(staged.status, staged.code); !why.empty())
+            return invalid(PyExc_ValueError, "status", status, why);
+        if (names && PyUnicode_CheckExact(status)) names->set_last_status(status, staged.code);
+    }
     staged.status_ref = PyRef::borrow(status);
 
     if (!PyList_Check(headers))

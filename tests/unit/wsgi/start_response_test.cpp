@@ -188,13 +188,15 @@ TEST_F(StartResponseTest, WriteToAGoneClientRaisesOSError)
         << "a client leaving is not an error: " << log_text();
 }
 
-// A header name object seen before skips its name checks (HeaderNameCache): its value
-// is still checked every time, and a name that failed is never remembered.
+// A header name or status object seen before skips its checks (HeaderNameCache): a
+// header's value is still checked every time, and a name that failed is never remembered.
 TEST_F(StartResponseTest, RememberedHeaderNamesStillHaveTheirValuesChecked)
 {
     for (int round = 0; round < 2; ++round) {
         auto sink = get("/header-cache/ok");
         EXPECT_EQ(sink.header("X-Cached"), "ok") << round;
+        EXPECT_EQ(sink.status, "200 OK") << round << ": the remembered status object";
+        EXPECT_EQ(sink.status_code, 200) << round;
         EXPECT_EQ(get("/header-cache/nul").body,
                   "ValueError: header value ('X-Cached', 'a\\x00b'): header value contains NUL")
             << round;
