@@ -10,7 +10,6 @@
 #include "validate.hpp"
 
 #include <sys/stat.h>
-
 #include <utility>
 
 namespace wsgibridge::py {

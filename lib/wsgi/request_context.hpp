@@ -82,9 +82,9 @@ struct DeferredSend
 };
 
 /// Header names start_response already validated (token, not hop-by-hop), and the last
-/// valid status, by object identity: an app usually passes the same str objects every time (literals in its
-/// code), so their checks run once. Holding a reference keeps a cached pointer from
-/// ever naming another object. One per application, used with the GIL held.
+/// valid status, by object identity: an app usually passes the same str objects every time
+/// (literals in its code), so their checks run once. Holding a reference keeps a cached pointer
+/// from ever naming another object. One per application, used with the GIL held.
 class HeaderNameCache
 {
 public:

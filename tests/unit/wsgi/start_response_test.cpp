@@ -200,11 +200,9 @@ TEST_F(StartResponseTest, RememberedHeaderNamesStillHaveTheirValuesChecked)
         EXPECT_EQ(get("/header-cache/nul").body,
                   "ValueError: header value ('X-Cached', 'a\\x00b'): header value contains NUL")
             << round;
-        EXPECT_EQ(get("/header-cache/int").body,
-                  "TypeError: header value must be str, not int: 1")
+        EXPECT_EQ(get("/header-cache/int").body, "TypeError: header value must be str, not int: 1")
             << round;
-        EXPECT_NE(get("/header-cache/hop").body.find("is hop-by-hop"), std::string::npos)
-            << round;
+        EXPECT_NE(get("/header-cache/hop").body.find("is hop-by-hop"), std::string::npos) << round;
         EXPECT_EQ(get("/header-cache/subclass").header("X-Sub"), "ok") << round;
         EXPECT_NE(get("/header-cache/subclass-bad").body.find("header name must be a token"),
                   std::string::npos)
