@@ -2,6 +2,7 @@
 //
 // State machine:
 //   idle --start()--> started --write()*, send_file()*--> --finish()--> done
+//   idle --respond()--> done (start, write, finish in one call)
 //   idle or started --abort()--> aborted
 // start() may only buffer the head: bytes are guaranteed handed to the transport when
 // write() or finish() returns (PEP 3333: write() must not return before that), which
@@ -44,6 +45,13 @@ public:
 
     /// The response is complete.
     virtual std::error_code finish() = 0;
+
+    /// The whole response in one call, from idle: start(head), write(body) when the head
+    /// allows a body and `body` is not empty, finish(). The invoker uses it when the
+    /// application's whole answer is known at once (a one-item list, PEP 3333's usual
+    /// `return [body]`), so a front end can override it to send head and body in one
+    /// write. The default makes the three calls and returns the first error.
+    virtual std::error_code respond(const ResponseHead& head, std::span<const char> body);
 
     /// The response cannot be completed (app failed after the head was sent, or the
     /// body fell short of Content-Length): end it so the client sees an incomplete

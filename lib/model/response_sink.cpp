@@ -7,6 +7,14 @@
 
 namespace wsgibridge {
 
+std::error_code ResponseSink::respond(const ResponseHead& head, std::span<const char> body)
+{
+    if (auto ec = start(head)) return ec;
+    if (head.body_allowed && !body.empty())
+        if (auto ec = write(body)) return ec;
+    return finish();
+}
+
 std::error_code ResponseSink::send_file(int fd, std::uint64_t offset, std::uint64_t count)
 {
     std::array<char, 64 * 1024> buf;

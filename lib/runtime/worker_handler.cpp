@@ -73,6 +73,17 @@ public:
             return std::make_error_code(std::errc::timed_out);
         return inner_.finish();
     }
+    /// One forward (and one ownership check) for the whole response, so the server's
+    /// own respond() still sees it in one call.
+    std::error_code respond(const ResponseHead& head, std::span<const char> body) override
+    {
+        int expected = idle;
+        if (!owner.compare_exchange_strong(expected, app))
+            return std::make_error_code(std::errc::timed_out);
+        status = head.status_code;
+        if (head.body_allowed) bytes += body.size();
+        return inner_.respond(head, body);
+    }
     void abort(std::string_view reason) override
     {
         if (owner.load(std::memory_order_relaxed) != watchdog) inner_.abort(reason);
@@ -253,7 +264,8 @@ void WorkerHandler::handle(const Request& req, BodySource& body, ResponseSink& s
         return answer_health(req, sink, stopping);
     }
     ObservedSink observed(sink);
-    auto started = Clock::now();
+    // Read only for the access log and the --stats histogram.
+    auto started = d.json_access || d.slot ? Clock::now() : Clock::time_point{};
     if (d.slot) d.slot->in_flight.fetch_add(1, std::memory_order_relaxed);
 
     InFlight* entry = nullptr;

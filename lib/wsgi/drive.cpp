@@ -10,6 +10,7 @@
 #include "validate.hpp"
 
 #include <sys/stat.h>
+#include <utility>
 
 namespace wsgibridge::py {
 
@@ -123,8 +124,19 @@ std::optional<std::string> iterate(RequestContext& ctx, PyObject* result)
     auto& r = ctx.resp;
     bool single = (PyList_CheckExact(result) && PyList_GET_SIZE(result) == 1) ||
                   (PyTuple_CheckExact(result) && PyTuple_GET_SIZE(result) == 1);
-    PyRef it = PyRef::steal(PyObject_GetIter(result));
-    if (!it) return log_app_exception(ctx, "the application's result is not iterable");
+    // A one-item list or tuple (the usual `return [body]`) is read directly: no
+    // iterator object, no second next() to find the end.
+    PyRef it;
+    if (!single) {
+        it = PyRef::steal(PyObject_GetIter(result));
+        if (!it) return log_app_exception(ctx, "the application's result is not iterable");
+    }
+    bool taken = false;
+    auto next = [&] {
+        if (!single) return PyRef::steal(PyIter_Next(it.get()));
+        if (std::exchange(taken, true)) return PyRef();
+        return PyRef::borrow(PySequence_Fast_GET_ITEM(result, 0));
+    };
     while (true) {
         if (ctx.client_gone) {
             ctx.sink_error = make_error_code(errc::peer_gone);
@@ -132,7 +144,7 @@ std::optional<std::string> iterate(RequestContext& ctx, PyObject* result)
                 concat(ctx.label(), ": the client is gone; stopped iterating the response"));
             return std::nullopt;
         }
-        PyRef item = PyRef::steal(PyIter_Next(it.get()));
+        PyRef item = next();
         if (!item) {
             if (!PyErr_Occurred()) return std::nullopt;
             return log_app_exception(ctx, "the application raised while iterating");
@@ -155,7 +167,11 @@ std::optional<std::string> iterate(RequestContext& ctx, PyObject* result)
         // The only item of a list or tuple (no close() to call first): finish with it,
         // unless it falls short of the app's Content-Length (finish_response aborts).
         bool last = single && (!r.content_length || *r.content_length <= data.size());
-        if (write_body(ctx, data, last) != Sent::more) return std::nullopt;
+        if (last) {
+            write_last(ctx, data);
+            return std::nullopt;
+        }
+        if (write_body(ctx, data) != Sent::more) return std::nullopt;
     }
 }
 

@@ -20,6 +20,9 @@ public:
     GilAcquire(const GilAcquire&) = delete;
     GilAcquire& operator=(const GilAcquire&) = delete;
 
+    /// The GIL was already held on entry (and stays held after this object goes).
+    bool nested() const noexcept { return nested_; }
+
 private:
     bool nested_; ///< the GIL was already held by this thread: nothing to do
 };

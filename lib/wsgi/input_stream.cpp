@@ -261,11 +261,11 @@ PyRef create_input_type()
     return PyRef::steal(PyType_FromSpec(&spec));
 }
 
-PyRef new_input(PyObject* type, RequestContext& ctx)
+PyRef new_input(PyObject* type)
 {
     auto* obj = PyObject_New(InputObject, reinterpret_cast<PyTypeObject*>(type));
     if (obj != nullptr) {
-        obj->ctx = &ctx;
+        obj->ctx = nullptr;
         obj->buf = nullptr;
         obj->pos = obj->len = 0;
         obj->eof = false;
@@ -273,9 +273,20 @@ PyRef new_input(PyObject* type, RequestContext& ctx)
     return PyRef::steal(reinterpret_cast<PyObject*>(obj));
 }
 
-void detach_input(PyObject* obj) noexcept
+void attach_input(PyObject* obj, RequestContext& ctx) noexcept
 {
-    as_input(obj)->ctx = nullptr;
+    InputObject* in = as_input(obj);
+    in->ctx = &ctx;
+    in->pos = in->len = 0; // nothing read ahead from an earlier request's body survives
+    in->eof = false;
+}
+
+bool detach_input(PyObject* obj) noexcept
+{
+    InputObject* in = as_input(obj);
+    in->ctx = nullptr;
+    in->pos = in->len = 0;
+    return Py_REFCNT(obj) == 1; // only the caller's reference: the app kept none
 }
 
 } // namespace wsgibridge::py

@@ -10,8 +10,13 @@
 namespace wsgibridge::py {
 
 PyRef create_input_type();
-PyRef new_input(PyObject* type, RequestContext& ctx);
-/// After the request: reads raise ValueError instead of touching the request.
-void detach_input(PyObject* obj) noexcept;
+/// A wsgi.input bound to no request (reads raise until attach_input).
+PyRef new_input(PyObject* type);
+/// Binds `obj` to `ctx` for one request, with an empty read-ahead buffer.
+void attach_input(PyObject* obj, RequestContext& ctx) noexcept;
+/// After the request: reads raise ValueError instead of touching the request. Returns
+/// true when nothing but the caller's reference reaches the object (the app kept no
+/// reference, e.g. through the environ), so it may serve a later request.
+bool detach_input(PyObject* obj) noexcept;
 
 } // namespace wsgibridge::py

@@ -5,6 +5,7 @@
 // not a dangling pointer.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -64,6 +65,71 @@ struct ResponseState
 
     /// Drops the references (GIL held) and resets the state, keeping the capacity.
     void reset() noexcept;
+    /// Drops a partly validated head (GIL held); the phase stays.
+    void drop_head() noexcept;
+};
+
+/// The whole response (head and one body item, e.g. a hello app's [body]) copied while
+/// the GIL is held, to be sent after the invoker gives the GIL up: one GIL round trip
+/// less per request. Reused by the thread from request to request (capacity kept).
+struct DeferredSend
+{
+    bool armed = false;
+    std::vector<char> bytes; ///< status, header names and values, body: what the views point into
+    std::vector<Header> headers;
+    ResponseHead head;
+    std::string_view body;
+};
+
+/// Header names start_response already validated (token, not hop-by-hop), and the last
+/// valid status, by object identity: an app usually passes the same str objects every time
+/// (literals in its code), so their checks run once. Holding a reference keeps a cached pointer
+/// from ever naming another object. One per application, used with the GIL held.
+class HeaderNameCache
+{
+public:
+    struct Entry
+    {
+        PyRef name;
+        bool content_length = false;
+    };
+    const Entry* find(PyObject* name) const noexcept
+    {
+        for (const Entry& e : entries_)
+            if (e.name.get() == name) return &e;
+        return nullptr;
+    }
+    /// `name` must be an exact str (a subclass could change what it compares equal to).
+    void add(PyObject* name, bool content_length) noexcept
+    {
+        Entry& e = entries_[next_++ % entries_.size()];
+        e.name = PyRef::borrow(name);
+        e.content_length = content_length;
+    }
+    /// The last valid status object (exact str) and its code, by identity likewise.
+    bool is_last_status(PyObject* status, int& code) const noexcept
+    {
+        if (status != status_.get()) return false;
+        code = status_code_;
+        return true;
+    }
+    void set_last_status(PyObject* status, int code) noexcept
+    {
+        status_ = PyRef::borrow(status);
+        status_code_ = code;
+    }
+    void clear() noexcept
+    {
+        for (Entry& e : entries_)
+            e.name.reset();
+        status_.reset();
+    }
+
+private:
+    std::array<Entry, 8> entries_;
+    PyRef status_;
+    int status_code_ = 0;
+    std::size_t next_ = 0;
 };
 
 struct RequestContext
@@ -79,6 +145,10 @@ struct RequestContext
     std::error_code body_error; ///< the first BodySource failure the app saw
     std::error_code sink_error; ///< the sink failed: the client is gone
     bool client_gone = false;   ///< sink.client_gone() after the last write (asked without the GIL)
+    /// Where a small final response may be parked (send_deferred sends it); nullptr
+    /// when the caller already held the GIL, so it is sent at once.
+    DeferredSend* deferred = nullptr;
+    HeaderNameCache* header_names = nullptr; ///< nullptr: no cache, every name is checked
 
     /// "GET /path?q": the prefix of every log line about this request.
     std::string label() const;

@@ -1,5 +1,8 @@
 #include "response.hpp"
 
+#include <algorithm>
+#include <cstring>
+
 #include "gil.hpp"
 #include "validate.hpp"
 
@@ -44,16 +47,27 @@ void ResponseState::reset() noexcept
     bytes_sent = 0;
 }
 
+void ResponseState::drop_head() noexcept
+{
+    status_ref.reset();
+    status = {};
+    code = 0;
+    refs.clear();
+    headers.clear();
+    content_length.reset();
+}
+
 std::string RequestContext::label() const
 {
     return concat(req.method, " ", req.target);
 }
 
-Sent write_body(RequestContext& ctx, std::string_view data, bool and_finish)
+namespace {
+
+/// Fixes body_allowed with the first data, and clips `data` at the app's Content-Length.
+std::string_view clip(RequestContext& ctx, std::string_view data, bool first)
 {
     auto& r = ctx.resp;
-    if (ctx.sink_error) return Sent::failed;
-    bool first = !r.head_sent();
     if (first) r.body_allowed = wsgi::status_allows_body(r.code) && !ctx.head_method;
     if (r.content_length && r.body_allowed) {
         std::uint64_t left = *r.content_length - r.bytes_sent;
@@ -66,6 +80,88 @@ Sent write_body(RequestContext& ctx, std::string_view data, bool and_finish)
             data = data.substr(0, static_cast<std::size_t>(left));
         }
     }
+    return data;
+}
+
+/// Above this, the copy would cost more than the GIL round trip it saves.
+constexpr std::size_t max_deferred_bytes = 16 * 1024;
+
+/// Copies the held head and `body` into `d`; false (nothing armed) if too big.
+bool park(const ResponseState& r, std::string_view body, DeferredSend& d)
+{
+    std::size_t total = r.status.size() + body.size();
+    for (const Header& h : r.headers)
+        total += h.name.size() + h.value.size();
+    if (total > max_deferred_bytes) return false;
+    // Grown once per thread (to the largest response parked so far), then only copied
+    // into: std::string::append per field cost more than the copies themselves.
+    if (d.bytes.size() < total) d.bytes.resize(std::max<std::size_t>(total, 1024));
+    d.headers.clear();
+    char* out = d.bytes.data();
+    auto copy = [&out](std::string_view s) {
+        if (!s.empty()) std::memcpy(out, s.data(), s.size());
+        std::string_view copied(out, s.size());
+        out += s.size();
+        return copied;
+    };
+    d.head = {};
+    d.head.status_code = r.code;
+    d.head.status = copy(r.status);
+    for (const Header& h : r.headers) {
+        std::string_view name = copy(h.name);
+        d.headers.push_back({name, copy(h.value)});
+    }
+    d.head.headers = d.headers;
+    d.head.content_length = r.content_length;
+    d.head.content_length_computed = r.length_computed;
+    d.head.body_allowed = r.body_allowed;
+    d.body = copy(body);
+    d.armed = true;
+    return true;
+}
+
+} // namespace
+
+Sent write_last(RequestContext& ctx, std::string_view data)
+{
+    auto& r = ctx.resp;
+    if (ctx.deferred == nullptr || r.head_sent() || ctx.sink_error)
+        return write_body(ctx, data, true);
+    bool allowed_before = r.body_allowed;
+    std::string_view body = clip(ctx, data, true);
+    if (!park(r, r.body_allowed ? body : std::string_view{}, *ctx.deferred)) {
+        r.body_allowed = allowed_before; // write_body decides it again
+        return write_body(ctx, body, true);
+    }
+    // What write_body(..., true) leaves behind on success; a failure of the parked send
+    // is noted by send_deferred.
+    r.phase = Phase::finished;
+    if (r.body_allowed) r.bytes_sent += body.size();
+    return Sent::done;
+}
+
+void send_deferred(RequestContext& ctx) noexcept
+{
+    if (ctx.deferred == nullptr || !ctx.deferred->armed) return;
+    DeferredSend& d = *ctx.deferred;
+    d.armed = false;
+    std::error_code ec = ctx.sink.respond(d.head, {d.body.data(), d.body.size()});
+    if (!ec) return;
+    // As write_body and abandon_response do, without the GIL (neither needs it).
+    try {
+        note_sink_error(ctx, ec, "sending the response head");
+        ctx.sink.abort(concat("client gone: ", ec.message()));
+    } catch (...) {
+        ctx.sink.abort("client gone");
+    }
+}
+
+Sent write_body(RequestContext& ctx, std::string_view data, bool and_finish)
+{
+    auto& r = ctx.resp;
+    if (ctx.sink_error) return Sent::failed;
+    bool first = !r.head_sent();
+    data = clip(ctx, data, first);
     ResponseHead head;
     if (first) {
         head = make_head(ctx);
@@ -127,6 +223,9 @@ void finish_response(RequestContext& ctx)
 void fail_response(RequestContext& ctx, int code, std::string_view reason)
 {
     auto& r = ctx.resp;
+    // A parked response that was not sent yet: the sink is still idle, and abort() (or
+    // an error answer) replaces it.
+    if (ctx.deferred) ctx.deferred->armed = false;
     if (ctx.sink_error) return abandon_response(ctx);
     if (r.head_sent()) {
         GilRelease unlocked;
@@ -161,6 +260,7 @@ void fail_response(RequestContext& ctx, int code, std::string_view reason)
 
 void abandon_response(RequestContext& ctx)
 {
+    if (ctx.deferred) ctx.deferred->armed = false;
     std::string reason = concat("client gone: ", ctx.sink_error.message());
     GilRelease unlocked;
     ctx.sink.abort(reason);

@@ -22,6 +22,14 @@ enum class Sent {
 /// response is finished in the same GIL release (one GIL round trip less per request).
 Sent write_body(RequestContext& ctx, std::string_view data, bool and_finish = false);
 
+/// Sends `data`, the whole rest of the body, and finishes the response. When nothing
+/// was sent yet and the response is small, it is copied to ctx.deferred instead (the
+/// state says finished) and send_deferred sends it after the GIL is given up.
+Sent write_last(RequestContext& ctx, std::string_view data);
+
+/// Sends what write_last parked, if anything. Called WITHOUT the GIL.
+void send_deferred(RequestContext& ctx) noexcept;
+
 /// Sends the head if nothing was sent (with Content-Length 0: the body is empty), then
 /// finishes, or aborts when the body fell short of the app's Content-Length.
 void finish_response(RequestContext& ctx);

@@ -2,6 +2,8 @@
 
 #include <structmember.h>
 
+#include <cassert>
+
 #include "py_error.hpp"
 #include "response.hpp"
 #include "validate.hpp"
@@ -14,7 +16,15 @@ struct StartResponseObject
     PyObject ob_base; // PyObject_HEAD, spelled out so clang-format keeps it
     RequestContext* ctx;
     vectorcallfunc vectorcall; ///< called without building an argument tuple
+    /// The write() callable handed out, made once and kept while the object is reused
+    /// (a reference cycle, broken by detach_start_response when the object is not).
+    PyObject* write;
 };
+
+StartResponseObject* as_start_response(PyObject* self)
+{
+    return reinterpret_cast<StartResponseObject*>(self);
+}
 
 RequestContext* context_of(PyObject* self, const char* what)
 {
@@ -23,9 +33,8 @@ RequestContext* context_of(PyObject* self, const char* what)
     return ctx;
 }
 
-/// PEP 3333 strings are native str holding only latin-1 code points; their 1-byte
-/// representation IS the latin-1 encoding, so the view needs no copy.
-bool latin1_view(PyObject* s, const char* what, std::string_view& out)
+/// Raises the error latin1_view found (kept out of line: the fast path stays small).
+[[gnu::noinline, gnu::cold]] bool latin1_error(PyObject* s, const char* what)
 {
     if (!PyUnicode_Check(s)) {
         PyErr_Format(PyExc_TypeError, "%s must be str, not %.200s: %R", what, Py_TYPE(s)->tp_name,
@@ -33,15 +42,41 @@ bool latin1_view(PyObject* s, const char* what, std::string_view& out)
         return false;
     }
     if (PyUnicode_READY(s) < 0) return false; // a legacy (wstr) string from old C code
-    if (PyUnicode_KIND(s) != PyUnicode_1BYTE_KIND) {
-        PyErr_Format(PyExc_ValueError,
-                     "%s %R is not latin-1 (PEP 3333 headers are ISO-8859-1; encode other "
-                     "text, e.g. RFC 8187 for filenames)",
-                     what, s);
-        return false;
+    PyErr_Format(PyExc_ValueError,
+                 "%s %R is not latin-1 (PEP 3333 headers are ISO-8859-1; encode other "
+                 "text, e.g. RFC 8187 for filenames)",
+                 what, s);
+    return false;
+}
+
+/// PEP 3333 strings are native str holding only latin-1 code points; their 1-byte
+/// representation IS the latin-1 encoding, so the view needs no copy.
+[[gnu::always_inline]] inline bool latin1_view(PyObject* s, const char* what,
+                                               std::string_view& out)
+{
+    // The usual case first: a compact ASCII str (every literal and str(int)).
+    if (PyUnicode_Check(s) && PyUnicode_IS_COMPACT_ASCII(s)) {
+        out = {static_cast<const char*>(PyUnicode_DATA(s)),
+               static_cast<std::size_t>(PyUnicode_GET_LENGTH(s))};
+        return true;
     }
+    if (!PyUnicode_Check(s) || PyUnicode_READY(s) < 0 || PyUnicode_KIND(s) != PyUnicode_1BYTE_KIND)
+        return latin1_error(s, what);
     out = {static_cast<const char*>(PyUnicode_DATA(s)),
            static_cast<std::size_t>(PyUnicode_GET_LENGTH(s))};
+    return true;
+}
+
+/// `name` (a valid token) is Content-Length, in any case. A token has no byte that
+/// OR 0x20 turns into a lower-case letter or '-' unless it is that letter (either
+/// case) or '-', so the one-instruction fold is exact here.
+bool is_content_length(std::string_view name) noexcept
+{
+    static constexpr std::string_view lower = "content-length";
+    if (name.size() != lower.size()) return false;
+    for (std::size_t i = 0; i < lower.size(); ++i)
+        if ((static_cast<unsigned char>(name[i]) | 0x20) != static_cast<unsigned char>(lower[i]))
+            return false;
     return true;
 }
 
@@ -52,12 +87,21 @@ bool invalid(PyObject* exc, const char* what, PyObject* value, std::string_view 
     return false;
 }
 
-/// Validates the status and every header into `staged`; commits nothing on failure.
-bool stage_head(PyObject* status, PyObject* headers, ResponseState& staged)
+/// Validates the status and every header into `staged`; on failure `staged` holds a
+/// partial head the caller drops.
+bool stage_head(PyObject* status, PyObject* headers, ResponseState& staged,
+                HeaderNameCache* names)
 {
-    if (!latin1_view(status, "status", staged.status)) return false;
-    if (auto why = wsgi::check_status(staged.status, staged.code); !why.empty())
-        return invalid(PyExc_ValueError, "status", status, why);
+    if (names && names->is_last_status(status, staged.code)) {
+        // The status object validated last time (an app's "200 OK" literal).
+        staged.status = {static_cast<const char*>(PyUnicode_DATA(status)),
+                         static_cast<std::size_t>(PyUnicode_GET_LENGTH(status))};
+    } else {
+        if (!latin1_view(status, "status", staged.status)) return false;
+        if (auto why = wsgi::check_status(staged.status, staged.code); !why.empty())
+            return invalid(PyExc_ValueError, "status", status, why);
+        if (names && PyUnicode_CheckExact(status)) names->set_last_status(status, staged.code);
+    }
     staged.status_ref = PyRef::borrow(status);
 
     if (!PyList_Check(headers))
@@ -71,17 +115,33 @@ bool stage_head(PyObject* status, PyObject* headers, ResponseState& staged)
             return invalid(PyExc_TypeError, "header", item,
                            "must be a (name, value) tuple of two str");
         Header h;
-        if (!latin1_view(PyTuple_GET_ITEM(item, 0), "header name", h.name) ||
-            !latin1_view(PyTuple_GET_ITEM(item, 1), "header value", h.value))
-            return false;
-        if (auto why = wsgi::check_header_name(h.name); !why.empty())
-            return invalid(PyExc_ValueError, "header name", PyTuple_GET_ITEM(item, 0), why);
-        if (auto why = wsgi::check_header_value(h.value); !why.empty())
-            return invalid(PyExc_ValueError, "header value", item, why);
-        if (wsgi::is_hop_by_hop(h.name))
-            return invalid(PyExc_ValueError, "header", item,
-                           "is hop-by-hop: the gateway owns the connection (PEP 3333)");
-        if (iequals(h.name, "Content-Length")) {
+        PyObject* name = PyTuple_GET_ITEM(item, 0);
+        PyObject* value = PyTuple_GET_ITEM(item, 1);
+        const HeaderNameCache::Entry* known = names ? names->find(name) : nullptr;
+        bool content_length;
+        if (known) {
+            // Validated before: an exact, ready, 1-byte str (latin1_view's fast path).
+            h.name = {static_cast<const char*>(PyUnicode_DATA(name)),
+                      static_cast<std::size_t>(PyUnicode_GET_LENGTH(name))};
+            if (!latin1_view(value, "header value", h.value)) return false;
+            if (auto why = wsgi::check_header_value(h.value); !why.empty())
+                return invalid(PyExc_ValueError, "header value", item, why);
+            content_length = known->content_length;
+        } else {
+            if (!latin1_view(name, "header name", h.name) ||
+                !latin1_view(value, "header value", h.value))
+                return false;
+            if (auto why = wsgi::check_header_name(h.name); !why.empty())
+                return invalid(PyExc_ValueError, "header name", name, why);
+            if (auto why = wsgi::check_header_value(h.value); !why.empty())
+                return invalid(PyExc_ValueError, "header value", item, why);
+            if (wsgi::is_hop_by_hop(h.name))
+                return invalid(PyExc_ValueError, "header", item,
+                               "is hop-by-hop: the gateway owns the connection (PEP 3333)");
+            content_length = is_content_length(h.name);
+            if (names && PyUnicode_CheckExact(name)) names->add(name, content_length);
+        }
+        if (content_length) {
             auto length = wsgi::parse_content_length(h.value);
             if (!length)
                 return invalid(PyExc_ValueError, "header", item, "Content-Length is not a number");
@@ -198,28 +258,40 @@ PyObject* vectorcall(PyObject* self, PyObject* const* args, std::size_t nargsf, 
         return PyErr_Format(PyExc_RuntimeError,
                             "start_response() called a second time without exc_info");
     }
-    if (r.phase == Phase::no_head) r.phase = Phase::bad_head; // until the head validates
-
-    static thread_local ResponseState staged;
-    staged.reset();
-    if (!stage_head(status, headers, staged)) {
+    if (r.phase == Phase::no_head) {
+        // The first call: nothing to keep, so validate straight into the state.
+        r.phase = Phase::bad_head; // until the head validates
+        if (!stage_head(status, headers, r, ctx->header_names)) {
+            r.drop_head();
+            return nullptr;
+        }
+    } else {
+        // exc_info replacing a head (held or bad): a bad new head must leave the held one.
+        static thread_local ResponseState staged;
         staged.reset();
-        return nullptr;
+        if (!stage_head(status, headers, staged, ctx->header_names)) {
+            staged.reset();
+            return nullptr;
+        }
+        r.status_ref = std::move(staged.status_ref);
+        r.status = staged.status;
+        r.code = staged.code;
+        r.refs.swap(staged.refs);
+        r.headers.swap(staged.headers);
+        r.content_length = staged.content_length;
+        staged.reset();
     }
-    r.status_ref = std::move(staged.status_ref);
-    r.status = staged.status;
-    r.code = staged.code;
-    r.refs.swap(staged.refs);
-    r.headers.swap(staged.headers);
-    r.content_length = staged.content_length;
     r.phase = Phase::head_held;
-    staged.reset();
-    return PyCFunction_New(&write_def, self);
+    auto* obj = as_start_response(self);
+    if (obj->write == nullptr) obj->write = PyCFunction_New(&write_def, self);
+    return Py_XNewRef(obj->write);
 }
 
 void dealloc(PyObject* self)
 {
     PyTypeObject* type = Py_TYPE(self);
+    // write() holds the object, so a live write() means no dealloc: nothing to drop.
+    assert(as_start_response(self)->write == nullptr);
     type->tp_free(self);
     Py_DECREF(type); // instances of heap types own a reference to their type
 }
@@ -248,19 +320,36 @@ PyRef create_start_response_type()
     return PyRef::steal(PyType_FromSpec(&spec));
 }
 
-PyRef new_start_response(PyObject* type, RequestContext& ctx)
+PyRef new_start_response(PyObject* type)
 {
     auto* obj = PyObject_New(StartResponseObject, reinterpret_cast<PyTypeObject*>(type));
     if (obj != nullptr) {
-        obj->ctx = &ctx;
+        obj->ctx = nullptr;
         obj->vectorcall = vectorcall;
+        obj->write = nullptr;
     }
     return PyRef::steal(reinterpret_cast<PyObject*>(obj));
 }
 
-void detach_start_response(PyObject* obj) noexcept
+void attach_start_response(PyObject* obj, RequestContext& ctx) noexcept
 {
-    reinterpret_cast<StartResponseObject*>(obj)->ctx = nullptr;
+    as_start_response(obj)->ctx = &ctx;
+}
+
+bool detach_start_response(PyObject* obj, bool keep) noexcept
+{
+    auto* sr = as_start_response(obj);
+    sr->ctx = nullptr;
+    // Reusable only if no one else can reach it: the caller's reference (and the one
+    // write() holds), and write() held by nothing but the object.
+    PyObject* write = sr->write;
+    bool alone = write == nullptr ? Py_REFCNT(obj) == 1
+                                  : Py_REFCNT(obj) == 2 && Py_REFCNT(write) == 1;
+    if (keep && alone) return true;
+    // Kept by the app (or going): break the cycle; an app holding write() keeps the
+    // object alive through it, detached.
+    Py_CLEAR(sr->write);
+    return false;
 }
 
 } // namespace wsgibridge::py

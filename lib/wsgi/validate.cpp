@@ -22,6 +22,21 @@ bool is_field_char(char ch) noexcept
     return c == '\t' || (c >= 0x20 && c != 0x7f);
 }
 
+/// One lookup per character instead of a chain of comparisons (start_response checks
+/// every header of every response).
+struct CharTables
+{
+    std::array<bool, 256> token{}, field{};
+    CharTables()
+    {
+        for (int c = 0; c < 256; ++c) {
+            token[static_cast<std::size_t>(c)] = detail::is_token_char(static_cast<char>(c));
+            field[static_cast<std::size_t>(c)] = is_field_char(static_cast<char>(c));
+        }
+    }
+};
+const CharTables tables;
+
 } // namespace
 
 std::string_view check_status(std::string_view status, int& code) noexcept
@@ -42,7 +57,7 @@ std::string_view check_header_name(std::string_view name) noexcept
 {
     if (name.empty()) return "header name is empty";
     for (char c : name)
-        if (!detail::is_token_char(c))
+        if (!tables.token[static_cast<unsigned char>(c)])
             return "header name must be a token (letters, digits, !#$%&'*+-.^_`|~)";
     return {};
 }
@@ -50,6 +65,7 @@ std::string_view check_header_name(std::string_view name) noexcept
 std::string_view check_header_value(std::string_view value) noexcept
 {
     for (char c : value) {
+        if (tables.field[static_cast<unsigned char>(c)]) continue;
         if (c == '\r' || c == '\n') return "header value contains CR or LF";
         if (c == '\0') return "header value contains NUL";
         if (!is_field_char(c)) return "header value contains a control character";
@@ -59,12 +75,17 @@ std::string_view check_header_value(std::string_view value) noexcept
 
 bool is_hop_by_hop(std::string_view name) noexcept
 {
-    static constexpr std::array<std::string_view, 8> names{
-        "Connection", "Keep-Alive", "Transfer-Encoding",  "TE",
-        "Trailer",    "Upgrade",    "Proxy-Authenticate", "Proxy-Authorization"};
-    for (auto n : names)
-        if (iequals(n, name)) return true;
-    return false;
+    // RFC 9110 section 7.6.1, RFC 9112 section 6.1 and RFC 9110 section 11.7 (the proxy
+    // authentication fields). By length first: most names match no length.
+    switch (name.size()) {
+    case 2: return iequals(name, "TE");
+    case 7: return iequals(name, "Trailer") || iequals(name, "Upgrade");
+    case 10: return iequals(name, "Connection") || iequals(name, "Keep-Alive");
+    case 17: return iequals(name, "Transfer-Encoding");
+    case 18: return iequals(name, "Proxy-Authenticate");
+    case 19: return iequals(name, "Proxy-Authorization");
+    default: return false;
+    }
 }
 
 std::optional<std::uint64_t> parse_content_length(std::string_view value) noexcept

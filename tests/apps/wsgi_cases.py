@@ -79,6 +79,23 @@ def _text(start_response, text, status="200 OK", exc_info=None):
     return [body]
 
 
+_CACHED_NAME = "-".join(["X", "Cached"])  # built at run time: one object, not a literal
+_HOP_NAME = "-".join(["Keep", "Alive"])
+
+
+class _Name(str):
+    pass
+
+
+_CACHE_CASES = {
+    "ok": (_CACHED_NAME, "ok"),
+    "nul": (_CACHED_NAME, "a\0b"),
+    "int": (_CACHED_NAME, 1),
+    "hop": (_HOP_NAME, "timeout=5"),
+    "subclass": (_Name("X-Sub"), "ok"),
+    "subclass-bad": (_Name("X Sub"), "ok"),
+}
+
 BAD_HEADS = {
     "nul_value": ("200 OK", [("X-A", "a\0b")]),
     "crlf_value": ("200 OK", [("X-A", "a\r\nSet-Cookie: x=1")]),
@@ -193,6 +210,16 @@ def route(environ, start_response):
                 return _text(start_response, "swallowed: %s" % e)
             raise
         return _text(start_response, "no error")
+    if path.startswith("/header-cache/"):
+        # The same name objects every time: the gateway checks a name once, then by
+        # identity; the value is still checked on every call, a bad name never cached.
+        name, value = _CACHE_CASES[path[len("/header-cache/"):]]
+        try:
+            start_response("200 OK", [(name, value)])
+        except Exception as e:
+            return _text(start_response, "%s: %s" % (type(e).__name__, e), "200 OK",
+                         sys.exc_info())
+        return [b"sent"]
     if path.startswith("/bad-head/"):
         return bad_head(environ, start_response, path[len("/bad-head/"):])
     if path == "/header-latin1":
@@ -346,6 +373,23 @@ def route(environ, start_response):
         except TypeError as e:
             return [("TypeError: %s" % e).encode()]
         return [b"accepted"]
+    # Reuse of the per-request objects (the gateway keeps one the app did not keep):
+    # /ids names them, /sr-save keeps start_response, /sr-stale calls the kept one.
+    if path == "/ids":
+        return _text(start_response, "%d %d" % (id(start_response), id(inp)))
+    if path == "/sr-save":
+        _saved_write[:] = [start_response]
+        return _text(start_response, "%d" % id(start_response))
+    if path == "/sr-stale":
+        try:
+            _saved_write[0]("500 Stale", [("X-Stale", "1")])
+        except Exception as e:
+            return _text(start_response, "%s: %s" % (type(e).__name__, e))
+        return _text(start_response, "accepted")
+    if path == "/input-readline":
+        return _text(start_response, repr(inp.readline()))
+    if path == "/input-read":
+        return _text(start_response, repr(inp.read()))
     if path == "/input-save":
         _saved_write[:] = [inp]
         return _text(start_response, "saved")

@@ -146,6 +146,22 @@ TEST_F(InputTest, UseAfterTheRequestRaises)
     EXPECT_EQ(sink.body, "ValueError: wsgi.input used after the request ended");
 }
 
+// A reused wsgi.input (the app kept no reference) starts each request with nothing
+// read ahead: readline()'s buffer from the previous body must not leak into the next.
+TEST_F(InputTest, ReusedInputCarriesNothingIntoTheNextRequest)
+{
+    auto ids = get("/ids").body;
+    ASSERT_EQ(get("/ids").body, ids) << "the object is reused (else this test proves nothing)";
+    RequestBuilder first("POST", "/input-readline");
+    first.body("first\nsecond line read ahead\n");
+    EXPECT_EQ(checked(serve(*app_, first)).body, "b'first\\n'");
+    RequestBuilder second("POST", "/input-read");
+    second.body("other");
+    EXPECT_EQ(checked(serve(*app_, second)).body, "b'other'");
+    RequestBuilder empty("POST", "/input-read");
+    EXPECT_EQ(checked(serve(*app_, empty)).body, "b''");
+}
+
 TEST_F(InputTest, EchoLargeBody)
 {
     std::string body;

@@ -238,6 +238,29 @@ TEST_F(InvokerTest, HeadKeepsLengthDropsBody)
     EXPECT_EQ(sink.finish_calls, 1);
 }
 
+// A one-item list is sent after the GIL is given up (response.hpp write_last): a
+// client gone at that point is still one abort and an info line, never a 500.
+TEST_F(InvokerTest, OneItemResponseToAGoneClientIsAborted)
+{
+    for (bool at_start : {true, false}) {
+        RequestBuilder rb("GET", "/list?n=1");
+        MemorySink sink;
+        if (at_start)
+            sink.fail_start = true;
+        else
+            sink.fail_after_writes = 0;
+        sink = checked(serve(*app_, rb, std::move(sink)));
+        EXPECT_EQ(sink.abort_calls, 1) << at_start;
+        EXPECT_EQ(sink.finish_calls, 0) << at_start;
+        EXPECT_NE(log_text().find("the client is gone"), std::string::npos) << log_text();
+        EXPECT_EQ(log_text().find("[error]"), std::string::npos) << log_text();
+        log_->clear();
+    }
+    auto sink = get("/list?n=1");
+    EXPECT_EQ(sink.body, "hello") << "the next request is served";
+    EXPECT_EQ(sink.finish_calls, 1);
+}
+
 TEST_F(InvokerTest, BodylessStatuses)
 {
     auto sink = get("/closing?n=1&size=4&cl=4&status=204%20No%20Content&name=s204");

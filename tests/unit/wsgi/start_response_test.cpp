@@ -188,5 +188,56 @@ TEST_F(StartResponseTest, WriteToAGoneClientRaisesOSError)
         << "a client leaving is not an error: " << log_text();
 }
 
+// A header name or status object seen before skips its checks (HeaderNameCache): a
+// header's value is still checked every time, and a name that failed is never remembered.
+TEST_F(StartResponseTest, RememberedHeaderNamesStillHaveTheirValuesChecked)
+{
+    for (int round = 0; round < 2; ++round) {
+        auto sink = get("/header-cache/ok");
+        EXPECT_EQ(sink.header("X-Cached"), "ok") << round;
+        EXPECT_EQ(sink.status, "200 OK") << round << ": the remembered status object";
+        EXPECT_EQ(sink.status_code, 200) << round;
+        EXPECT_EQ(get("/header-cache/nul").body,
+                  "ValueError: header value ('X-Cached', 'a\\x00b'): header value contains NUL")
+            << round;
+        EXPECT_EQ(get("/header-cache/int").body, "TypeError: header value must be str, not int: 1")
+            << round;
+        EXPECT_NE(get("/header-cache/hop").body.find("is hop-by-hop"), std::string::npos) << round;
+        EXPECT_EQ(get("/header-cache/subclass").header("X-Sub"), "ok") << round;
+        EXPECT_NE(get("/header-cache/subclass-bad").body.find("header name must be a token"),
+                  std::string::npos)
+            << round;
+    }
+}
+
+// The gateway reuses a start_response the application kept no reference to; one it
+// kept stays bound to nothing (PEP 3333 gives start_response no life after its request).
+TEST_F(StartResponseTest, ReusedOnlyWhenNotKeptAndAKeptOneNeverReachesALaterRequest)
+{
+    auto first = get("/ids").body;
+    EXPECT_EQ(get("/ids").body, first) << "start_response and wsgi.input are reused";
+    auto kept_id = get("/sr-save").body;
+    auto now = get("/ids").body;
+    EXPECT_NE(now.substr(0, now.find(' ')), kept_id) << "the kept one is not reused";
+
+    auto sink = get("/sr-stale");
+    EXPECT_EQ(sink.status_code, 200) << "the stale call did not touch this request's head";
+    EXPECT_FALSE(sink.header("X-Stale"));
+    EXPECT_EQ(sink.body, "RuntimeError: start_response() called after the request ended");
+    sink = get("/sr-stale");
+    EXPECT_EQ(sink.body, "RuntimeError: start_response() called after the request ended")
+        << "still detached after later requests";
+}
+
+TEST_F(StartResponseTest, AKeptWriteKeepsItsStartResponseOutOfReuse)
+{
+    get("/write-save");
+    auto sink = get("/write-stale");
+    EXPECT_NE(sink.body.find("RuntimeError: write() called after the request ended"),
+              std::string::npos)
+        << sink.body;
+    EXPECT_EQ(sink.write_calls, 1) << "only the app's own answer: " << sink.body;
+}
+
 } // namespace
 } // namespace wsgibridge::test
