@@ -162,8 +162,10 @@ def _fcgi_exchange(path, request):
                     ended = True
                 else:
                     raise load.LoadError(f"unexpected record type {rtype}")
-        if not ended or buf:
+        if not ended:
             raise load.LoadError(f"connection closed before FCGI_END_REQUEST: {stdout[:200]!r}")
+        if buf:
+            raise load.LoadError(f"connection closed inside a record: {buf[:100]!r}")
         return stdout
 
 
