@@ -9,7 +9,11 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <stdexcept>
 #include <system_error>
 
 namespace wsgibridge::cli {
@@ -258,6 +262,27 @@ void add_limit_options(ArgParser& p, Limits& l)
              [&l](std::string_view v) { l.max_drain_bytes = parse_size("--max-drain", v); });
 }
 
+namespace {
+
+std::optional<std::uint32_t> hash_seed_from_environment()
+{
+    // python3's reading of PYTHONHASHSEED (unset, empty or "random": a random seed per
+    // process); only the digits it takes are accepted, and a bad value stops the
+    // program as it stops python3.
+    const char* text = std::getenv("PYTHONHASHSEED");
+    std::string_view v = text ? text : "";
+    if (v.empty() || v == "random") return std::nullopt;
+    std::uint32_t seed = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), seed);
+    if (ec != std::errc() || end != v.data() + v.size())
+        throw std::runtime_error("PYTHONHASHSEED must be \"random\" or an integer in [0, "
+                                 "4294967295], not \"" +
+                                 std::string(v) + "\"");
+    return seed;
+}
+
+} // namespace
+
 PythonOptions prepare_python(const CommonOptions& o)
 {
     if (!o.chdir.empty() && ::chdir(o.chdir.c_str()) != 0)
@@ -265,6 +290,10 @@ PythonOptions prepare_python(const CommonOptions& o)
     PythonOptions py;
     py.python_path = o.python_path;
     py.virtualenv = o.virtualenv;
+    // The one PYTHON* variable the isolated interpreter takes: a fixed seed makes dict
+    // and set orders (and benchmark instruction counts) repeat, as under uWSGI and
+    // gunicorn, whose interpreters read the environment.
+    py.hash_seed = hash_seed_from_environment();
     return py;
 }
 

@@ -92,7 +92,8 @@ unsigned parse_count(std::string_view option, std::string_view text);
 unsigned parse_socket_mode(std::string_view text);
 std::chrono::milliseconds parse_seconds(std::string_view option, std::string_view text);
 
-/// Applies --chdir (throws std::system_error) and builds the interpreter options.
+/// Applies --chdir (throws std::system_error) and builds the interpreter options, with
+/// PYTHONHASHSEED as python3 reads it (a bad value throws std::runtime_error).
 PythonOptions prepare_python(const CommonOptions& options);
 /// The error log the options ask for.
 Logger open_error_log(const CommonOptions& options);

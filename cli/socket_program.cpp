@@ -1,7 +1,7 @@
 #include "socket_program.hpp"
 
+#include "become.hpp"
 #include "process_manager.hpp"
-#include "runtime/pidfile.hpp"
 #include "sd_notify.hpp"
 #include "wsgibridge/listener.hpp"
 #include "wsgibridge/workers.hpp"
@@ -150,13 +150,8 @@ int serve_socket_program(SocketProgram& s, const Logger& log,
     } catch (const std::invalid_argument& e) {
         throw UsageError(e.what()); // a bad --bind
     }
-    runtime::Pidfile pidfile(s.proc.workers.pidfile);
-    s.proc.workers.pidfile.clear(); // written: run_workers must not write it again
-    if (identity) {
-        if (owned && !owned->unix_path().empty()) chown_socket(owned->unix_path(), *identity);
-        drop_privileges(*identity);
-        log.info(concat(s.program, ": running as ", describe(*identity)));
-    }
+    auto pidfile = become(identity, s.proc.workers.pidfile, owned ? owned->unix_path() : "",
+                          log, concat(s.program, ": "));
 
     WsgiOptions w;
     w.multithread = plan.threads > 1;

@@ -3,13 +3,13 @@
 //             [--no-master] [--preload] [--pidfile PATH] [--forwarded-allow-ips LIST]
 //             [--static-map PREFIX=DIR] [--certfile PEM [--keyfile PEM]]
 //             [--user NAME [--group NAME] | --allow-root] [limits...]
+#include "become.hpp"
 #include "http/static_files.hpp"
 #include "http/tls.hpp"
 #include "model/forwarded.hpp"
 #include "options.hpp"
 #include "privileges.hpp"
 #include "process_options.hpp"
-#include "runtime/pidfile.hpp"
 #include "wsgibridge/http_server.hpp"
 #include "wsgibridge/listener.hpp"
 #include "wsgibridge/workers.hpp"
@@ -134,13 +134,7 @@ int serve(const CommonOptions& common, HttpServerOptions http, cli::ProcessOptio
     // wait in the backlog while the application imports.
     Listener listener(http.bind, http.socket_mode);
     http.listen_fd = listener.fd();
-    runtime::Pidfile pidfile(proc.workers.pidfile);
-    proc.workers.pidfile.clear(); // written: run_workers must not write it again
-    if (identity) {
-        if (!listener.unix_path().empty()) cli::chown_socket(listener.unix_path(), *identity);
-        cli::drop_privileges(*identity);
-        log.info(concat("running as ", cli::describe(*identity)));
-    }
+    auto pidfile = cli::become(identity, proc.workers.pidfile, listener.unix_path(), log, "");
     Interpreter interpreter(python);
 
     WsgiOptions wsgi;

@@ -154,15 +154,25 @@ def _cgi_md(results):
 
 def _cost_md(results):
     out = ["## Gateway cost (callgrind, hello)", "",
-           "| Server | requests | instructions/request | in the app's Python | outside it |",
-           "|---|---:|---:|---:|---:|"]
+           "| Server | protocol | connections | requests | instructions/request | vs uWSGI "
+           "| in the app's Python | outside it |",
+           "|---|---|---|---:|---:|---:|---:|---:|"]
     for r in results.get("gateway_cost", []):
         if r["status"] != "ok":
-            out.append(f"| {r['server']} | {r['status']}: {r.get('reason', '')[:100]} | | | |")
+            out.append(f"| {r['server']} | {r.get('protocol', 'HTTP')} | | "
+                       f"{r['status']}: {r.get('reason', '')[:100]} | | | | |")
             continue
-        out.append(f"| {r['server']} | {r['requests']} | {r['instructions_per_request']:,.0f} "
+        connections = "new per request" if r.get("new_connections") else "kept alive"
+        ratio = r.get("ratio_to_uwsgi")
+        out.append(f"| {r['server']} | {r.get('protocol', 'HTTP')} | {connections} "
+                   f"| {r['requests']} | {r['instructions_per_request']:,.0f} "
+                   f"| {f'{ratio:.2f}x' if ratio else ''} "
                    f"| {r['app_instructions_per_request']:,.0f} "
                    f"| {r['gateway_share'] * 100:.0f}% |")
+    out += ["", "vs uWSGI: our instructions per request over those of the uWSGI row with the same "
+            "protocol and connections (below 1: fewer). FastCGI rows: a unix socket, every "
+            "request on a new connection (FCGI_KEEP_CONN off: nginx without fastcgi_keep_conn, "
+            "mod_fcgid) with the params nginx's stock fastcgi_params sends."]
     return out + [""]
 
 

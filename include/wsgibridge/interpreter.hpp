@@ -10,7 +10,9 @@
 
 #include "export.hpp"
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,12 +34,16 @@ struct PythonOptions
     std::string user_base;
     /// Write __pycache__ byte code for imported modules (ignores PYTHONDONTWRITEBYTECODE).
     bool write_bytecode = true;
+    /// The str/bytes hash seed (PYTHONHASHSEED's meaning: dict and set orders repeat from
+    /// run to run); empty: random per process, Python's default.
+    std::optional<std::uint32_t> hash_seed;
 };
 
 /// Owns the embedded interpreter. Initialised from an isolated configuration (the
-/// environment's PYTHON* variables and signal handlers are not taken). After
-/// construction the GIL is released so any thread can serve requests. `options` is
-/// copied; nothing it refers to needs to outlive the constructor.
+/// environment's PYTHON* variables and signal handlers are not taken; the programs pass
+/// PYTHONHASHSEED on as `hash_seed`). After construction the GIL is released so any
+/// thread can serve requests. `options` is copied; nothing it refers to needs to outlive
+/// the constructor.
 class WSGIBRIDGE_API Interpreter
 {
 public:

@@ -164,6 +164,10 @@ Interpreter::Interpreter(const PythonOptions& options)
         // ignored on purpose (isolated config), so a server's behaviour does not depend
         // on whoever started it.
         config.write_bytecode = options.write_bytecode ? 1 : 0;
+        if (options.hash_seed) {
+            config.use_hash_seed = 1;
+            config.hash_seed = *options.hash_seed;
+        }
         config.parse_argv = 0;
         config.install_signal_handlers = 0; // already 0 when isolated; the servers own signals
         check(PyConfig_SetBytesString(&config, &config.program_name, options.program_name.c_str()),

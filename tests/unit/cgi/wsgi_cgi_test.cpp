@@ -335,3 +335,45 @@ TEST(WsgiCgi, UserSitePackagesAsSiteAddsThem)
     EXPECT_EQ(m.exit_code, 0) << m.err;
     EXPECT_NE(body_of(m.out).find("user site\npth dir\n1"), std::string::npos) << m.out << m.err;
 }
+
+TEST(WsgiCgi, PythonHashSeedAsPython3ReadsIt)
+{
+    // The isolated interpreter reads no PYTHON* variable but this one: with a fixed seed
+    // str hashes (dict and set orders) are those of python3 under the same seed.
+    TempDir dir;
+    write_file(dir / "hash_app.py",
+               "def application(environ, start_response):\n"
+               "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+               "    return [str(hash('wsgi-bridge')).encode()]\n");
+    for (std::string seed : {"0", "4294967295"}) {
+        auto r = run_app(cgi_env("GET", "/", {{"PYTHONHASHSEED", seed}}), {},
+                         {(dir / "hash_app.py").string()});
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+        SpawnOptions python;
+        python.env = {{"PYTHONHASHSEED", seed}};
+        auto reference =
+            run_command({system_python, "-c", "print(hash('wsgi-bridge'), end='')"}, {}, python);
+        ASSERT_EQ(reference.exit_code, 0) << reference.err;
+        EXPECT_EQ(body_of(r.out), reference.out) << "PYTHONHASHSEED=" << seed << "\n" << r.err;
+    }
+    // Unset and "random": a seed of its own per process, as python3 (two runs differ).
+    auto a = run_app(cgi_env("GET", "/", {{"PYTHONHASHSEED", "random"}}), {},
+                     {(dir / "hash_app.py").string()});
+    auto b = run_app(cgi_env("GET", "/", {{"PYTHONHASHSEED", "random"}}), {},
+                     {(dir / "hash_app.py").string()});
+    EXPECT_NE(body_of(a.out), body_of(b.out)) << a.err << b.err;
+}
+
+TEST(WsgiCgi, BadPythonHashSeedStopsTheProgram)
+{
+    // python3 refuses to start with a seed it cannot read; so do we, naming the variable.
+    for (std::string seed : {"-1", "4294967296", "12abc", " 7"}) {
+        auto r = run_app(cgi_env("GET", "/", {{"PYTHONHASHSEED", seed}}));
+        EXPECT_NE(r.exit_code, 0) << seed;
+        EXPECT_NE(r.err.find("PYTHONHASHSEED must be \"random\" or an integer in [0, 4294967295], "
+                             "not \"" +
+                             seed + "\""),
+                  std::string::npos)
+            << r.err;
+    }
+}
