@@ -34,12 +34,7 @@ void note_sink_error(RequestContext& ctx, std::error_code ec, const char* what)
 
 void ResponseState::reset() noexcept
 {
-    status_ref.reset();
-    status = {};
-    code = 0;
-    refs.clear();
-    headers.clear();
-    content_length.reset();
+    drop_head();
     length_computed = false;
     phase = Phase::no_head;
     write_used = overrun_logged = false;
