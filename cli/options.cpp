@@ -1,12 +1,9 @@
 #include "options.hpp"
 
+#include "net/listener.hpp"
 #include "uwsgi_ini.hpp"
 
-#include "net/listener.hpp"
-
 #include <boost/program_options.hpp>
-#include <unistd.h>
-
 #include <cerrno>
 #include <charconv>
 #include <cstdint>
@@ -15,6 +12,7 @@
 #include <optional>
 #include <stdexcept>
 #include <system_error>
+#include <unistd.h>
 
 namespace wsgibridge::cli {
 
@@ -46,7 +44,8 @@ ArgParser::ArgParser(std::string program, std::string summary)
 void ArgParser::option(std::string name, std::string metavar, std::string help,
                        std::function<void(std::string_view)> on_value)
 {
-    entries_.push_back({std::move(name), std::move(metavar), std::move(help), std::move(on_value), {}});
+    entries_.push_back(
+        {std::move(name), std::move(metavar), std::move(help), std::move(on_value), {}});
 }
 
 void ArgParser::flag(std::string name, std::string help, std::function<void()> on_set)
@@ -152,8 +151,10 @@ std::string ArgParser::usage() const
     for (const auto& e : entries_) {
         std::string left = "  " + e.name;
         if (!e.metavar.empty()) left += " " + e.metavar;
-        if (left.size() < 30) left.resize(30, ' ');
-        else left += "\n" + std::string(30, ' ');
+        if (left.size() < 30)
+            left.resize(30, ' ');
+        else
+            left += "\n" + std::string(30, ' ');
         out += left + e.help + "\n";
     }
     return out;
@@ -165,12 +166,17 @@ std::uint64_t parse_size(std::string_view option, std::string_view text)
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     std::string_view suffix(end, static_cast<std::size_t>(text.data() + text.size() - end));
     std::uint64_t scale = 1;
-    if (suffix == "k" || suffix == "K") scale = 1024;
-    else if (suffix == "m" || suffix == "M") scale = 1024 * 1024;
-    else if (suffix == "g" || suffix == "G") scale = 1024ull * 1024 * 1024;
-    else if (!suffix.empty()) ec = std::errc::invalid_argument;
+    if (suffix == "k" || suffix == "K")
+        scale = 1024;
+    else if (suffix == "m" || suffix == "M")
+        scale = 1024 * 1024;
+    else if (suffix == "g" || suffix == "G")
+        scale = 1024ull * 1024 * 1024;
+    else if (!suffix.empty())
+        ec = std::errc::invalid_argument;
     if (ec != std::errc{} || text.empty() || value > UINT64_MAX / scale)
-        throw UsageError(concat(option, ": expected a size like 65536, 64k or 10M, got '", text, "'"));
+        throw UsageError(
+            concat(option, ": expected a size like 65536, 64k or 10M, got '", text, "'"));
     return value * scale;
 }
 
@@ -220,11 +226,17 @@ void add_common_options(ArgParser& p, CommonOptions& o, bool with_access_log)
              [&o](std::string_view v) { o.log_file = v; });
     p.option("--log-level", "LEVEL", "debug, info, warning or error (default: info)",
              [&o](std::string_view v) {
-                 if (v == "debug") o.log_level = LogLevel::debug;
-                 else if (v == "info") o.log_level = LogLevel::info;
-                 else if (v == "warning") o.log_level = LogLevel::warning;
-                 else if (v == "error") o.log_level = LogLevel::error;
-                 else throw UsageError(concat("--log-level: expected debug, info, warning or error, got '", v, "'"));
+                 if (v == "debug")
+                     o.log_level = LogLevel::debug;
+                 else if (v == "info")
+                     o.log_level = LogLevel::info;
+                 else if (v == "warning")
+                     o.log_level = LogLevel::warning;
+                 else if (v == "error")
+                     o.log_level = LogLevel::error;
+                 else
+                     throw UsageError(concat(
+                         "--log-level: expected debug, info, warning or error, got '", v, "'"));
              });
     if (with_access_log)
         p.option("--access-log", "PATH",
@@ -244,21 +256,30 @@ void add_server_options(ArgParser& p, ServerOptions& server, const ServerOptionH
 
 void add_limit_options(ArgParser& p, Limits& l)
 {
-    p.option("--max-header-bytes", "SIZE", "largest request head / FastCGI params / CGI environment (default 64k; 431 above)",
-             [&l](std::string_view v) { l.max_header_bytes = parse_size("--max-header-bytes", v); });
-    p.option("--max-target-bytes", "SIZE", "longest request-target of an HTTP request line (default 8k; 414 above)",
-             [&l](std::string_view v) { l.max_target_bytes = parse_size("--max-target-bytes", v); });
-    p.option("--max-header-count", "N", "most request header fields (default 100; 431 above)",
-             [&l](std::string_view v) { l.max_header_count = parse_count("--max-header-count", v); });
+    p.option(
+        "--max-header-bytes", "SIZE",
+        "largest request head / FastCGI params / CGI environment (default 64k; 431 above)",
+        [&l](std::string_view v) { l.max_header_bytes = parse_size("--max-header-bytes", v); });
+    p.option(
+        "--max-target-bytes", "SIZE",
+        "longest request-target of an HTTP request line (default 8k; 414 above)",
+        [&l](std::string_view v) { l.max_target_bytes = parse_size("--max-target-bytes", v); });
+    p.option(
+        "--max-header-count", "N", "most request header fields (default 100; 431 above)",
+        [&l](std::string_view v) { l.max_header_count = parse_count("--max-header-count", v); });
     p.option("--max-body", "SIZE", "largest request body (default 100M; 413 above)",
              [&l](std::string_view v) { l.max_body_bytes = parse_size("--max-body", v); });
-    p.option("--header-timeout", "SECONDS", "time to receive a request head (default 10; 408 then close)",
+    p.option("--header-timeout", "SECONDS",
+             "time to receive a request head (default 10; 408 then close)",
              [&l](std::string_view v) { l.header_timeout = parse_seconds("--header-timeout", v); });
-    p.option("--keepalive-timeout", "SECONDS", "idle time between kept-alive requests (default 15)",
-             [&l](std::string_view v) { l.idle_timeout = parse_seconds("--keepalive-timeout", v); });
-    p.option("--io-timeout", "SECONDS", "a body read or response write stalled this long fails (default 60)",
+    p.option(
+        "--keepalive-timeout", "SECONDS", "idle time between kept-alive requests (default 15)",
+        [&l](std::string_view v) { l.idle_timeout = parse_seconds("--keepalive-timeout", v); });
+    p.option("--io-timeout", "SECONDS",
+             "a body read or response write stalled this long fails (default 60)",
              [&l](std::string_view v) { l.io_timeout = parse_seconds("--io-timeout", v); });
-    p.option("--max-drain", "SIZE", "unread body bytes discarded after the response so the client sees it (default 4M)",
+    p.option("--max-drain", "SIZE",
+             "unread body bytes discarded after the response so the client sees it (default 4M)",
              [&l](std::string_view v) { l.max_drain_bytes = parse_size("--max-drain", v); });
 }
 

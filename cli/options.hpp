@@ -5,16 +5,16 @@
 // the command line and the ini file cannot drift apart.
 #pragma once
 
+#include "wsgibridge/limits.hpp"
+#include "wsgibridge/log.hpp"
+#include "wsgibridge/server_options.hpp"
+#include "wsgibridge/wsgi_app.hpp"
+
 #include <functional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "wsgibridge/wsgi_app.hpp"
-#include "wsgibridge/limits.hpp"
-#include "wsgibridge/server_options.hpp"
-#include "wsgibridge/log.hpp"
 
 namespace wsgibridge::cli {
 
@@ -44,7 +44,8 @@ public:
     std::string usage() const;
 
 private:
-    struct Entry {
+    struct Entry
+    {
         std::string name, metavar, help;
         std::function<void(std::string_view)> on_value;
         std::function<void()> on_set;
@@ -58,7 +59,8 @@ private:
     std::vector<std::string> positionals_;
 };
 
-struct CommonOptions {
+struct CommonOptions
+{
     std::string app;                      ///< --app SPEC
     std::string chdir;                    ///< --chdir DIR
     std::vector<std::string> python_path; ///< --pythonpath DIR (repeatable)
@@ -86,7 +88,8 @@ void add_server_options(ArgParser& parser, ServerOptions& server, const ServerOp
 /// --keepalive-timeout, --io-timeout, --max-drain (times in seconds, may be fractional).
 void add_limit_options(ArgParser& parser, Limits& limits);
 
-std::uint64_t parse_size(std::string_view option, std::string_view text);  ///< "10", "64k", "10M", "1G"
+std::uint64_t parse_size(std::string_view option,
+                         std::string_view text); ///< "10", "64k", "10M", "1G"
 unsigned parse_count(std::string_view option, std::string_view text);
 /// --socket-mode (net::parse_socket_mode): octal, at most 0777. Throws UsageError.
 unsigned parse_socket_mode(std::string_view text);

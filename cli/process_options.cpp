@@ -64,7 +64,8 @@ void add_process_options(ArgParser& p, ProcessOptions& o)
                      throw UsageError("--log-format: expected text or json");
                  o.json_logs = v == "json";
              });
-    p.option("--pidfile", "PATH", "write the master's pid to PATH (before --user drops root); removed at exit",
+    p.option("--pidfile", "PATH",
+             "write the master's pid to PATH (before --user drops root); removed at exit",
              [&o](std::string_view v) { o.workers.pidfile = v; });
 }
 

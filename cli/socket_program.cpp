@@ -68,7 +68,8 @@ void add_socket_options(ArgParser& p, SocketProgram& s, std::string threads_help
              "listen on unix:/path, HOST:PORT or [V6]:PORT (default: the listening socket on fd "
              "0, or systemd's)",
              [&s](std::string_view v) { s.bind = v; });
-    p.option("--socket-mode", "MODE", "permissions of the unix socket, octal, at most 777 (e.g. 660)",
+    p.option("--socket-mode", "MODE",
+             "permissions of the unix socket, octal, at most 777 (e.g. 660)",
              [&s](std::string_view v) { s.socket_mode = parse_socket_mode(v); });
     p.option("--threads", "N", std::move(threads_help), [&s](std::string_view v) {
         s.threads = parse_count("--threads", v);
@@ -150,8 +151,8 @@ int serve_socket_program(SocketProgram& s, const Logger& log,
     } catch (const std::invalid_argument& e) {
         throw UsageError(e.what()); // a bad --bind
     }
-    auto pidfile = become(identity, s.proc.workers.pidfile, owned ? owned->unix_path() : "",
-                          log, concat(s.program, ": "));
+    auto pidfile = become(identity, s.proc.workers.pidfile, owned ? owned->unix_path() : "", log,
+                          concat(s.program, ": "));
 
     WsgiOptions w;
     w.multithread = plan.threads > 1;

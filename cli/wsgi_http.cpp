@@ -154,14 +154,16 @@ int serve(const CommonOptions& common, HttpServerOptions http, cli::ProcessOptio
                           proc.json_logs && access.enabled() ? &access : nullptr);
     AccessLog none;
     HttpServer server(http, handler, log, proc.json_logs ? none : access);
-    log.info(
-        concat("listening on ", scheme(http), "://", server.local_endpoint(), " (", http.threads,
-               " threads)"));
-    return run_workers(interpreter, proc.workers, [&] {
-        server.run();
-        log.info("stopped");
-        return 0;
-    }, log);
+    log.info(concat("listening on ", scheme(http), "://", server.local_endpoint(), " (",
+                    http.threads, " threads)"));
+    return run_workers(
+        interpreter, proc.workers,
+        [&] {
+            server.run();
+            log.info("stopped");
+            return 0;
+        },
+        log);
 }
 
 } // namespace
@@ -187,11 +189,10 @@ int main(int argc, char** argv)
     parser.option("--threads", "N", "threads serving requests (default 4)",
                   [&](std::string_view v) { http.threads = parse_count("--threads", v); });
     cli::add_process_options(parser, proc);
-    parser.option("--max-requests", "N",
-                  "a worker retires gracefully after N requests and is replaced (default 0: never)",
-                  [&](std::string_view v) {
-                      proc.workers.max_requests = parse_count("--max-requests", v);
-                  });
+    parser.option(
+        "--max-requests", "N",
+        "a worker retires gracefully after N requests and is replaced (default 0: never)",
+        [&](std::string_view v) { proc.workers.max_requests = parse_count("--max-requests", v); });
     parser.option("--forwarded-allow-ips", "LIST",
                   "proxies whose Forwarded/X-Forwarded-* headers set the client address, "
                   "scheme, host and prefix: addresses and CIDR ranges, '*' for any "

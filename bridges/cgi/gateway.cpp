@@ -1,11 +1,10 @@
 // run_cgi(): one request from the environment and stdin, one response on stdout.
+#include "model/refusal.hpp"
 #include "request_from_env.hpp"
 #include "response_sink.hpp"
 #include "stdin_body.hpp"
 #include "termination.hpp"
 #include "wsgibridge/cgi_gateway.hpp"
-
-#include "model/refusal.hpp"
 
 #include <cerrno>
 #include <cstring>

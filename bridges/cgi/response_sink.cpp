@@ -1,7 +1,7 @@
 #include "response_sink.hpp"
 
-#include "termination.hpp"
 #include "net/write_all.hpp"
+#include "termination.hpp"
 #include "wsgibridge/error.hpp"
 #include "wsgibridge/log.hpp"
 

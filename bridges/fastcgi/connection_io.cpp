@@ -1,9 +1,8 @@
 // The worker half of a connection: running a request and writing its records.
 #include "connection.hpp"
+#include "net/write_all.hpp"
 #include "record_writer.hpp"
 #include "response_sink.hpp"
-
-#include "net/write_all.hpp"
 
 #include <algorithm>
 #include <boost/asio/post.hpp>

@@ -25,7 +25,7 @@ struct Exchange
     const Logger* log = nullptr;
     RequestParser* parser = nullptr;
     boost::beast::flat_buffer* buffer = nullptr;
-    const ChunkGuard* chunks = nullptr; ///< why a chunked body was refused, if it was
+    const ChunkGuard* chunks = nullptr;          ///< why a chunked body was refused, if it was
     std::string_view peer;                       ///< "127.0.0.1:4711" for log lines
     const std::atomic<bool>* stopping = nullptr; ///< the server is shutting down
 

@@ -2,8 +2,6 @@
 // Beast leaves to us. Pure: no socket, unit-tested with hand-made heads. Internal.
 #pragma once
 
-#include <sys/socket.h>
-
 #include "http/arena.hpp"
 #include "wsgibridge/error.hpp"
 #include "wsgibridge/request.hpp"
@@ -14,6 +12,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <string>
 #include <string_view>
+#include <sys/socket.h>
 #include <system_error>
 
 namespace wsgibridge::http {

@@ -5,20 +5,20 @@
 #include "net/listener.hpp"
 #include "wsgibridge/http_server.hpp"
 
+#include <atomic>
 #include <boost/asio/basic_socket_acceptor.hpp>
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <fcntl.h>
+#include <mutex>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <mutex>
 #include <signal.h>
 #include <sys/socket.h>
 #include <system_error>
@@ -83,11 +83,24 @@ struct HttpServer::Impl
 {
     Impl(const HttpServerOptions& options, RequestHandler& handler, const Logger& log,
          const AccessLog& access_log)
-        : options(options),
-          context{handler, log, access_log, options.limits, options.mount, options.server_software,
-                  {},      {},  {},  TrustedProxies(options.forwarded_allow_ips),
-                  make_static_files(options.static_map), make_tls(options), nullptr, nullptr,
-                  AF_INET, {}, {}, {}},
+        : options(options), context{handler,
+                                    log,
+                                    access_log,
+                                    options.limits,
+                                    options.mount,
+                                    options.server_software,
+                                    {},
+                                    {},
+                                    {},
+                                    TrustedProxies(options.forwarded_allow_ips),
+                                    make_static_files(options.static_map),
+                                    make_tls(options),
+                                    nullptr,
+                                    nullptr,
+                                    AF_INET,
+                                    {},
+                                    {},
+                                    {}},
           // One thread runs the io_context unless requests block (IoRunners); with a
           // single thread for good, Asio takes its one-thread shortcuts (hint 1).
           ioc(options.threads <= 1 ? 1 : BOOST_ASIO_CONCURRENCY_HINT_DEFAULT),
@@ -184,9 +197,9 @@ struct HttpServer::Impl
     asio::signal_set signals;
     net::IoRunners runners;
     std::string endpoint;
-    bool tcp = false;               ///< not a unix socket
-    bool nodelay_inherited = false; ///< TCP_NODELAY set on the listener
-    std::string socket_path; ///< unix socket file to remove on shutdown (bound here)
+    bool tcp = false;                ///< not a unix socket
+    bool nodelay_inherited = false;  ///< TCP_NODELAY set on the listener
+    std::string socket_path;         ///< unix socket file to remove on shutdown (bound here)
     pid_t socket_owner = ::getpid(); ///< the process that bound it
 };
 

@@ -220,16 +220,15 @@ void Session::wait_next()
     waiting_ = true;
     idle_ = true;
     arm(ctx_.stopping ? stop_drain_window : ctx_.limits.idle_timeout);
-    async_read(
-        buffer_.prepare(4096),
-        [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-            self->waiting_ = false;
-            self->idle_ = false;
-            self->buffer_.commit(n);
-            self->depth_ = 0;
-            if (ec || self->timed_out_) return self->close();
-            self->read_head(); // also while stopping: see on_stop()
-        });
+    async_read(buffer_.prepare(4096),
+               [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                   self->waiting_ = false;
+                   self->idle_ = false;
+                   self->buffer_.commit(n);
+                   self->depth_ = 0;
+                   if (ec || self->timed_out_) return self->close();
+                   self->read_head(); // also while stopping: see on_stop()
+               });
 }
 
 void Session::read_head()
@@ -301,16 +300,15 @@ void Session::wait_head()
     std::size_t room = std::min<std::size_t>(4096, buffer_.max_size() - buffer_.size());
     if (room == 0) return reject(make_error_code(errc::header_too_large), {});
     waiting_ = true;
-    async_read(
-        buffer_.prepare(room),
-        [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-            self->waiting_ = false;
-            self->buffer_.commit(n);
-            self->depth_ = 0;
-            if (ec || self->timed_out_) return self->on_head(ec);
-            self->idle_ = false; // bytes of a head arrived: no longer an idle connection
-            self->read_head();   // also while stopping: see on_stop()
-        });
+    async_read(buffer_.prepare(room),
+               [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                   self->waiting_ = false;
+                   self->buffer_.commit(n);
+                   self->depth_ = 0;
+                   if (ec || self->timed_out_) return self->on_head(ec);
+                   self->idle_ = false; // bytes of a head arrived: no longer an idle connection
+                   self->read_head();   // also while stopping: see on_stop()
+               });
 }
 
 void Session::on_head(boost::beast::error_code ec)

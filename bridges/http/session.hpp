@@ -79,7 +79,7 @@ struct ServerContext
     std::mutex mutex;
     Session* sessions = nullptr;
 
-    TrustedProxies proxies; ///< --forwarded-allow-ips
+    TrustedProxies proxies;                          ///< --forwarded-allow-ips
     std::unique_ptr<const StaticFiles> static_files; ///< --static-map, or null
     std::unique_ptr<const TlsContext> tls;           ///< --certfile, or null (plain HTTP)
     /// The server's io threads: a request marks its thread busy (null: not counted).
@@ -190,8 +190,8 @@ private:
     bool head_armed_ = false; ///< the header timeout runs for the current head
     bool wants_more_ = false; ///< precheck_chunked left the parser waiting for bytes
     bool in_mount_ = false;   ///< req_ (built from the head) lies under --mount
-    bool waiting_ = false; ///< an async read is pending (stop may cancel it)
-    bool idle_ = false;    ///< that read waits for the next kept-alive request
+    bool waiting_ = false;    ///< an async read is pending (stop may cancel it)
+    bool idle_ = false;       ///< that read waits for the next kept-alive request
     bool closed_ = false;
     bool armed_ = false;  ///< timer_ has a wait pending (it may end before deadline_)
     bool timing_ = false; ///< deadline_ applies (arm() until disarm())

@@ -60,7 +60,6 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const un
     return SSL_TLSEXT_ERR_OK;
 }
 
-
 /// After SSL_ERROR_SYSCALL or SSL_ERROR_SSL no close_notify may be sent (SSL_shutdown(3)):
 /// a quiet shutdown makes goodbye() a no-op.
 void mark_failed(SSL* ssl) noexcept

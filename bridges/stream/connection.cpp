@@ -1,12 +1,11 @@
 #include "connection.hpp"
 
+#include "model/refusal.hpp"
 #include "request_from_head.hpp"
 #include "response_sink.hpp" // bridges/cgi: the CGI-style and NPH responses
 #include "scgi/codec.hpp"
 #include "stdin_body.hpp" // bridges/cgi: a length-bounded body read with timeouts
 #include "uwsgi/codec.hpp"
-
-#include "model/refusal.hpp"
 
 #include <algorithm>
 #include <array>
@@ -77,7 +76,7 @@ struct Head
     std::span<char> block;             ///< the SCGI netstring's content and ',', or the uwsgi vars
     std::span<const char> body_prefix; ///< read past the head: the body's first bytes
     std::error_code ec;
-    std::string detail; ///< model/refusal.hpp: for a limit, what was too big
+    std::string detail;       ///< model/refusal.hpp: for a limit, what was too big
     std::uint64_t unread = 0; // head bytes left on the socket when refused
 };
 

@@ -48,7 +48,8 @@ int main(int argc, char** argv)
             for (const auto& h : response.headers)
                 std::printf("%s: %s\n", h.name.c_str(), h.value.c_str());
             std::printf("\n%s", response.body.c_str());
-            if (!response.error.empty()) std::fprintf(stderr, "app failed: %s\n", response.error.c_str());
+            if (!response.error.empty())
+                std::fprintf(stderr, "app failed: %s\n", response.error.c_str());
             return response.error.empty() ? 0 : 1;
         }
 

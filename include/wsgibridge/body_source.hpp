@@ -2,13 +2,12 @@
 // buffers a whole body: each implementation reads from its transport on demand.
 #pragma once
 
+#include "error.hpp"
 #include "export.hpp"
 
 #include <cstddef>
 #include <optional>
 #include <span>
-
-#include "error.hpp"
 
 namespace wsgibridge {
 

@@ -15,7 +15,6 @@
 #pragma once
 
 #include "export.hpp"
-
 #include "handler.hpp"
 #include "limits.hpp"
 #include "log.hpp"
@@ -70,11 +69,13 @@ WSGIBRIDGE_API std::error_code prepare_cgi_process(CgiOptions& options) noexcept
 /// (bounded), and returns the exit status: 0 once a response was sent (a 4xx/5xx
 /// answered by the gateway included), 1 when the response could not be completed,
 /// 2 when there is no CGI request in the environment. Never throws.
-WSGIBRIDGE_API int run_cgi(const CgiOptions& options, RequestHandler& handler, const Logger& log) noexcept;
+WSGIBRIDGE_API int run_cgi(const CgiOptions& options, RequestHandler& handler,
+                           const Logger& log) noexcept;
 
 /// Answers the request with a short plain-text error (e.g. 500 when the application
 /// failed to import) without any handler, then drains the body like run_cgi.
 /// Returns what run_cgi would.
-WSGIBRIDGE_API int answer_cgi_error(const CgiOptions& options, int status, const Logger& log) noexcept;
+WSGIBRIDGE_API int answer_cgi_error(const CgiOptions& options, int status,
+                                    const Logger& log) noexcept;
 
 } // namespace wsgibridge

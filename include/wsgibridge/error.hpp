@@ -31,7 +31,8 @@ enum class errc {
     bad_chunk,
     /// A Transfer-Encoding other than chunked.
     unsupported_transfer_encoding,
-    /// The header block (HTTP headers, FastCGI params, CGI environment) exceeds Limits::max_header_bytes.
+    /// The header block (HTTP headers, FastCGI params, CGI environment) exceeds
+    /// Limits::max_header_bytes.
     header_too_large,
     /// More header fields than Limits::max_header_count.
     too_many_headers,
@@ -54,7 +55,9 @@ enum class errc {
 } // namespace wsgibridge
 
 template <>
-struct std::is_error_code_enum<wsgibridge::errc> : std::true_type {};
+struct std::is_error_code_enum<wsgibridge::errc> : std::true_type
+{
+};
 
 namespace wsgibridge {
 

@@ -2,9 +2,8 @@
 // h2o_process_request). The WSGI invoker implements it; tests may implement it in C++.
 #pragma once
 
-#include "export.hpp"
-
 #include "body_source.hpp"
+#include "export.hpp"
 #include "request.hpp"
 #include "response_sink.hpp"
 

@@ -11,7 +11,8 @@
 
 namespace wsgibridge {
 
-struct Header {
+struct Header
+{
     std::string_view name;
     std::string_view value;
 };

@@ -9,7 +9,8 @@
 
 namespace wsgibridge {
 
-struct Limits {
+struct Limits
+{
     /// --max-header-bytes: request line + header block (HTTP), all FCGI_PARAMS (FastCGI),
     /// or the CGI environment. 431 above it. nginx allows 4 x 8 KiB by default; 64 KiB
     /// leaves room for big cookies.

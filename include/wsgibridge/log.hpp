@@ -4,14 +4,13 @@
 #pragma once
 
 #include "export.hpp"
+#include "request.hpp"
 
 #include <cstdint>
 #include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
-
-#include "request.hpp"
 
 namespace wsgibridge {
 

@@ -4,15 +4,16 @@
 // body arrives through a BodySource.
 #pragma once
 
+#include "headers.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string_view>
 
-#include "headers.hpp"
-
 namespace wsgibridge {
 
-struct Request {
+struct Request
+{
     std::string_view method;       ///< "GET"
     std::string_view target;       ///< raw request-target, becomes REQUEST_URI
     std::string_view script_name;  ///< decoded bytes: the application's mount point ("" or "/app")

@@ -11,6 +11,7 @@
 #pragma once
 
 #include "export.hpp"
+#include "headers.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -18,17 +19,17 @@
 #include <string_view>
 #include <system_error>
 
-#include "headers.hpp"
-
 namespace wsgibridge {
 
-struct ResponseHead {
+struct ResponseHead
+{
     int status_code = 200;
-    std::string_view status;              ///< "200 OK", validated
-    std::span<const Header> headers;      ///< validated, hop-by-hop fields removed
-    std::optional<std::uint64_t> content_length; ///< from the app or computed; also in headers if the app set it
+    std::string_view status;         ///< "200 OK", validated
+    std::span<const Header> headers; ///< validated, hop-by-hop fields removed
+    std::optional<std::uint64_t>
+        content_length; ///< from the app or computed; also in headers if the app set it
     bool content_length_computed = false; ///< true when the gateway computed it (add the header)
-    bool body_allowed = true;             ///< false for HEAD, 1xx, 204, 304: write() is never called
+    bool body_allowed = true; ///< false for HEAD, 1xx, 204, 304: write() is never called
 };
 
 class WSGIBRIDGE_API ResponseSink

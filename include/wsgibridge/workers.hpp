@@ -15,7 +15,7 @@
 #pragma once
 
 #include "export.hpp"
-
+#include "handler.hpp"
 #include "interpreter.hpp"
 #include "log.hpp"
 
@@ -24,8 +24,6 @@
 #include <functional>
 #include <memory>
 #include <string>
-
-#include "handler.hpp"
 
 namespace wsgibridge {
 
@@ -94,7 +92,7 @@ WSGIBRIDGE_API void prepare_master_signals() noexcept;
 /// when the first workers cannot import the application (serve() threw AppLoadError).
 /// With master = false, returns serve() run in this process.
 WSGIBRIDGE_API int run_workers(Interpreter& interpreter, const WorkerOptions& options,
-                const std::function<int()>& serve, const Logger& log);
+                               const std::function<int()>& serve, const Logger& log);
 
 /// The application as a supervised worker serves it: counts each request in the
 /// worker's shared slot (the master's --stats read them; relaxed atomic adds, no lock),

@@ -1,15 +1,14 @@
-#include <fcntl.h>
-#include <unistd.h>
+#include "wsgibridge/log.hpp"
 
 #include <array>
-#include <cstdio>
 #include <cerrno>
+#include <cstdio>
 #include <ctime>
+#include <fcntl.h>
 #include <stdexcept>
-#include <utility>
 #include <system_error>
-
-#include "wsgibridge/log.hpp"
+#include <unistd.h>
+#include <utility>
 
 namespace wsgibridge {
 namespace {
@@ -17,10 +16,14 @@ namespace {
 constexpr std::string_view level_name(LogLevel level) noexcept
 {
     switch (level) {
-    case LogLevel::debug: return "debug";
-    case LogLevel::info: return "info";
-    case LogLevel::warning: return "warning";
-    case LogLevel::error: return "error";
+    case LogLevel::debug:
+        return "debug";
+    case LogLevel::info:
+        return "info";
+    case LogLevel::warning:
+        return "warning";
+    case LogLevel::error:
+        return "error";
     }
     return "?";
 }
@@ -115,7 +118,8 @@ void Logger::log(LogLevel level, std::string_view message) const noexcept
 {
     if (callback_) {
         if (level < min_level_) return;
-        while (!message.empty() && message.back() == '\n') message.remove_suffix(1);
+        while (!message.empty() && message.back() == '\n')
+            message.remove_suffix(1);
         try {
             callback_(level, message);
         } catch (...) {
@@ -125,7 +129,8 @@ void Logger::log(LogLevel level, std::string_view message) const noexcept
     }
     if (json_ && level >= min_level_ && fd_ >= 0) {
         try {
-            while (!message.empty() && message.back() == '\n') message.remove_suffix(1);
+            while (!message.empty() && message.back() == '\n')
+                message.remove_suffix(1);
             std::string line = "{\"time\":\"" + iso_time() + "\",\"level\":\"";
             line += level_name(level);
             line += "\",\"pid\":" + std::to_string(::getpid()) + ",\"message\":";
@@ -251,8 +256,8 @@ void AccessLog::log_json(const Request& req, int status, std::uint64_t bytes_sen
         append_json_string(line, req.target);
         char tail[160];
         std::snprintf(tail, sizeof tail,
-                      ",\"status\":%d,\"bytes\":%llu,\"duration_ms\":%.3f,\"pid\":%d}\n",
-                      status, static_cast<unsigned long long>(bytes_sent), duration_ms,
+                      ",\"status\":%d,\"bytes\":%llu,\"duration_ms\":%.3f,\"pid\":%d}\n", status,
+                      static_cast<unsigned long long>(bytes_sent), duration_ms,
                       static_cast<int>(::getpid()));
         line += tail;
         write_all(fd_, line);

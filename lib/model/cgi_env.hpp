@@ -2,6 +2,8 @@
 // (the WSGI environ, the tests), after lighttpd's http_cgi_headers(). Internal.
 #pragma once
 
+#include "wsgibridge/request.hpp"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -9,8 +11,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include "wsgibridge/request.hpp"
 
 namespace wsgibridge {
 
@@ -37,9 +37,9 @@ inline constexpr std::size_t cgi_fixed_key_count = 12;
 constexpr std::string_view cgi_key_name(CgiKey key) noexcept
 {
     constexpr std::array<std::string_view, cgi_fixed_key_count> names{
-        "REQUEST_METHOD", "SCRIPT_NAME", "PATH_INFO",   "QUERY_STRING",
-        "REQUEST_URI",    "SERVER_PROTOCOL", "SERVER_NAME", "SERVER_PORT",
-        "REMOTE_ADDR",    "REMOTE_PORT", "CONTENT_TYPE", "CONTENT_LENGTH"};
+        "REQUEST_METHOD", "SCRIPT_NAME",     "PATH_INFO",    "QUERY_STRING",
+        "REQUEST_URI",    "SERVER_PROTOCOL", "SERVER_NAME",  "SERVER_PORT",
+        "REMOTE_ADDR",    "REMOTE_PORT",     "CONTENT_TYPE", "CONTENT_LENGTH"};
     auto i = static_cast<std::size_t>(key);
     return i < names.size() ? names[i] : std::string_view{};
 }
@@ -59,9 +59,24 @@ constexpr bool is_token_char(char c) noexcept
 {
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
     switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~': return true;
-    default: return false;
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
+        return true;
+    default:
+        return false;
     }
 }
 
@@ -73,8 +88,9 @@ inline constexpr std::array<char, 256> environ_name_char = [] {
     for (int c = 0; c < 256; ++c) {
         char ch = static_cast<char>(c);
         if (!is_token_char(ch)) continue;
-        table[static_cast<std::size_t>(c)] =
-            ch == '-' ? '_' : (ch >= 'a' && ch <= 'z') ? static_cast<char>(ch - 32) : ch;
+        table[static_cast<std::size_t>(c)] = ch == '-'                  ? '_'
+                                             : (ch >= 'a' && ch <= 'z') ? static_cast<char>(ch - 32)
+                                                                        : ch;
     }
     return table;
 }();
@@ -151,7 +167,8 @@ void for_each_cgi_variable(const Request& req, Emit&& emit, Drop&& drop)
             continue;
         }
         bool seen_before = false;
-        for (std::size_t j = 0; j < i && !seen_before; ++j) seen_before = iequals(headers[j].name, h.name);
+        for (std::size_t j = 0; j < i && !seen_before; ++j)
+            seen_before = iequals(headers[j].name, h.name);
         if (seen_before) continue;
 
         std::string_view value = h.value;
@@ -177,7 +194,8 @@ void for_each_cgi_variable(const Request& req, Emit&& emit, Drop&& drop)
     }
     if (!length_seen && req.content_length) {
         std::array<char, 24> digits;
-        auto [end, ec] = std::to_chars(digits.data(), digits.data() + digits.size(), *req.content_length);
+        auto [end, ec] =
+            std::to_chars(digits.data(), digits.data() + digits.size(), *req.content_length);
         (void)ec; // 20 digits fit
         emit(CgiKey::content_length, cgi_key_name(CgiKey::content_length),
              std::string_view(digits.data(), static_cast<std::size_t>(end - digits.data())));

@@ -1,9 +1,8 @@
 #include "wsgibridge/response_sink.hpp"
 
-#include <unistd.h>
-
 #include <array>
 #include <cerrno>
+#include <unistd.h>
 
 namespace wsgibridge {
 

@@ -62,7 +62,8 @@ void percent_encode_path_append(std::string_view raw, std::string& out)
 bool split_mount(std::string_view path, std::string_view mount, std::string_view& script_name,
                  std::string_view& path_info) noexcept
 {
-    while (!mount.empty() && mount.back() == '/') mount.remove_suffix(1);
+    while (!mount.empty() && mount.back() == '/')
+        mount.remove_suffix(1);
     if (mount.empty()) {
         script_name = {};
         path_info = path;

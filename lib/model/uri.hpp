@@ -6,7 +6,8 @@
 
 namespace wsgibridge {
 
-struct TargetParts {
+struct TargetParts
+{
     std::string_view path;  ///< raw, still percent-encoded
     std::string_view query; ///< without '?', raw
 };

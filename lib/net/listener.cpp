@@ -1,8 +1,7 @@
 #include "net/listener.hpp"
 
-#include "wsgibridge/log.hpp"
-
 #include "wsgibridge/listener.hpp"
+#include "wsgibridge/log.hpp"
 
 #include <arpa/inet.h>
 #include <cerrno>

@@ -2,11 +2,11 @@
 // signals. It handles signals synchronously (blocked, then sigtimedwait) so that no
 // code runs in a signal handler, and it never touches a request.
 #include "wsgibridge/workers.hpp"
-#include "wsgibridge/wsgi_app.hpp"
 
 #include "runtime/pidfile.hpp"
 #include "runtime/slots.hpp"
 #include "runtime/stats.hpp"
+#include "wsgibridge/wsgi_app.hpp"
 
 #include <algorithm>
 #include <cerrno>

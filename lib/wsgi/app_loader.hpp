@@ -4,8 +4,8 @@
 #pragma once
 
 #include "py_ref.hpp"
-#include "wsgibridge/wsgi_app.hpp"
 #include "wsgibridge/log.hpp"
+#include "wsgibridge/wsgi_app.hpp"
 
 namespace wsgibridge::py {
 

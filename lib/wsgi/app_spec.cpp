@@ -1,9 +1,9 @@
 // AppSpec::parse: pure string work, so it is unit-tested without Python.
+#include "wsgibridge/app_spec.hpp"
+
 #include <array>
 #include <string>
 #include <system_error>
-
-#include "wsgibridge/app_spec.hpp"
 
 namespace wsgibridge {
 namespace {

@@ -2,11 +2,11 @@
 // Streaming", "Optional Platform-Specific File Handling").
 #pragma once
 
+#include "request_context.hpp"
+
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include "request_context.hpp"
 
 namespace wsgibridge::py {
 

@@ -1,11 +1,11 @@
 #include "input_stream.hpp"
 
+#include "gil.hpp"
+#include "py_error.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <limits>
-
-#include "gil.hpp"
-#include "py_error.hpp"
 
 namespace wsgibridge::py {
 namespace {

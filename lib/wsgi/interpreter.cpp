@@ -1,18 +1,18 @@
 // Interpreter: the one embedded CPython of the process (pybind11's scoped_interpreter,
 // with an isolated configuration so the environment cannot reconfigure it).
-#include <Python.h>
-#include <unistd.h>
-
-#include <atomic>
-#include <cerrno>
-#include <filesystem>
-#include <string>
+#include "wsgibridge/interpreter.hpp"
 
 #include "gil.hpp"
 #include "py_error.hpp"
 #include "py_ref.hpp"
 #include "site_dirs.hpp"
-#include "wsgibridge/interpreter.hpp"
+
+#include <Python.h>
+#include <atomic>
+#include <cerrno>
+#include <filesystem>
+#include <string>
+#include <unistd.h>
 
 namespace wsgibridge {
 namespace {
@@ -137,8 +137,7 @@ Interpreter::Runtime::~Runtime()
     interpreter_exists = false;
 }
 
-Interpreter::Interpreter(const PythonOptions& options)
-    : runtime_(std::make_shared<Runtime>())
+Interpreter::Interpreter(const PythonOptions& options) : runtime_(std::make_shared<Runtime>())
 {
     if (interpreter_exists.exchange(true))
         throw std::runtime_error("only one Python interpreter per process (an earlier one is "
@@ -226,9 +225,9 @@ bool Interpreter::dump_tracebacks_on(int sig, int fd) noexcept
 {
     py::GilAcquire gil;
     PyObject* module = PyImport_ImportModule("faulthandler");
-    PyObject* result = module ? PyObject_CallMethod(module, "register", "iiOO", sig, fd, Py_True,
-                                                    Py_False)
-                              : nullptr;
+    PyObject* result =
+        module ? PyObject_CallMethod(module, "register", "iiOO", sig, fd, Py_True, Py_False)
+               : nullptr;
     bool ok = result != nullptr;
     if (!ok) PyErr_Clear();
     Py_XDECREF(result);

@@ -1,22 +1,21 @@
 // WsgiApp: environ -> app(environ, start_response) -> iterate -> sink -> close().
 // Failures before the head was sent become a 500 (or the status of a failed body read,
 // e.g. 413) and a log line with the traceback; after it, a log line and sink.abort().
-#include <Python.h>
-
-#include <mutex>
-#include <optional>
-
 #include "app_loader.hpp"
 #include "drive.hpp"
-#include "file_wrapper.hpp"
-#include "response.hpp"
 #include "environ.hpp"
 #include "error_stream.hpp"
+#include "file_wrapper.hpp"
 #include "gil.hpp"
 #include "input_stream.hpp"
 #include "py_error.hpp"
+#include "response.hpp"
 #include "start_response.hpp"
 #include "wsgibridge/wsgi_app.hpp"
+
+#include <Python.h>
+#include <mutex>
+#include <optional>
 
 namespace wsgibridge {
 

@@ -4,12 +4,12 @@
 // such as "GET".
 #pragma once
 
+#include "model/cgi_env.hpp"
+#include "py_ref.hpp"
+
 #include <algorithm> // cgi_env.hpp uses std::copy_n without including it
 #include <array>
 #include <string_view>
-
-#include "model/cgi_env.hpp"
-#include "py_ref.hpp"
 
 namespace wsgibridge::py {
 

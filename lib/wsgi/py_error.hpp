@@ -3,7 +3,6 @@
 #pragma once
 
 #include <Python.h>
-
 #include <string>
 
 namespace wsgibridge::py {

@@ -5,6 +5,13 @@
 // not a dangling pointer.
 #pragma once
 
+#include "keys.hpp"
+#include "py_ref.hpp"
+#include "wsgibridge/body_source.hpp"
+#include "wsgibridge/log.hpp"
+#include "wsgibridge/request.hpp"
+#include "wsgibridge/response_sink.hpp"
+
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -12,13 +19,6 @@
 #include <string_view>
 #include <system_error>
 #include <vector>
-
-#include "keys.hpp"
-#include "py_ref.hpp"
-#include "wsgibridge/body_source.hpp"
-#include "wsgibridge/log.hpp"
-#include "wsgibridge/request.hpp"
-#include "wsgibridge/response_sink.hpp"
 
 namespace wsgibridge::py {
 

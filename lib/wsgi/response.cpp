@@ -1,10 +1,10 @@
 #include "response.hpp"
 
-#include <algorithm>
-#include <cstring>
-
 #include "gil.hpp"
 #include "validate.hpp"
+
+#include <algorithm>
+#include <cstring>
 
 namespace wsgibridge::py {
 namespace {

@@ -4,9 +4,9 @@
 // All functions are called with the GIL held and release it around every sink call.
 #pragma once
 
-#include <string_view>
-
 #include "request_context.hpp"
+
+#include <string_view>
 
 namespace wsgibridge::py {
 

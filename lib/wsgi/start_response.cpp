@@ -1,12 +1,11 @@
 #include "start_response.hpp"
 
-#include <structmember.h>
-
-#include <cassert>
-
 #include "py_error.hpp"
 #include "response.hpp"
 #include "validate.hpp"
+
+#include <cassert>
+#include <structmember.h>
 
 namespace wsgibridge::py {
 namespace {
@@ -51,8 +50,7 @@ RequestContext* context_of(PyObject* self, const char* what)
 
 /// PEP 3333 strings are native str holding only latin-1 code points; their 1-byte
 /// representation IS the latin-1 encoding, so the view needs no copy.
-[[gnu::always_inline]] inline bool latin1_view(PyObject* s, const char* what,
-                                               std::string_view& out)
+[[gnu::always_inline]] inline bool latin1_view(PyObject* s, const char* what, std::string_view& out)
 {
     // The usual case first: a compact ASCII str (every literal and str(int)).
     if (PyUnicode_Check(s) && PyUnicode_IS_COMPACT_ASCII(s)) {
@@ -89,8 +87,7 @@ bool invalid(PyObject* exc, const char* what, PyObject* value, std::string_view 
 
 /// Validates the status and every header into `staged`; on failure `staged` holds a
 /// partial head the caller drops.
-bool stage_head(PyObject* status, PyObject* headers, ResponseState& staged,
-                HeaderNameCache* names)
+bool stage_head(PyObject* status, PyObject* headers, ResponseState& staged, HeaderNameCache* names)
 {
     if (names && names->is_last_status(status, staged.code)) {
         // The status object validated last time (an app's "200 OK" literal).
@@ -343,8 +340,8 @@ bool detach_start_response(PyObject* obj, bool keep) noexcept
     // Reusable only if no one else can reach it: the caller's reference (and the one
     // write() holds), and write() held by nothing but the object.
     PyObject* write = sr->write;
-    bool alone = write == nullptr ? Py_REFCNT(obj) == 1
-                                  : Py_REFCNT(obj) == 2 && Py_REFCNT(write) == 1;
+    bool alone =
+        write == nullptr ? Py_REFCNT(obj) == 1 : Py_REFCNT(obj) == 2 && Py_REFCNT(write) == 1;
     if (keep && alone) return true;
     // Kept by the app (or going): break the cycle; an app holding write() keeps the
     // object alive through it, detached.

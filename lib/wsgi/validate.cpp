@@ -1,11 +1,11 @@
 #include "validate.hpp"
 
-#include <algorithm> // cgi_env.hpp uses std::copy_n without including it
-#include <array>
-
 #include "model/cgi_env.hpp"
 #include "model/content_length.hpp"
 #include "wsgibridge/headers.hpp"
+
+#include <algorithm> // cgi_env.hpp uses std::copy_n without including it
+#include <array>
 
 namespace wsgibridge::wsgi {
 namespace {
@@ -78,13 +78,20 @@ bool is_hop_by_hop(std::string_view name) noexcept
     // RFC 9110 section 7.6.1, RFC 9112 section 6.1 and RFC 9110 section 11.7 (the proxy
     // authentication fields). By length first: most names match no length.
     switch (name.size()) {
-    case 2: return iequals(name, "TE");
-    case 7: return iequals(name, "Trailer") || iequals(name, "Upgrade");
-    case 10: return iequals(name, "Connection") || iequals(name, "Keep-Alive");
-    case 17: return iequals(name, "Transfer-Encoding");
-    case 18: return iequals(name, "Proxy-Authenticate");
-    case 19: return iequals(name, "Proxy-Authorization");
-    default: return false;
+    case 2:
+        return iequals(name, "TE");
+    case 7:
+        return iequals(name, "Trailer") || iequals(name, "Upgrade");
+    case 10:
+        return iequals(name, "Connection") || iequals(name, "Keep-Alive");
+    case 17:
+        return iequals(name, "Transfer-Encoding");
+    case 18:
+        return iequals(name, "Proxy-Authenticate");
+    case 19:
+        return iequals(name, "Proxy-Authorization");
+    default:
+        return false;
     }
 }
 

@@ -8,7 +8,8 @@ using namespace std::chrono_literals;
 TEST(FcgiNginx, UnixAndTcpWithStockParamsAndKeepConn)
 {
     auto nginx = find_program({"/usr/sbin/nginx"});
-    if (nginx.empty() || wsgi_fcgi_path().empty()) GTEST_FAIL() << "nginx or wsgi-fcgi missing (scripts/lib.sh installs it)";
+    if (nginx.empty() || wsgi_fcgi_path().empty())
+        GTEST_FAIL() << "nginx or wsgi-fcgi missing (scripts/lib.sh installs it)";
     TempDir dir;
     auto sock = dir / "app.sock";
     auto fcgi_port = free_tcp_port();
@@ -47,7 +48,8 @@ TEST(FcgiNginx, UnixAndTcpWithStockParamsAndKeepConn)
 
     // A form POST: nginx sends HTTP_CONTENT_LENGTH/HTTP_CONTENT_TYPE beside CONTENT_*;
     // the app must see one plain value of each (RFC 3875 §4.1.18), not "23, 23".
-    r = curl({"-d", "name=value&other=thing", "http://127.0.0.1:" + std::to_string(port) + "/app/env"});
+    r = curl(
+        {"-d", "name=value&other=thing", "http://127.0.0.1:" + std::to_string(port) + "/app/env"});
     EXPECT_NE(r.out.find("CONTENT_LENGTH='22'"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("CONTENT_TYPE='application/x-www-form-urlencoded'"), std::string::npos)
         << r.out;

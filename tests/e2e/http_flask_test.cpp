@@ -15,7 +15,8 @@ bool have_flask()
 
 TEST(WsgiHttpFlask, Routes)
 {
-    if (!have_flask()) GTEST_FAIL() << "python3-flask is not installed (scripts/lib.sh installs it)";
+    if (!have_flask())
+        GTEST_FAIL() << "python3-flask is not installed (scripts/lib.sh installs it)";
     WsgiHttpProcess s({"--app", "examples/flask_app.py"});
     ASSERT_TRUE(s.ready()) << s.error_log();
 
@@ -42,7 +43,8 @@ TEST(WsgiHttpFlask, Routes)
 
 TEST(WsgiHttpFlask, MountedUrlForIncludesThePrefix)
 {
-    if (!have_flask()) GTEST_FAIL() << "python3-flask is not installed (scripts/lib.sh installs it)";
+    if (!have_flask())
+        GTEST_FAIL() << "python3-flask is not installed (scripts/lib.sh installs it)";
     WsgiHttpProcess s({"--app", "examples/flask_app.py", "--mount", "/app"});
     ASSERT_TRUE(s.ready()) << s.error_log();
     auto index = json::parse(response_body(curl({s.url("/app/")}).out));
@@ -56,7 +58,8 @@ TEST(WsgiHttpFlask, MountedUrlForIncludesThePrefix)
 // templates/ and static/ next to the file are Flask's (root_path from __file__).
 TEST(WsgiHttpFlask, FileNamedFlaskPy)
 {
-    if (!have_flask()) GTEST_FAIL() << "python3-flask is not installed (scripts/lib.sh installs it)";
+    if (!have_flask())
+        GTEST_FAIL() << "python3-flask is not installed (scripts/lib.sh installs it)";
     TempDir site;
     write_file(site / "templates/page.html", "hello {{ who }}");
     write_file(site / "static/s.txt", "static next to flask.py");

@@ -1,13 +1,12 @@
 #include "memory_sink.hpp"
 
-#include <sys/mman.h>
-#include <unistd.h>
+#include "model/uri.hpp"
 
 #include <algorithm>
 #include <cerrno>
 #include <stdexcept>
-
-#include "model/uri.hpp"
+#include <sys/mman.h>
+#include <unistd.h>
 
 namespace wsgibridge::test {
 

@@ -4,6 +4,11 @@
 // and a Logger whose lines can be read back.
 #pragma once
 
+#include "wsgibridge/body_source.hpp"
+#include "wsgibridge/log.hpp"
+#include "wsgibridge/request.hpp"
+#include "wsgibridge/response_sink.hpp"
+
 #include <cstdint>
 #include <deque>
 #include <optional>
@@ -12,11 +17,6 @@
 #include <system_error>
 #include <utility>
 #include <vector>
-
-#include "wsgibridge/body_source.hpp"
-#include "wsgibridge/log.hpp"
-#include "wsgibridge/request.hpp"
-#include "wsgibridge/response_sink.hpp"
 
 namespace wsgibridge::test {
 

@@ -1,21 +1,20 @@
 #include "process.hpp"
 
 #include <arpa/inet.h>
+#include <cstdlib>
+#include <cstring>
 #include <fcntl.h>
+#include <fstream>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sstream>
+#include <stdexcept>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstdlib>
-#include <cstring>
-#include <fstream>
-#include <sstream>
-#include <stdexcept>
 #include <thread>
+#include <unistd.h>
 
 extern char** environ;
 
@@ -37,22 +36,29 @@ std::vector<std::string> merged_env(const SpawnOptions& o)
     for (char** e = environ; *e; ++e) {
         std::string_view kv = *e;
         auto eq = kv.find('=');
-        if (eq != std::string_view::npos) env[std::string(kv.substr(0, eq))] = std::string(kv.substr(eq + 1));
+        if (eq != std::string_view::npos)
+            env[std::string(kv.substr(0, eq))] = std::string(kv.substr(eq + 1));
     }
-    for (const auto& name : o.unset_env) env.erase(name);
-    for (const auto& [k, v] : o.env) env[k] = v;
+    for (const auto& name : o.unset_env)
+        env.erase(name);
+    for (const auto& [k, v] : o.env)
+        env[k] = v;
     std::vector<std::string> out;
-    for (const auto& [k, v] : env) out.push_back(k + "=" + v);
+    for (const auto& [k, v] : env)
+        out.push_back(k + "=" + v);
     return out;
 }
 
-pid_t spawn(const std::vector<std::string>& argv, const SpawnOptions& o, int in_fd, int out_fd, int err_fd)
+pid_t spawn(const std::vector<std::string>& argv, const SpawnOptions& o, int in_fd, int out_fd,
+            int err_fd)
 {
     auto env = merged_env(o);
     std::vector<char*> cargv, cenv;
-    for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+    for (const auto& a : argv)
+        cargv.push_back(const_cast<char*>(a.c_str()));
     cargv.push_back(nullptr);
-    for (const auto& e : env) cenv.push_back(const_cast<char*>(e.c_str()));
+    for (const auto& e : env)
+        cenv.push_back(const_cast<char*>(e.c_str()));
     cenv.push_back(nullptr);
     pid_t pid = ::fork();
     if (pid < 0) throw std::runtime_error("fork failed");
@@ -78,8 +84,14 @@ int open_out(const fs::path& p)
 }
 } // namespace
 
-fs::path source_root() { return env_path("WSGIBRIDGE_SOURCE_ROOT"); }
-fs::path build_root() { return env_path("WSGIBRIDGE_BUILD_ROOT"); }
+fs::path source_root()
+{
+    return env_path("WSGIBRIDGE_SOURCE_ROOT");
+}
+fs::path build_root()
+{
+    return env_path("WSGIBRIDGE_BUILD_ROOT");
+}
 
 std::string find_program(const std::vector<std::string>& candidates)
 {
@@ -108,7 +120,8 @@ void write_file(const fs::path& path, const std::string& text, bool executable)
     fs::create_directories(path.parent_path());
     std::ofstream(path, std::ios::binary) << text;
     if (executable)
-        fs::permissions(path, fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec,
+        fs::permissions(path,
+                        fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec,
                         fs::perm_options::add);
 }
 
@@ -124,7 +137,8 @@ std::string substitute(std::string text, const std::map<std::string, std::string
 {
     for (const auto& [k, v] : vars) {
         std::string key = "@" + k + "@";
-        for (auto pos = text.find(key); pos != std::string::npos; pos = text.find(key, pos + v.size()))
+        for (auto pos = text.find(key); pos != std::string::npos;
+             pos = text.find(key, pos + v.size()))
             text.replace(pos, key.size(), v);
     }
     return text;
@@ -271,19 +285,24 @@ CommandResult run_command(const std::vector<std::string>& argv, const std::strin
     bool out_open = true, err_open = true;
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (out_open || err_open) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) {
             ::kill(pid, SIGKILL);
             break;
         }
-        pollfd fds[3] = {{out_open ? out[0] : -1, POLLIN, 0}, {err_open ? err[0] : -1, POLLIN, 0}, {in_fd, POLLOUT, 0}};
+        pollfd fds[3] = {{out_open ? out[0] : -1, POLLIN, 0},
+                         {err_open ? err[0] : -1, POLLIN, 0},
+                         {in_fd, POLLOUT, 0}};
         if (::poll(fds, 3, static_cast<int>(left.count())) < 0) continue;
         char buf[65536];
         for (int i = 0; i < 2; ++i) {
             if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
             ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
-            if (n > 0) (i == 0 ? r.out : r.err).append(buf, static_cast<std::size_t>(n));
-            else (i == 0 ? out_open : err_open) = false;
+            if (n > 0)
+                (i == 0 ? r.out : r.err).append(buf, static_cast<std::size_t>(n));
+            else
+                (i == 0 ? out_open : err_open) = false;
         }
         if (in_fd >= 0 && (fds[2].revents & (POLLOUT | POLLERR | POLLHUP))) {
             ssize_t n = ::write(in_fd, input.data() + written, input.size() - written);
@@ -309,7 +328,8 @@ CommandResult curl(const std::vector<std::string>& args, std::chrono::millisecon
                                   std::to_string(timeout.count() / 1000 + 1)};
     argv.insert(argv.end(), args.begin(), args.end());
     SpawnOptions o;
-    o.unset_env = {"http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"};
+    o.unset_env = {"http_proxy",  "https_proxy", "HTTP_PROXY",
+                   "HTTPS_PROXY", "all_proxy",   "ALL_PROXY"};
     return run_command(argv, {}, o, timeout + 2s);
 }
 
@@ -329,7 +349,8 @@ int connect_loopback(unsigned short port, int rcvbuf)
     return fd;
 }
 
-std::string raw_exchange(unsigned short port, const std::string& data, std::chrono::milliseconds timeout)
+std::string raw_exchange(unsigned short port, const std::string& data,
+                         std::chrono::milliseconds timeout)
 {
     std::string out;
     int fd = connect_loopback(port);
@@ -342,7 +363,8 @@ std::string raw_exchange(unsigned short port, const std::string& data, std::chro
     }
     auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) break;
         pollfd p{fd, POLLIN, 0};
         if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;

@@ -3,12 +3,11 @@
 // answers, and running a command to completion with its output.
 #pragma once
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <filesystem>
 #include <map>
 #include <string>
+#include <sys/types.h>
 #include <vector>
 
 namespace wsgibridge::test {
@@ -19,7 +18,8 @@ std::filesystem::path build_root();
 /// Debian's interpreter, never the pyenv one first on PATH.
 inline constexpr const char* system_python = "/usr/bin/python3";
 
-/// The first of `candidates` that exists and is executable, or "" (the caller fails the test: a missing peer is a failure, not a skip).
+/// The first of `candidates` that exists and is executable, or "" (the caller fails the test: a
+/// missing peer is a failure, not a skip).
 std::string find_program(const std::vector<std::string>& candidates);
 
 class TempDir
@@ -36,12 +36,14 @@ private:
     std::filesystem::path path_;
 };
 
-void write_file(const std::filesystem::path& path, const std::string& text, bool executable = false);
+void write_file(const std::filesystem::path& path, const std::string& text,
+                bool executable = false);
 std::string read_file(const std::filesystem::path& path);
 /// Replaces every @NAME@ in `text`.
 std::string substitute(std::string text, const std::map<std::string, std::string>& vars);
 
-struct SpawnOptions {
+struct SpawnOptions
+{
     std::map<std::string, std::string> env; ///< added to (or replacing in) the test's environment
     std::vector<std::string> unset_env;
     std::filesystem::path cwd;
@@ -77,10 +79,13 @@ unsigned short free_tcp_port();
 /// sets SO_RCVBUF before connecting (the window is agreed in the handshake).
 int connect_loopback(unsigned short port, int rcvbuf = 0);
 /// Polls until a TCP connect to 127.0.0.1:port succeeds.
-bool wait_for_tcp(unsigned short port, std::chrono::milliseconds timeout = std::chrono::seconds(10));
-bool wait_for_unix(const std::filesystem::path& path, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+bool wait_for_tcp(unsigned short port,
+                  std::chrono::milliseconds timeout = std::chrono::seconds(10));
+bool wait_for_unix(const std::filesystem::path& path,
+                   std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
-struct CommandResult {
+struct CommandResult
+{
     int exit_code = -1; ///< -1 when killed by the timeout or a signal
     std::string out;
     std::string err;

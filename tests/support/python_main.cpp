@@ -1,11 +1,10 @@
 // gtest main for the 'python' suite: one Interpreter for the whole run (CPython cannot
 // be initialised twice reliably), with tests/apps on sys.path.
-#include <gtest/gtest.h>
+#include "python_main.hpp"
 
 #include <cstdlib>
+#include <gtest/gtest.h>
 #include <memory>
-
-#include "python_main.hpp"
 
 namespace wsgibridge::test {
 namespace {

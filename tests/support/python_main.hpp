@@ -2,9 +2,9 @@
 // as pybind11's test_embed main does): tests build WsgiApps on it.
 #pragma once
 
-#include <filesystem>
-
 #include "wsgibridge/interpreter.hpp"
+
+#include <filesystem>
 
 namespace wsgibridge::test {
 

@@ -140,8 +140,8 @@ void TestHandler::handle(const Request& req, BodySource& body, ResponseSink& sin
     respond(sink, 200, "200 OK", text, req.method != "HEAD");
 }
 
-LoopbackServer::LoopbackServer(Limits limits, std::string bind, std::string mount,
-                               unsigned threads, std::chrono::seconds defer_accept)
+LoopbackServer::LoopbackServer(Limits limits, std::string bind, std::string mount, unsigned threads,
+                               std::chrono::seconds defer_accept)
     : log_path_(std::filesystem::temp_directory_path() /
                 ("http_unit_" + std::to_string(::getpid()) + "_" +
                  std::to_string(reinterpret_cast<std::uintptr_t>(this)) + ".log")),

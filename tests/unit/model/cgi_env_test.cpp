@@ -1,15 +1,15 @@
-#include <gtest/gtest.h>
+#include "model/cgi_env.hpp"
 
+#include <gtest/gtest.h>
 #include <map>
 #include <string>
 #include <vector>
 
-#include "model/cgi_env.hpp"
-
 using namespace wsgibridge;
 
 namespace {
-struct Collected {
+struct Collected
+{
     std::map<std::string, std::string> vars;
     std::vector<std::pair<std::string, DropReason>> dropped;
 };
@@ -26,7 +26,9 @@ Collected collect(const Request& req)
             EXPECT_FALSE(c.vars.count(std::string(name))) << "emitted twice: " << name;
             c.vars[std::string(name)] = std::string(value);
         },
-        [&](std::string_view name, DropReason why) { c.dropped.emplace_back(std::string(name), why); });
+        [&](std::string_view name, DropReason why) {
+            c.dropped.emplace_back(std::string(name), why);
+        });
     return c;
 }
 

@@ -1,7 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "wsgibridge/error.hpp"
 
+#include <gtest/gtest.h>
 #include <memory>
 #include <system_error>
 
@@ -37,7 +36,8 @@ TEST(Result, CarriesValueOrError)
 
 TEST(Result, ReachingTheValueOfAnErrorThrows)
 {
-    struct Point {
+    struct Point
+    {
         int x = 0;
     };
     Result<Point> bad = errc::peer_gone;
@@ -64,9 +64,9 @@ TEST(Result, HoldsMoveOnlyValues)
 
 TEST(GatewayStatusLine, EveryStatusTheGatewaySendsItself)
 {
-    for (errc e : {errc::bad_request, errc::bad_content_length, errc::timeout, errc::body_too_large,
-                   errc::header_too_large, errc::unsupported_transfer_encoding,
-                   errc::unsupported_version}) {
+    for (errc e :
+         {errc::bad_request, errc::bad_content_length, errc::timeout, errc::body_too_large,
+          errc::header_too_large, errc::unsupported_transfer_encoding, errc::unsupported_version}) {
         int code = http_status_for(e);
         auto line = gateway_status_line(code);
         EXPECT_EQ(line.substr(0, 4), std::to_string(code) + " ") << line;

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "wsgibridge/headers.hpp"
+
+#include <gtest/gtest.h>
 
 using namespace wsgibridge;
 

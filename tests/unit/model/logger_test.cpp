@@ -1,12 +1,11 @@
-#include <gtest/gtest.h>
-#include <unistd.h>
+#include "wsgibridge/log.hpp"
 
+#include <gtest/gtest.h>
 #include <stdexcept>
 #include <string>
+#include <unistd.h>
 #include <utility>
 #include <vector>
-
-#include "wsgibridge/log.hpp"
 
 using namespace wsgibridge;
 
@@ -16,7 +15,8 @@ std::string drain(int fd)
     std::string out;
     char buf[4096];
     ssize_t n;
-    while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+    while ((n = ::read(fd, buf, sizeof buf)) > 0)
+        out.append(buf, static_cast<std::size_t>(n));
     return out;
 }
 } // namespace
@@ -56,16 +56,20 @@ TEST(AccessLog, CombinedFormatEscapesClientFields)
     auto text = drain(p[0]);
     ::close(p[0]);
     EXPECT_EQ(text.rfind("127.0.0.1 - - [", 0), 0u);
-    EXPECT_NE(text.find("\"GET /x HTTP/1.1\" 200 14 \"-\" \"evil\\\"\\x0a agent\"\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("\"GET /x HTTP/1.1\" 200 14 \"-\" \"evil\\\"\\x0a agent\"\n"),
+              std::string::npos)
+        << text;
 }
 
 TEST(Logger, CallbackReceivesLevelAndMessage)
 {
     std::vector<std::pair<LogLevel, std::string>> lines;
     {
-        Logger log([&lines](LogLevel level, std::string_view message) {
-            lines.emplace_back(level, std::string(message));
-        }, LogLevel::info);
+        Logger log(
+            [&lines](LogLevel level, std::string_view message) {
+                lines.emplace_back(level, std::string(message));
+            },
+            LogLevel::info);
         EXPECT_EQ(log.fd(), -1);
         log.debug("below the level");
         log.info("listening on 127.0.0.1:8080");

@@ -1,19 +1,18 @@
 // The pre-fork supervisor: workers are forked after the app was imported, Python works
 // in them, a dead worker is replaced, and SIGTERM stops them all.
-#include <gtest/gtest.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <chrono>
-#include <set>
-#include <string>
-
 #include "memory_sink.hpp"
 #include "python_main.hpp"
 #include "wsgibridge/workers.hpp"
 #include "wsgibridge/wsgi_app.hpp"
+
+#include <chrono>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <set>
+#include <signal.h>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
 
 using namespace wsgibridge;
 using namespace wsgibridge::test;
@@ -26,7 +25,8 @@ std::string read_line(int fd, std::chrono::milliseconds timeout)
     std::string line;
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (true) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
         pollfd p{fd, POLLIN, 0};
         if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) return {};
         char c;
@@ -36,7 +36,10 @@ std::string read_line(int fd, std::chrono::milliseconds timeout)
     }
 }
 
-bool gone(pid_t pid) { return ::kill(pid, 0) != 0 && errno == ESRCH; }
+bool gone(pid_t pid)
+{
+    return ::kill(pid, 0) != 0 && errno == ESRCH;
+}
 
 } // namespace
 
@@ -56,20 +59,23 @@ TEST(Workers, ForkServeReplaceAndStop)
         WorkerOptions options;
         options.workers = 2;
         options.graceful_timeout = std::chrono::seconds(2);
-        int status = run_workers(interpreter(), options, [&]() {
-            // Each worker serves one request through Python, reports "pid body", then
-            // waits to be stopped.
-            RequestBuilder rb("POST", "/w");
-            rb.body("from-worker");
-            MemoryBody body = rb.make_body();
-            MemorySink sink;
-            app.handle(rb.request(), body, sink);
-            worker_ready();
-            std::string line = std::to_string(::getpid()) + " " + sink.body + "\n";
-            if (::write(report[1], line.data(), line.size()) < 0) return 1;
-            ::pause();
-            return 0;
-        }, log);
+        int status = run_workers(
+            interpreter(), options,
+            [&]() {
+                // Each worker serves one request through Python, reports "pid body", then
+                // waits to be stopped.
+                RequestBuilder rb("POST", "/w");
+                rb.body("from-worker");
+                MemoryBody body = rb.make_body();
+                MemorySink sink;
+                app.handle(rb.request(), body, sink);
+                worker_ready();
+                std::string line = std::to_string(::getpid()) + " " + sink.body + "\n";
+                if (::write(report[1], line.data(), line.size()) < 0) return 1;
+                ::pause();
+                return 0;
+            },
+            log);
         std::_Exit(status);
     }
     ::close(report[1]);
@@ -97,12 +103,14 @@ TEST(Workers, ForkServeReplaceAndStop)
     int status = 0;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     pid_t r = 0;
-    while ((r = ::waitpid(supervisor, &status, WNOHANG)) == 0 && std::chrono::steady_clock::now() < deadline)
+    while ((r = ::waitpid(supervisor, &status, WNOHANG)) == 0 &&
+           std::chrono::steady_clock::now() < deadline)
         ::usleep(20'000);
     ASSERT_EQ(r, supervisor) << "supervisor did not stop on SIGTERM";
     EXPECT_TRUE(WIFEXITED(status));
     EXPECT_EQ(WEXITSTATUS(status), 0);
-    for (pid_t pid : workers) EXPECT_TRUE(gone(pid)) << "worker " << pid << " outlived the supervisor";
+    for (pid_t pid : workers)
+        EXPECT_TRUE(gone(pid)) << "worker " << pid << " outlived the supervisor";
     ::close(report[0]);
 }
 
@@ -114,6 +122,13 @@ TEST(Workers, NoMasterRunsInProcess)
     Logger log(2, LogLevel::warning);
     pid_t self = ::getpid();
     pid_t seen = 0;
-    EXPECT_EQ(run_workers(interpreter(), options, [&]() { seen = ::getpid(); return 7; }, log), 7);
+    EXPECT_EQ(run_workers(
+                  interpreter(), options,
+                  [&]() {
+                      seen = ::getpid();
+                      return 7;
+                  },
+                  log),
+              7);
     EXPECT_EQ(seen, self);
 }

@@ -1,9 +1,9 @@
 // Loading applications (lib/wsgi/app_loader.cpp): module and file specs, shebang
 // scripts, missing or non-callable objects, import errors with a one-line reason.
-#include <filesystem>
-
 #include "harness.hpp"
 #include "process.hpp"
+
+#include <filesystem>
 
 namespace wsgibridge::test {
 namespace {
@@ -110,21 +110,19 @@ TEST(AppLoader, FileNamedLikeThePackageItImports)
     // holds a module of the package's name: the file itself).
     write_file(dir / "site/shadowpkg_q7.cgi", "#!/usr/bin/wsgi-cgi\n" + body, true);
     LogCapture log;
-    WsgiApp cgi(interpreter(), spec_of((dir / "site/shadowpkg_q7.cgi").string()), {},
-                log.logger());
+    WsgiApp cgi(interpreter(), spec_of((dir / "site/shadowpkg_q7.cgi").string()), {}, log.logger());
     EXPECT_EQ(hello(cgi).body, "from the package") << log.text();
 
     std::filesystem::create_directories(dir / "lib/shadowpkg_r8");
     write_file(dir / "lib/shadowpkg_r8/__init__.py", "VALUE = 'package r8'\n");
-    write_file(dir / "site/shadowpkg_r8.py",
-               "import sys\n"
-               "sys.path.append('" +
-                   (dir / "lib").string() +
-                   "')\n"
-                   "import shadowpkg_r8\n"
-                   "def application(environ, start_response):\n"
-                   "    start_response('200 OK', [])\n"
-                   "    return [shadowpkg_r8.VALUE.encode()]\n");
+    write_file(dir / "site/shadowpkg_r8.py", "import sys\n"
+                                             "sys.path.append('" +
+                                                 (dir / "lib").string() +
+                                                 "')\n"
+                                                 "import shadowpkg_r8\n"
+                                                 "def application(environ, start_response):\n"
+                                                 "    start_response('200 OK', [])\n"
+                                                 "    return [shadowpkg_r8.VALUE.encode()]\n");
     WsgiApp py(interpreter(), spec_of((dir / "site/shadowpkg_r8.py").string()), {}, log.logger());
     EXPECT_EQ(hello(py).body, "package r8") << log.text();
 }
@@ -185,12 +183,11 @@ TEST(AppLoader, FlaskPyAndDjangoCgiImportTheirFramework)
     std::filesystem::create_directories(dir / "static");
     write_file(dir / "templates/page.html", "hello {{ who }}");
     write_file(dir / "static/s.txt", "static file");
-    write_file(dir / "flask.py",
-               "from flask import Flask, render_template\n"
-               "app = Flask(__name__)\n"
-               "@app.route('/')\n"
-               "def index():\n"
-               "    return render_template('page.html', who='flask.py')\n");
+    write_file(dir / "flask.py", "from flask import Flask, render_template\n"
+                                 "app = Flask(__name__)\n"
+                                 "@app.route('/')\n"
+                                 "def index():\n"
+                                 "    return render_template('page.html', who='flask.py')\n");
     LogCapture log;
     WsgiApp flask(interpreter(), spec_of((dir / "flask.py").string()), {}, log.logger());
     EXPECT_EQ(hello(flask).body, "hello flask.py") << log.text();

@@ -1,8 +1,8 @@
 // AppSpec::parse (lib/wsgi/app_spec.cpp): pure string rules, no Python.
+#include "wsgibridge/app_spec.hpp"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include "wsgibridge/app_spec.hpp"
 
 using wsgibridge::AppSpec;
 

@@ -1,9 +1,9 @@
 // Interpreter::fork (lib/wsgi/interpreter.cpp): a preforked child serves requests and
 // runs Python threads; the parent keeps serving too.
+#include "harness.hpp"
+
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include "harness.hpp"
 
 namespace wsgibridge::test {
 namespace {

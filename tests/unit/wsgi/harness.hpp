@@ -2,15 +2,14 @@
 // a LogCapture as its error log, and serve() running one request into a MemorySink.
 #pragma once
 
-#include <gtest/gtest.h>
-
-#include <memory>
-#include <nlohmann/json.hpp>
-#include <string>
-
 #include "memory_sink.hpp"
 #include "python_main.hpp"
 #include "wsgibridge/wsgi_app.hpp"
+
+#include <gtest/gtest.h>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
 
 namespace wsgibridge::test {
 

@@ -2,16 +2,15 @@
 // so this executable has its own main and runs once per mode (tests/unit/wsgi/
 // meson.build): WSGIBRIDGE_INTERP_MODE=nosite (the CGI fast start: no `site`, Debian's
 // dist-packages added by us) or venv (site on, a virtualenv, stdout redirected).
-#include <gtest/gtest.h>
-
-#include <cstdlib>
-#include <filesystem>
-#include <memory>
-#include <nlohmann/json.hpp>
-
 #include "memory_sink.hpp"
 #include "process.hpp"
 #include "wsgibridge/wsgi_app.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+#include <gtest/gtest.h>
+#include <memory>
+#include <nlohmann/json.hpp>
 
 namespace wsgibridge::test {
 namespace {

@@ -2,7 +2,6 @@
 #include "wsgi/validate.hpp"
 
 #include <gtest/gtest.h>
-
 #include <string>
 #include <vector>
 
