@@ -2,6 +2,7 @@
 
 #include "py_error.hpp"
 
+#include <cctype>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -212,6 +213,20 @@ PyRef import_file(const AppSpec& spec, const Logger& log)
     return module;
 }
 
+/// "myproject.wsgi" is Django's module (myproject/wsgi.py, as gunicorn reads the spec) and
+/// also a mod_wsgi script's file name (AppSpec::parse calls it a file). Without a '/',
+/// a file of that name wins when it exists (mod_wsgi's reading); otherwise the module is
+/// imported, so `--app myproject.wsgi:application` works as it does under gunicorn.
+bool imports_wsgi_module(const AppSpec& spec)
+{
+    const std::string_view f = spec.file;
+    if (!f.ends_with(".wsgi") || f.find('/') != std::string_view::npos) return false;
+    for (char c : f)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.')) return false;
+    std::error_code ec;
+    return !std::filesystem::exists(f, ec);
+}
+
 /// getattr along "a.b.c"; nullptr (no exception) when an attribute is missing.
 PyRef resolve(PyObject* module, std::string_view dotted)
 {
@@ -231,8 +246,15 @@ PyRef resolve(PyObject* module, std::string_view dotted)
 
 PyRef load_app(const AppSpec& spec, const Logger& log)
 {
-    PyRef module = spec.file.empty() ? PyRef::steal(PyImport_ImportModule(spec.module.c_str()))
-                                     : import_file(spec, log);
+    const bool as_module = spec.file.empty() || imports_wsgi_module(spec);
+    const std::string& module_name = spec.file.empty() ? spec.module : spec.file;
+    PyRef module = as_module ? PyRef::steal(PyImport_ImportModule(module_name.c_str()))
+                             : import_file(spec, log);
+    if (!module && !spec.file.empty()) {
+        PythonError err = fetch_error(); // the import failed and there is no such file: say both
+        log.error(concat("cannot load the application '", describe(spec), "':\n", err.traceback));
+        throw AppLoadError(concat(err.summary, " (and no file named ", spec.file, ")"));
+    }
     if (!module) fail(describe(spec), log);
 
     std::string name = spec.callable.empty() ? "application" : spec.callable;

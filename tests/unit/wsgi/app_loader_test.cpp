@@ -207,6 +207,41 @@ TEST(AppLoader, FlaskPyAndDjangoCgiImportTheirFramework)
     EXPECT_EQ(hello(django).body, "&lt;django&gt;") << log.text();
 }
 
+// gunicorn reads `myproject.wsgi:application` as Django's module myproject/wsgi.py;
+// mod_wsgi names script files `site.wsgi`. The file wins when it exists.
+TEST(AppLoader, DotWsgiIsTheModuleUnlessSuchAFileExists)
+{
+    TempDir dir;
+    std::filesystem::create_directories(dir / "djproj_k3");
+    write_file(dir / "djproj_k3/__init__.py", "");
+    write_file(dir / "djproj_k3/wsgi.py", "def application(environ, start_response):\n"
+                                          "    start_response('200 OK', [])\n"
+                                          "    return [b'the module']\n");
+    write_file(dir / "modwsgi_k3.wsgi", "def application(environ, start_response):\n"
+                                        "    start_response('200 OK', [])\n"
+                                        "    return [b'the file']\n");
+    // Puts `dir` on sys.path, as --chdir/--pythonpath would for the module.
+    write_file(dir / "path_k3.py", "import sys\nsys.path.insert(0, " +
+                                       ("'" + dir.path().string() + "'") +
+                                       ")\napplication = None\n");
+    LogCapture log;
+    EXPECT_NE(load_error((dir / "path_k3.py").string(), log), "loaded");
+
+    struct InDir // the relative names resolve in `dir`; the next test gets its cwd back
+    {
+        std::filesystem::path back = std::filesystem::current_path();
+        explicit InDir(const std::filesystem::path& d) { std::filesystem::current_path(d); }
+        ~InDir() { std::filesystem::current_path(back); }
+    } in_dir(dir.path());
+    WsgiApp module(interpreter(), spec_of("djproj_k3.wsgi:application"), {}, log.logger());
+    EXPECT_EQ(hello(module).body, "the module") << log.text();
+    WsgiApp file(interpreter(), spec_of("modwsgi_k3.wsgi"), {}, log.logger());
+    EXPECT_EQ(hello(file).body, "the file") << log.text();
+    EXPECT_EQ(load_error("missing_k3.wsgi", log),
+              "ModuleNotFoundError: No module named 'missing_k3' (and no file named "
+              "missing_k3.wsgi)");
+}
+
 TEST(AppLoader, Errors)
 {
     LogCapture log;
