@@ -24,7 +24,7 @@ TEST(StreamApache, ProxyUwsgiAndProxyScgi)
     auto port = free_tcp_port(), scgi_front = free_tcp_port();
     write_file(dir / "uwsgi-app.conf",
                example_with("apache-proxy-uwsgi/wsgi-app.conf",
-                            {{"uwsgi://127.0.0.1:3031/",
+                            {{"uwsgi://127.0.0.1:3032/",
                               "uwsgi://127.0.0.1:" + std::to_string(uwsgi_port) + "/"}}));
     write_file(dir / "scgi-app.conf",
                example_with("apache-proxy-scgi/wsgi-app.conf",
