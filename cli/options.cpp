@@ -35,7 +35,7 @@ ArgParser::ArgParser(std::string program, std::string summary)
 {
     // Every program reads a uWSGI ini file; its keys become the options below.
     option("--ini", "FILE",
-           "read the [uwsgi] section of a uWSGI ini file (socket, http-socket, module, "
+           "read the [uwsgi] section of a uWSGI ini file (socket, http-socket, https, module, "
            "wsgi-file, callable, mount, processes, ...: see README); the command line "
            "overrides it",
            [](std::string_view) {}); // applied by parse(), before the command line

@@ -1,5 +1,7 @@
 #include "process_options.hpp"
 
+#include <stdexcept>
+
 namespace wsgibridge::cli {
 
 void add_process_options(ArgParser& p, ProcessOptions& o)
@@ -41,8 +43,8 @@ void add_process_options(ArgParser& p, ProcessOptions& o)
                      std::uint64_t{parse_count("--reload-on-rss", v)} * 1024 * 1024;
              });
     p.option("--stats", "ADDR",
-             "HOST:PORT or unix:PATH where the master serves GET / (JSON) and GET /metrics "
-             "(Prometheus); off by default",
+             "HOST:PORT or unix:PATH (bound before --user drops root) where the master serves "
+             "GET / (JSON) and GET /metrics (Prometheus); off by default",
              [&o](std::string_view v) { o.workers.stats = v; });
     p.option("--health", "PATH",
              "request path the worker answers itself with 200 (503 while stopping), without "
@@ -81,6 +83,22 @@ void check_process_options(const ProcessOptions& o)
                               !o.workers.health.empty()))
         throw UsageError("--timeout, --max-requests, --reload-on-rss, --stats and --health need "
                          "the master: drop --no-master");
+}
+
+std::optional<Listener> open_stats_socket(ProcessOptions& o)
+{
+    if (o.workers.stats.empty() || !o.workers.master) return std::nullopt;
+    std::optional<Listener> stats;
+    try {
+        // The owner's alone, as before: root's, then --user's once become() gives it away.
+        stats.emplace(o.workers.stats, 0600);
+    } catch (const std::invalid_argument& e) {
+        std::string_view why = e.what(); // "--bind ADDR: why": the listener's words
+        if (why.starts_with("--bind ")) why.remove_prefix(7);
+        throw UsageError(concat("--stats ", why));
+    }
+    o.workers.stats_fd = stats->fd();
+    return stats;
 }
 
 } // namespace wsgibridge::cli

@@ -131,8 +131,8 @@ int serve_socket_program(SocketProgram& s, const Logger& log,
     if (s.proc.workers.master) prepare_master_signals(); // before anything listens
 
     // As root, in this order (nginx's): --chdir, the access log (the error log is open
-    // already), the socket, the pidfile; then the drop, and only then the interpreter and
-    // the application.
+    // already), the socket and --stats', the pidfile; then the drop, and only then the
+    // interpreter and the application.
     PythonOptions py = prepare_python(s.common);
     py.program_name = s.program;
     AccessLog access =
@@ -151,8 +151,10 @@ int serve_socket_program(SocketProgram& s, const Logger& log,
     } catch (const std::invalid_argument& e) {
         throw UsageError(e.what()); // a bad --bind
     }
-    auto pidfile = become(identity, s.proc.workers.pidfile, owned ? owned->unix_path() : "", log,
-                          concat(s.program, ": "));
+    auto stats = open_stats_socket(s.proc); // every socket before the drop, as nginx does
+    const std::string sockets[] = {owned ? owned->unix_path() : "",
+                                   stats ? stats->unix_path() : ""};
+    auto pidfile = become(identity, s.proc.workers.pidfile, sockets, log, concat(s.program, ": "));
 
     WsgiOptions w;
     w.multithread = plan.threads > 1;

@@ -37,8 +37,20 @@ constexpr std::array direct_keys{
     Direct{"uid", "--user"}, // uWSGI's uid/gid take a name or a number, as ours do
     Direct{"gid", "--group"},
 };
-constexpr std::array special_keys{"socket",    "http-socket", "module",
-                                  "wsgi-file", "callable",    "mount"};
+constexpr std::array special_keys{"socket", "http-socket", "https",    "https-socket",
+                                  "module", "wsgi-file",   "callable", "mount"};
+
+/// "a,b,,c" -> {"a", "b", "", "c"}.
+std::vector<std::string> split_commas(std::string_view text)
+{
+    std::vector<std::string> fields;
+    for (;;) {
+        auto comma = text.find(',');
+        fields.emplace_back(text.substr(0, comma));
+        if (comma == std::string_view::npos) return fields;
+        text.remove_prefix(comma + 1);
+    }
+}
 
 // uWSGI comments are whole lines starting with ';' or '#' (Program_options only knows '#').
 std::string without_comment_lines(std::istream& in)
@@ -56,9 +68,9 @@ std::string without_comment_lines(std::istream& in)
 
 std::string_view uwsgi_ini_keys()
 {
-    return "socket, http-socket, module, wsgi-file, callable, mount, chdir, pythonpath, "
-           "virtualenv (home, venv), processes (workers), threads, harakiri, max-requests, "
-           "reload-on-rss, buffer-size, uid, gid";
+    return "socket, http-socket, https (https-socket), module, wsgi-file, callable, mount, "
+           "chdir, pythonpath, virtualenv (home, venv), processes (workers), threads, "
+           "harakiri, max-requests, reload-on-rss, buffer-size, uid, gid";
 }
 
 std::vector<IniSetting> read_uwsgi_ini(const std::string& path, std::string_view program)
@@ -81,6 +93,7 @@ std::vector<IniSetting> read_uwsgi_ini(const std::string& path, std::string_view
 
     std::vector<IniSetting> out;
     std::optional<std::string> module, wsgi_file, callable, mount;
+    std::string socket_key; ///< the key that named the socket
     bool http = program == "wsgi-http";
     for (const auto& o : options) {
         if (!o.string_key.starts_with("uwsgi.")) continue; // uWSGI reads [uwsgi] only
@@ -91,9 +104,15 @@ std::vector<IniSetting> read_uwsgi_ini(const std::string& path, std::string_view
         };
         if (o.unregistered)
             throw unsupported(concat("is not supported; wsgi-bridge reads ", uwsgi_ini_keys()));
-        if ((key == "socket" || key == "http-socket") && program == "wsgi-cgi")
+        bool names_socket = key == "socket" || key.starts_with("http"); // http(s)-socket, https
+        if (names_socket && program == "wsgi-cgi")
             throw unsupported("names a socket: wsgi-cgi serves the one CGI request it is "
                               "started for and binds none");
+        if (names_socket && !socket_key.empty())
+            throw unsupported(concat("and ", socket_key,
+                                     " both name a socket: a program serves one (HTTP or "
+                                     "HTTPS); run one program per socket"));
+        if (names_socket) socket_key = key;
         if (key == "socket") {
             // uWSGI's socket speaks the uwsgi protocol; our protocol programs bind it.
             if (http)
@@ -103,6 +122,35 @@ std::vector<IniSetting> read_uwsgi_ini(const std::string& path, std::string_view
         } else if (key == "http-socket") {
             if (!http) throw unsupported(concat("is wsgi-http's; ", program, " takes socket"));
             out.push_back({key, "--bind", value});
+        } else if (key == "https" || key == "https-socket") {
+            // uWSGI's ADDRESS,CERT,KEY[,CIPHERS[,CLIENT_CA]] (its HTTPS router and its
+            // native HTTPS socket take the same value): wsgi-http serves TLS itself.
+            if (!http) throw unsupported(concat("is wsgi-http's; ", program, " takes socket"));
+            auto fields = split_commas(value);
+            if (fields.size() < 2 || fields[0].empty() || fields[1].empty())
+                throw unsupported(concat("= '", value,
+                                         "': expected ADDRESS,CERT,KEY (uWSGI's form; KEY may "
+                                         "be left out when CERT holds the key)"));
+            if (fields[0].starts_with('='))
+                throw unsupported(concat("= ", fields[0],
+                                         ",...: a shared-socket number, which wsgi-bridge does "
+                                         "not read; give the address (wsgi-http binds it as "
+                                         "root, before uid drops privileges)"));
+            if (fields.size() > 3 && !fields[3].empty())
+                throw unsupported(
+                    concat("ciphers '", fields[3],
+                           "': wsgi-http has no cipher option (TLS 1.2 and 1.3 with OpenSSL's "
+                           "default cipher list); remove the fourth field"));
+            if (fields.size() > 4 && !fields[4].empty())
+                throw unsupported(concat("client CA '", fields[4],
+                                         "': wsgi-http does not verify client certificates; "
+                                         "remove the fifth field"));
+            if (fields.size() > 5)
+                throw unsupported(concat("= '", value, "': more fields than uWSGI's five"));
+            out.push_back({key, "--bind", fields[0]});
+            out.push_back({key, "--certfile", fields[1]});
+            if (fields.size() > 2 && !fields[2].empty())
+                out.push_back({key, "--keyfile", fields[2]});
         } else if (key == "module") {
             module = value;
         } else if (key == "wsgi-file") {

@@ -19,8 +19,9 @@ struct IniSetting
 };
 
 /// Reads the [uwsgi] section of `path` (other sections are ignored, as uWSGI does) for
-/// `program` (wsgi-http takes http-socket, the others socket). Throws UsageError naming
-/// the file and the key for an unreadable file, a syntax error or an unsupported key.
+/// `program` (wsgi-http takes http-socket or https, the others socket; one socket key).
+/// Throws UsageError naming the file and the key for an unreadable file, a syntax error,
+/// an unsupported key or an https field wsgi-http has no option for.
 std::vector<IniSetting> read_uwsgi_ini(const std::string& path, std::string_view program);
 
 /// The uWSGI keys read_uwsgi_ini understands, for messages and --help.

@@ -120,8 +120,9 @@ int serve(const CommonOptions& common, HttpServerOptions http, cli::ProcessOptio
     auto identity = cli::plan_privileges(privileges);  // root without --user: refused here
     if (proc.workers.master) prepare_master_signals(); // before anything listens
 
-    // As root, in this order: logs, TLS files, --chdir, the socket, the pidfile (nginx's
-    // order); then the drop, and only then the interpreter and the application.
+    // As root, in this order: logs, TLS files, --chdir, the socket and --stats', the
+    // pidfile (nginx's order); then the drop, and only then the interpreter and the
+    // application.
     Logger log = open_error_log(common);
     log.set_json(proc.json_logs);
     check_tls(http, log);
@@ -134,7 +135,9 @@ int serve(const CommonOptions& common, HttpServerOptions http, cli::ProcessOptio
     // wait in the backlog while the application imports.
     Listener listener(http.bind, http.socket_mode);
     http.listen_fd = listener.fd();
-    auto pidfile = cli::become(identity, proc.workers.pidfile, listener.unix_path(), log, "");
+    auto stats = cli::open_stats_socket(proc); // every socket before the drop, as nginx does
+    const std::string sockets[] = {listener.unix_path(), stats ? stats->unix_path() : ""};
+    auto pidfile = cli::become(identity, proc.workers.pidfile, sockets, log, "");
     Interpreter interpreter(python);
 
     WsgiOptions wsgi;

@@ -13,6 +13,7 @@ WSGIBRIDGE_TEST_PACKAGES=(libgtest-dev libgmock-dev curl nginx-light apache2
     libapache2-mod-fcgid apache2-suexec-pristine lighttpd libfcgi-bin clang libclang-rt-14-dev
     python3-flask python3-django python3-bottle python3-falcon python3-pyramid python3-webob
     python3-werkzeug haproxy openssl libapache2-mod-proxy-uwsgi
+    uwsgi uwsgi-plugin-python3 # tests/e2e/stream_heads: uWSGI's own response heads
     pkgconf binutils # tests/library: pkg-config on the installed .pc, nm -D on the .so
     prometheus) # promtool checks --stats /metrics
 

@@ -45,14 +45,14 @@ void append_http_date(std::string& out)
 
 StdoutSink::StdoutSink(int fd, std::string_view nph_protocol)
     : fd_(fd), mode_{.socket = false, .stop_on_interrupt = termination_requested},
-      nph_protocol_(nph_protocol)
+      nph_protocol_(nph_protocol), date_and_connection_(!nph_protocol.empty())
 {
     head_.reserve(512);
 }
 
-StdoutSink::StdoutSink(int fd, std::string_view nph_protocol,
+StdoutSink::StdoutSink(int fd, std::string_view status_protocol,
                        std::chrono::milliseconds write_timeout)
-    : fd_(fd), mode_{.socket = true, .timeout = write_timeout}, nph_protocol_(nph_protocol)
+    : fd_(fd), mode_{.socket = true, .timeout = write_timeout}, nph_protocol_(status_protocol)
 {
     head_.reserve(512);
 }
@@ -60,20 +60,21 @@ StdoutSink::StdoutSink(int fd, std::string_view nph_protocol,
 void StdoutSink::format_head(const ResponseHead& head)
 {
     head_.clear();
-    bool app_date = false;
-    for (const auto& h : head.headers)
-        app_date |= iequals(h.name, "Date");
     if (nph_protocol_.empty()) {
         // Always an explicit Status: without one, "Location: /x" would be a local
         // redirect the server re-dispatches (RFC 3875 §6.2.2), and a 201 would be lost.
         head_ += "Status: ";
     } else {
-        // Non-parsed headers go to the client as they are: the gateway owns the status
-        // line, Date and Connection (the connection ends with the process).
+        // Non-parsed headers (and uwsgi's): the gateway owns the status line.
         (head_ += nph_protocol_) += ' ';
     }
     (head_ += head.status) += "\r\n";
-    if (!nph_protocol_.empty()) {
+    if (date_and_connection_) {
+        // NPH CGI goes to the client as it is: Date and Connection too (the connection
+        // ends with the process).
+        bool app_date = false;
+        for (const auto& h : head.headers)
+            app_date |= iequals(h.name, "Date");
         if (!app_date) (head_ += "Date: "), append_http_date(head_), head_ += "\r\n";
         head_ += "Connection: close\r\n";
     }

@@ -22,7 +22,11 @@ public:
     /// `fd` is a connected socket (an SCGI or uwsgi connection): a write that makes no
     /// progress for `write_timeout` fails with errc::timeout, and the caller drops the
     /// connection, so a web server or client that stops reading cannot hold the thread.
-    StdoutSink(int fd, std::string_view nph_protocol, std::chrono::milliseconds write_timeout);
+    /// `status_protocol`: empty for SCGI's CGI-style head ("Status: 200 OK"); else the
+    /// protocol of uwsgi's status line, which the application's headers follow alone, as
+    /// uWSGI sends them: the web server in front (nginx uwsgi_pass) writes the Date and
+    /// owns the connection to the client, so neither Date nor Connection is added.
+    StdoutSink(int fd, std::string_view status_protocol, std::chrono::milliseconds write_timeout);
 
     std::error_code start(const ResponseHead& head) override;
     std::error_code write(std::span<const char> data) override;
@@ -49,6 +53,9 @@ private:
     int fd_;
     net::WriteMode mode_;
     std::string nph_protocol_;
+    /// NPH CGI: the response goes to the client unparsed, so the gateway adds Date and
+    /// Connection: close (RFC 3875 §5). Not on a uwsgi socket (see the constructor).
+    bool date_and_connection_ = false;
     std::string head_; // reused; formatted by start(), sent with the first body bytes
     bool head_sent_ = false;
     bool body_allowed_ = true;

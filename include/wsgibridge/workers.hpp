@@ -40,6 +40,10 @@ struct WorkerOptions
     std::string pidfile;
     /// --stats ADDR: HOST:PORT or unix:PATH of the master's JSON / Prometheus endpoint.
     std::string stats;
+    /// The --stats socket already listening (bound by the program as root, before it
+    /// dropped privileges, as the main socket is): the master serves it and leaves it
+    /// open (the caller owns it). -1: the master binds `stats` itself.
+    int stats_fd = -1;
     /// Boot failures in a row that make the master give up.
     unsigned max_boot_failures = 5;
 

@@ -55,11 +55,22 @@ void MasterTotals::retire(const Slot& slot)
 
 StatsServer::StatsServer(const std::string& address, Slots& slots, MasterTotals& totals,
                          const Logger& log)
-    : slots_(slots), totals_(totals), log_(log), listener_(net::open_listener(address, 0600)),
-      pid_(::getpid())
+    : slots_(slots), totals_(totals), log_(log), owned_(net::open_listener(address, 0600)),
+      fd_(owned_.get()), pid_(::getpid())
 {
     if (address.starts_with("unix:")) unix_path_ = address.substr(5);
-    log_.info(concat("--stats: serving JSON on http://", net::describe_local(listener_.get()),
+    start();
+}
+
+StatsServer::StatsServer(int listen_fd, Slots& slots, MasterTotals& totals, const Logger& log)
+    : slots_(slots), totals_(totals), log_(log), fd_(listen_fd), pid_(::getpid())
+{
+    start();
+}
+
+void StatsServer::start()
+{
+    log_.info(concat("--stats: serving JSON on http://", net::describe_local(fd_),
                      "/ and Prometheus metrics on /metrics"));
     thread_ = std::jthread([this](std::stop_token stop) { serve(stop); });
 }
@@ -74,9 +85,9 @@ StatsServer::~StatsServer()
 void StatsServer::serve(std::stop_token stop)
 {
     while (!stop.stop_requested()) {
-        pollfd p{listener_.get(), POLLIN, 0};
+        pollfd p{fd_, POLLIN, 0};
         if (::poll(&p, 1, 100) <= 0) continue;
-        util::UniqueFd client(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        util::UniqueFd client(::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC));
         if (!client) continue;
         answer(client.get());
     }

@@ -36,25 +36,32 @@ struct MasterTotals
 class StatsServer
 {
 public:
-    /// Binds `address` (HOST:PORT or unix:PATH); throws like open_listener().
+    /// Binds `address` (HOST:PORT or unix:PATH); throws like open_listener(). The socket
+    /// (and its unix socket file) is this server's.
     StatsServer(const std::string& address, Slots& slots, MasterTotals& totals, const Logger& log);
+    /// Serves `listen_fd`, a listening socket the program bound before dropping
+    /// privileges (WorkerOptions::stats_fd): borrowed, its owner closes it and removes
+    /// its file.
+    StatsServer(int listen_fd, Slots& slots, MasterTotals& totals, const Logger& log);
     ~StatsServer();
     StatsServer(const StatsServer&) = delete;
     StatsServer& operator=(const StatsServer&) = delete;
 
-    int fd() const noexcept { return listener_.get(); } ///< closed in forked workers
+    int fd() const noexcept { return fd_; } ///< closed in forked workers
     std::string json() const;
     std::string metrics() const;
 
 private:
+    void start();
     void serve(std::stop_token stop);
     void answer(int client) const;
 
     Slots& slots_;
     MasterTotals& totals_;
     const Logger& log_;
-    util::UniqueFd listener_;
-    std::string unix_path_;
+    util::UniqueFd owned_;  ///< the socket bound here (the address constructor)
+    int fd_ = -1;           ///< the socket served: owned_'s or a borrowed one
+    std::string unix_path_; ///< owned_'s unix socket file, removed with it
     pid_t pid_;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     std::jthread thread_; ///< last: stopped and joined first

@@ -299,7 +299,10 @@ int Master::run()
     ::sigprocmask(SIG_BLOCK, &blocked_, &previous_);
     if (signals_prepared) previous_ = original_mask;
 
-    if (!options_.stats.empty()) stats_.emplace(options_.stats, slots_, totals_, log_);
+    if (options_.stats_fd >= 0)
+        stats_.emplace(options_.stats_fd, slots_, totals_, log_);
+    else if (!options_.stats.empty())
+        stats_.emplace(options_.stats, slots_, totals_, log_);
     log_.info(concat("master ", ::getpid(), ": starting ", options_.workers, " workers"));
     for (;;) {
         if (!stopping_) {

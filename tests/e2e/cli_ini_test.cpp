@@ -100,6 +100,76 @@ TEST(CliIni, CommandLineOverridesTheFile)
     EXPECT_FALSE(wait_for_tcp(file_port, 200ms));
 }
 
+// uWSGI's https = ADDRESS,CERT,KEY (and https-socket, the same value) is wsgi-http's
+// --bind, --certfile and --keyfile: curl trusts the self-signed certificate and gets the
+// application over TLS.
+TEST(CliIni, WsgiHttpServesHttpsFromTheFile)
+{
+    TempDir dir;
+    auto made = run_command({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                             "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
+                             "/CN=localhost", "-addext", "subjectAltName=DNS:localhost", "-keyout",
+                             (dir / "key.pem").string(), "-out", (dir / "cert.pem").string()});
+    ASSERT_EQ(made.exit_code, 0) << made.err;
+    for (std::string key : {"https", "https-socket"}) {
+        SCOPED_TRACE(key);
+        auto port = free_tcp_port();
+        write_file(dir / "app.ini",
+                   "[uwsgi]\n" + key + " = 127.0.0.1:" + port_text(port) + "," +
+                       (dir / "cert.pem").string() + "," + (dir / "key.pem").string() +
+                       "\nwsgi-file = " + (source_root() / "examples/hello.py").string() + "\n");
+        SpawnOptions o;
+        o.stderr_file = dir / "err.log";
+        ChildProcess server(
+            {program("wsgi-http"), "--allow-root", "--ini", (dir / "app.ini").string()}, o);
+        ASSERT_TRUE(wait_for_tcp(port)) << read_file(dir / "err.log");
+        auto r = curl({"--cacert", (dir / "cert.pem").string(), "--resolve",
+                       "localhost:" + port_text(port) + ":127.0.0.1",
+                       "https://localhost:" + port_text(port) + "/"});
+        EXPECT_EQ(status_code(r.out), 200) << r.out << r.err << read_file(dir / "err.log");
+        EXPECT_NE(r.out.find("Hello, World!"), std::string::npos) << r.out;
+        EXPECT_NE(read_file(dir / "err.log").find("listening on https://"), std::string::npos)
+            << read_file(dir / "err.log");
+    }
+}
+
+// What wsgi-http cannot do of uWSGI's https value is refused by name: a cipher list, a
+// client CA, a shared socket (=N); and https is wsgi-http's, one socket per program.
+TEST(CliIni, HttpsFieldsWithoutAnOptionAreRefused)
+{
+    TempDir dir;
+    auto refused = [&](const std::string& name, const std::string& ini) {
+        write_file(dir / "t.ini", "[uwsgi]\nwsgi-file = app.py\n" + ini);
+        return run_command({program(name), "--ini", (dir / "t.ini").string()});
+    };
+    auto r = refused("wsgi-http", "https = :8443,a.crt,a.key,HIGH\n");
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("[uwsgi] https ciphers 'HIGH': wsgi-http has no cipher option"),
+              std::string::npos)
+        << r.err;
+    r = refused("wsgi-http", "https-socket = :8443,a.crt,a.key,,ca.crt\n");
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("[uwsgi] https-socket client CA 'ca.crt': wsgi-http does not verify "
+                         "client certificates"),
+              std::string::npos)
+        << r.err;
+    r = refused("wsgi-http", "https = =0,a.crt,a.key\n");
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("a shared-socket number"), std::string::npos) << r.err;
+    r = refused("wsgi-http", "https = :8443\n");
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("expected ADDRESS,CERT,KEY"), std::string::npos) << r.err;
+    r = refused("wsgi-http", "http-socket = :8000\nhttps = :8443,a.crt,a.key\n");
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("[uwsgi] https and http-socket both name a socket"), std::string::npos)
+        << r.err;
+    r = refused("wsgi-uwsgi", "https = :8443,a.crt,a.key\n");
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("[uwsgi] https is wsgi-http's; wsgi-uwsgi takes socket"),
+              std::string::npos)
+        << r.err;
+}
+
 TEST(CliIni, WsgiUwsgiServesModuleAndCallable)
 {
     TempDir dir;

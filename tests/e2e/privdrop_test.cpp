@@ -311,6 +311,54 @@ TEST(PrivilegeDrop, UnixSocketInARootOnlyDirectoryGetsOwnerGroupAndMode)
     }
 }
 
+// --stats is bound with the main socket, as root, before the drop (nginx binds every
+// listening socket before it starts its unprivileged workers; uWSGI 2.0 binds its stats
+// socket after setuid and stops with EACCES here): a unix socket in a directory only
+// root may enter gets nobody:nogroup and mode 0600, and a port below 1024 is bound. The
+// master, now nobody, serves both.
+TEST(PrivilegeDrop, StatsSocketIsBoundBeforeTheDrop)
+{
+    for (const auto& program : {std::string("wsgi-http"), std::string("wsgi-uwsgi")}) {
+        SCOPED_TRACE(program);
+        TempDir sockets;
+        ASSERT_EQ(::chmod(sockets.path().c_str(), 0700), 0);
+        auto stats = sockets / "stats.sock";
+        auto port = free_tcp_port();
+        Server s(program, {"--bind", "127.0.0.1:" + std::to_string(port), "--stats",
+                           "unix:" + stats.string(), "--user", "nobody", "--group", "nogroup"});
+        ASSERT_TRUE(wait_for_unix(stats, 20s)) << s.logs();
+        struct stat st
+        {
+        };
+        ASSERT_EQ(::stat(stats.c_str(), &st), 0);
+        EXPECT_TRUE(S_ISSOCK(st.st_mode));
+        EXPECT_EQ(st.st_uid, nobody_uid());
+        EXPECT_EQ(st.st_gid, nogroup_gid());
+        EXPECT_EQ(st.st_mode & 07777, 0600u);
+        ASSERT_TRUE(wait_for_tcp(port, 20s)) << s.logs();
+        expect_nobody(ask(program, port), "per request");
+        auto r = curl({"--unix-socket", stats.string(), "http://stats/"});
+        json seen = json::parse(after_head(r.out), nullptr, false);
+        ASSERT_FALSE(seen.is_discarded()) << r.out << r.err << s.logs();
+        EXPECT_EQ(seen.value("pid", 0), s.process.pid()) << seen.dump();
+        expect_status_dropped(s.process.pid(), "master");
+        EXPECT_EQ(s.process.stop(SIGTERM, 10s) & 0xffff, 0) << s.logs();
+    }
+    // A privileged port for --stats (wsgi-scgi: the socket programs' path).
+    auto stats_port = free_privileged_port();
+    ASSERT_NE(stats_port, 0);
+    auto port = free_tcp_port();
+    Server s("wsgi-scgi",
+             {"--bind", "127.0.0.1:" + std::to_string(port), "--stats",
+              "127.0.0.1:" + std::to_string(stats_port), "--user", "nobody", "--group", "nogroup"});
+    ASSERT_TRUE(wait_for_tcp(stats_port, 20s)) << s.logs();
+    auto r = curl({"http://127.0.0.1:" + std::to_string(stats_port) + "/"});
+    json seen = json::parse(after_head(r.out), nullptr, false);
+    ASSERT_FALSE(seen.is_discarded()) << r.out << r.err << s.logs();
+    EXPECT_EQ(seen.value("pid", 0), s.process.pid()) << seen.dump();
+    expect_status_dropped(s.process.pid(), "master");
+}
+
 // SIGHUP after the drop: the master (nobody) forks new workers, which stay nobody and
 // import the application again as nobody.
 TEST(PrivilegeDrop, ReloadKeepsWorkersUnprivileged)
