@@ -254,27 +254,31 @@ void add_server_options(ArgParser& p, ServerOptions& server, const ServerOptionH
              [&server](std::string_view v) { server.mount = v; });
 }
 
-void add_limit_options(ArgParser& p, Limits& l)
+void add_limit_options(ArgParser& p, Limits& l, LimitOptionSet extra)
 {
     p.option(
         "--max-header-bytes", "SIZE",
         "largest request head / FastCGI params / CGI environment (default 64k; 431 above)",
         [&l](std::string_view v) { l.max_header_bytes = parse_size("--max-header-bytes", v); });
-    p.option(
-        "--max-target-bytes", "SIZE",
-        "longest request-target of an HTTP request line (default 8k; 414 above)",
-        [&l](std::string_view v) { l.max_target_bytes = parse_size("--max-target-bytes", v); });
+    if (extra.target)
+        p.option(
+            "--max-target-bytes", "SIZE",
+            "longest request-target of an HTTP request line (default 8k; 414 above)",
+            [&l](std::string_view v) { l.max_target_bytes = parse_size("--max-target-bytes", v); });
     p.option(
         "--max-header-count", "N", "most request header fields (default 100; 431 above)",
         [&l](std::string_view v) { l.max_header_count = parse_count("--max-header-count", v); });
     p.option("--max-body", "SIZE", "largest request body (default 100M; 413 above)",
              [&l](std::string_view v) { l.max_body_bytes = parse_size("--max-body", v); });
-    p.option("--header-timeout", "SECONDS",
-             "time to receive a request head (default 10; 408 then close)",
-             [&l](std::string_view v) { l.header_timeout = parse_seconds("--header-timeout", v); });
-    p.option(
-        "--keepalive-timeout", "SECONDS", "idle time between kept-alive requests (default 15)",
-        [&l](std::string_view v) { l.idle_timeout = parse_seconds("--keepalive-timeout", v); });
+    if (extra.header_timeout)
+        p.option(
+            "--header-timeout", "SECONDS",
+            "time to receive a request head (default 10; 408 then close)",
+            [&l](std::string_view v) { l.header_timeout = parse_seconds("--header-timeout", v); });
+    if (extra.keepalive)
+        p.option(
+            "--keepalive-timeout", "SECONDS", "idle time between kept-alive requests (default 15)",
+            [&l](std::string_view v) { l.idle_timeout = parse_seconds("--keepalive-timeout", v); });
     p.option("--io-timeout", "SECONDS",
              "a body read or response write stalled this long fails (default 60)",
              [&l](std::string_view v) { l.io_timeout = parse_seconds("--io-timeout", v); });

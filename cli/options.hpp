@@ -84,9 +84,18 @@ struct ServerOptionHelp
 /// Adds --bind, --socket-mode and --mount, filling the ServerOptions part every program
 /// shares (HttpServerOptions, FastcgiServerOptions, StreamServerOptions).
 void add_server_options(ArgParser& parser, ServerOptions& server, const ServerOptionHelp& help);
-/// Adds --max-header-bytes, --max-header-count, --max-body, --header-timeout,
-/// --keepalive-timeout, --io-timeout, --max-drain (times in seconds, may be fractional).
-void add_limit_options(ArgParser& parser, Limits& limits);
+/// The limit options a program offers beyond those every front end reads: each only
+/// where its front end enforces it, so no program accepts an option that does nothing.
+struct LimitOptionSet
+{
+    bool target = false; ///< --max-target-bytes: an HTTP request line
+    bool header_timeout =
+        false;              ///< --header-timeout: a head read from a client (HTTP, SCGI, uwsgi)
+    bool keepalive = false; ///< --keepalive-timeout: idle kept-alive HTTP connections
+};
+/// Adds --max-header-bytes, --max-header-count, --max-body, --io-timeout, --max-drain, and
+/// those of `extra` (times in seconds, may be fractional).
+void add_limit_options(ArgParser& parser, Limits& limits, LimitOptionSet extra = {});
 
 std::uint64_t parse_size(std::string_view option,
                          std::string_view text); ///< "10", "64k", "10M", "1G"

@@ -40,7 +40,7 @@ void add_options(ArgParser& p, Settings& s)
            "turn REDIRECT_HTTP_AUTHORIZATION (Apache rewrite workaround) into the Authorization "
            "header; only behind a web server configured for it",
            [&s] { s.server.promote_redirect_authorization = true; });
-    add_limit_options(p, s.program.common.limits);
+    add_limit_options(p, s.program.common.limits, {.header_timeout = true});
 }
 
 /// The process model (master, workers, fd-0 and systemd sockets) is socket_program's,

@@ -180,7 +180,7 @@ int main(int argc, char** argv)
     cli::PrivilegeOptions privileges;
     ArgParser parser("wsgi-http",
                      "Serve a Python WSGI application over HTTP/1.1.\n"
-                     "Signals to the master: TERM/INT graceful stop, QUIT immediate stop, HUP "
+                     "Signals to the master: TERM/INT/USR1 graceful stop, QUIT immediate stop, HUP "
                      "graceful reload (new workers, then the old ones finish).");
     add_common_options(parser, common);
     add_server_options(
@@ -233,7 +233,8 @@ int main(int argc, char** argv)
                           parse_seconds("--defer-accept", v));
                   });
     cli::add_privilege_options(parser, privileges);
-    add_limit_options(parser, common.limits);
+    add_limit_options(parser, common.limits,
+                      {.target = true, .header_timeout = true, .keepalive = true});
     return run_main(parser, [&] {
         if (!parser.parse(argc, argv)) return 0;
         if (!parser.positionals().empty())

@@ -262,16 +262,16 @@ TEST(CliIni, HelpListsEveryOption)
                                           "--log-file",
                                           "--log-level",
                                           "--max-header-bytes",
-                                          "--max-target-bytes",
                                           "--max-header-count",
                                           "--max-body",
-                                          "--header-timeout",
-                                          "--keepalive-timeout",
                                           "--io-timeout",
                                           "--max-drain"};
     const std::map<std::string, std::vector<std::string>> own{
         {"wsgi-http",
-         {"--access-log",
+         {"--max-target-bytes",
+          "--header-timeout",
+          "--keepalive-timeout",
+          "--access-log",
           "--bind",
           "--socket-mode",
           "--threads",
@@ -298,11 +298,11 @@ TEST(CliIni, HelpListsEveryOption)
           "--wsgi-errors", "--mode"}},
         {"wsgi-cgi", {"--nph", "--promote-redirect-authorization", "--pass-env"}},
         {"wsgi-scgi",
-         {"--access-log", "--bind", "--socket-mode", "--threads", "--workers", "--max-requests",
-          "--max-connections", "--mount", "--promote-redirect-authorization"}},
+         {"--header-timeout", "--access-log", "--bind", "--socket-mode", "--threads", "--workers",
+          "--max-requests", "--max-connections", "--mount", "--promote-redirect-authorization"}},
         {"wsgi-uwsgi",
-         {"--access-log", "--bind", "--socket-mode", "--threads", "--workers", "--max-requests",
-          "--max-connections", "--mount", "--promote-redirect-authorization"}},
+         {"--header-timeout", "--access-log", "--bind", "--socket-mode", "--threads", "--workers",
+          "--max-requests", "--max-connections", "--mount", "--promote-redirect-authorization"}},
     };
     for (const auto& name : programs) {
         for (const char* help : {"--help", "-h"}) {
@@ -314,6 +314,31 @@ TEST(CliIni, HelpListsEveryOption)
                     EXPECT_TRUE(r.out.find("\n  " + option + " ") != std::string::npos ||
                                 r.out.find("\n  " + option + "\n") != std::string::npos)
                         << name << " --help lacks " << option;
+        }
+    }
+}
+
+// A limit option is offered only where the front end enforces it: CGI and FastCGI read no
+// request line and keep no HTTP connection alive, SCGI and uwsgi keep none either. Given
+// anyway, it is refused by name rather than accepted and ignored.
+TEST(CliIni, LimitOptionsOnlyWhereTheyApply)
+{
+    const std::map<std::string, std::vector<std::string>> absent{
+        {"wsgi-cgi", {"--max-target-bytes", "--header-timeout", "--keepalive-timeout"}},
+        {"wsgi-fcgi", {"--max-target-bytes", "--header-timeout", "--keepalive-timeout"}},
+        {"wsgi-scgi", {"--max-target-bytes", "--keepalive-timeout"}},
+        {"wsgi-uwsgi", {"--max-target-bytes", "--keepalive-timeout"}},
+    };
+    for (const auto& [name, options] : absent) {
+        auto help = run_command({program(name), "--help"});
+        ASSERT_EQ(help.exit_code, 0) << name;
+        for (const auto& option : options) {
+            EXPECT_EQ(help.out.find("\n  " + option + " "), std::string::npos)
+                << name << " --help offers " << option;
+            auto r = run_command({program(name), option, "5", "--app", "x:y"});
+            EXPECT_EQ(r.exit_code, 2) << name << " " << option;
+            EXPECT_NE(r.err.find("unknown option " + option), std::string::npos)
+                << name << ": " << r.err;
         }
     }
 }
