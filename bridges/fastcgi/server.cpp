@@ -220,6 +220,14 @@ void FastcgiServer::run()
     }
     d.log.info(concat("FastCGI: serving on ", local_endpoint(), " with ", d.options.threads,
                       " thread(s)"));
+    // Idle: no connection open (a request in flight holds its connection), so nothing
+    // else waits for the io thread but signals and stop(), which the wait's bound covers.
+    d.acceptor.wait_inline_when(
+        [&d] {
+            std::erase_if(d.connections, [](const auto& w) { return w.expired(); });
+            return d.connections.empty() && !d.stopping;
+        },
+        std::min(d.options.limits.io_timeout, first_read_wait));
     d.acceptor.start([&d](util::UniqueFd fd) { d.admit(std::move(fd)); });
     d.io.run();
     d.workers.join();

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <system_error>
 
@@ -39,10 +40,14 @@ void FdAcceptor::wait()
 // stop) is seen between two batches even while the backlog never empties, and a busy
 // server does not pay the reactor's poll for every connection. Until accept4 says
 // EAGAIN the socket is not waited on: the reactor reports a readiness edge once, and
-// connections already queued would wait for the next one.
+// connections already queued would wait for the next one. An idle server may wait
+// inline (wait_inline_when) once after each connection: a web server that sends one
+// request per connection, one at a time (mod_fcgid), is then served without the
+// io_context between two of them, and the batch still ends every few connections.
 void FdAcceptor::accept_one()
 {
     constexpr int batch = 8;
+    bool waited_inline = false;
     for (int i = 0; i < batch && !closed_; ++i) {
         // The stream servers ask no SOCK_NONBLOCK: they serve with blocking reads and
         // writes, each wait bounded by poll (bridges/stream/connection.cpp). Linux does
@@ -50,10 +55,15 @@ void FdAcceptor::accept_one()
         int fd = ::accept4(listener_.native_handle(), nullptr, nullptr, accept_flags_);
         if (fd >= 0) {
             admit_(util::UniqueFd(fd));
+            waited_inline = false;
             continue;
         }
         switch (errno) {
         case EAGAIN:
+            if (!waited_inline && ready_soon()) {
+                waited_inline = true;
+                continue;
+            }
             return wait();
         case EINTR:
         case ECONNABORTED: // the peer left while queued
@@ -70,6 +80,20 @@ void FdAcceptor::accept_one()
         }
     }
     if (!closed_) boost::asio::post(io_, [this] { accept_one(); });
+}
+
+void FdAcceptor::wait_inline_when(std::function<bool()> idle, std::chrono::milliseconds bound)
+{
+    idle_ = std::move(idle);
+    idle_bound_ = bound;
+}
+
+bool FdAcceptor::ready_soon()
+{
+    if (!idle_ || !idle_()) return false;
+    pollfd p{listener_.native_handle(), POLLIN, 0};
+    // EINTR (a signal: its handler runs in the io_context) and the bound both end it.
+    return ::poll(&p, 1, static_cast<int>(idle_bound_.count())) > 0;
 }
 
 void FdAcceptor::close()
