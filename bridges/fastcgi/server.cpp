@@ -55,6 +55,8 @@ struct FastcgiServer::Impl
     std::vector<std::weak_ptr<fastcgi::Connection>> connections;
     std::uint64_t requests_done = 0;
     std::uint64_t connections_accepted = 0;
+    /// Connections still to wait for before their first recv (see first_read).
+    unsigned wait_first_reads = 0;
     bool stopping = false;
 
     Impl(const FastcgiServerOptions& o, RequestHandler& handler, const Logger& l,
@@ -128,8 +130,18 @@ struct FastcgiServer::Impl
     /// in the epoll set as before and the io_context runs the signal's handler.
     ssize_t first_read(int fd)
     {
-        ssize_t n = read_now(fd);
-        if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK) || !connections.empty()) return n;
+        // Once a first read found nothing, the next few connections are waited for
+        // before their first recv (its EAGAIN is then known in advance); every few, recv
+        // goes first again to see whether the web server now sends with the connect.
+        constexpr unsigned wait_first_streak = 16;
+        bool idle = connections.empty();
+        if (idle && wait_first_reads > 0) {
+            --wait_first_reads;
+        } else {
+            ssize_t n = read_now(fd);
+            if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK) || !idle) return n;
+            wait_first_reads = wait_first_streak;
+        }
         pollfd p[2] = {{fd, POLLIN, 0}, {listener.listen_fd(), POLLIN, 0}};
         auto bound = std::min(options.limits.io_timeout, first_read_wait);
         if (::poll(p, 2, static_cast<int>(bound.count())) <= 0 || p[0].revents == 0) {
@@ -227,7 +239,10 @@ void FastcgiServer::run()
             std::erase_if(d.connections, [](const auto& w) { return w.expired(); });
             return d.connections.empty() && !d.stopping;
         },
-        std::min(d.options.limits.io_timeout, first_read_wait));
+        std::min(d.options.limits.io_timeout, first_read_wait),
+        // A web server that connects before it writes (mod_fcgid) also connects only
+        // once it is done with the previous connection: accept4 would find nothing yet.
+        [&d] { return d.wait_first_reads > 0; });
     d.acceptor.start([&d](util::UniqueFd fd) { d.admit(std::move(fd)); });
     d.io.run();
     d.workers.join();

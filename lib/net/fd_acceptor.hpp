@@ -39,12 +39,17 @@ public:
     /// thread, wait up to `bound` for the next connection in poll() on the io thread
     /// instead of going back to the io_context: its wait re-arms the listening socket in
     /// the epoll set (an epoll_ctl) every time. A signal or the bound ends the wait.
-    void wait_inline_when(std::function<bool()> idle, std::chrono::milliseconds bound);
+    /// While `wait_first()` (optional) holds, an idle server waits before accept4 rather
+    /// than after its EAGAIN.
+    void wait_inline_when(std::function<bool()> idle, std::chrono::milliseconds bound,
+                          std::function<bool()> wait_first = {});
 
 private:
     void wait();
-    void accept_one();
-    bool ready_soon();
+    /// `listener_ready`: the reactor just reported the listening socket readable.
+    void accept_one(bool listener_ready = false);
+    bool may_wait_inline() const;
+    bool poll_listener();
 
     std::string name_;
     const Logger& log_;
@@ -54,6 +59,7 @@ private:
     std::function<void(util::UniqueFd)> admit_;
     std::function<bool()> idle_;
     std::chrono::milliseconds idle_bound_{0};
+    std::function<bool()> wait_first_;
     int accept_flags_;
     bool closed_ = false;
 };
