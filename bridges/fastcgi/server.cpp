@@ -20,6 +20,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <optional>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -30,6 +31,9 @@ namespace wsgibridge {
 using boost::asio::generic::stream_protocol;
 
 constexpr std::size_t read_buffer_bytes = 64 * 1024;
+/// How long an idle server waits on a new connection's first bytes before watching it
+/// in the epoll set: web servers write their request right after connecting.
+constexpr std::chrono::milliseconds first_read_wait{50};
 
 struct FastcgiServer::Impl
 {
@@ -51,6 +55,8 @@ struct FastcgiServer::Impl
     std::vector<std::weak_ptr<fastcgi::Connection>> connections;
     std::uint64_t requests_done = 0;
     std::uint64_t connections_accepted = 0;
+    /// Connections still to wait for before their first recv (see first_read).
+    unsigned wait_first_reads = 0;
     bool stopping = false;
 
     Impl(const FastcgiServerOptions& o, RequestHandler& handler, const Logger& l,
@@ -92,18 +98,57 @@ struct FastcgiServer::Impl
         if (log.enabled(LogLevel::debug))
             log.debug(concat("FastCGI: connection ", connections_accepted, " accepted"));
         // The web server usually sent its request (BEGIN_REQUEST, PARAMS, STDIN) with
-        // the connection: one read without waiting takes it in, and a connection whose
-        // requests all end within it is served and closed right here.
-        ssize_t n;
-        do
-            n = ::recv(s.get(), context.io_buffer.data(), context.io_buffer.size(), 0);
-        while (n < 0 && errno == EINTR);
+        // the connection (nginx) or sends it right after (mod_fcgid): one read takes it
+        // in, and a connection whose requests all end within it is served and closed
+        // right here.
+        ssize_t n = first_read(s.get());
         if (n == 0) return; // closed before sending anything
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return; // reset
         auto conn = std::allocate_shared<fastcgi::Connection>(
             fastcgi::RecyclingAllocator<fastcgi::Connection>{}, s.release(), family, context);
         conn->start(n > 0 ? static_cast<std::size_t>(n) : 0);
         if (!conn->closed()) connections.push_back(std::move(conn));
+    }
+
+    ssize_t read_now(int fd)
+    {
+        ssize_t n;
+        do
+            n = ::recv(fd, context.io_buffer.data(), context.io_buffer.size(), 0);
+        while (n < 0 && errno == EINTR);
+        return n;
+    }
+
+    /// The connection's first bytes, or -1 (EAGAIN) when none came in time. mod_fcgid
+    /// connects and only then writes its request: on a shared CPU the accept runs in
+    /// between, and the first read finds nothing. While no other connection is open the
+    /// io thread has nothing else to do, so it waits here (bounded, and for the
+    /// listening socket too: another web server connection ends the wait) instead of
+    /// putting the connection in the epoll set, which costs a registration, a
+    /// non-blocking switch, a speculative read, an epoll_wait and a deregistration per
+    /// request. A signal (EINTR) or the bound ends the wait: the connection then waits
+    /// in the epoll set as before and the io_context runs the signal's handler.
+    ssize_t first_read(int fd)
+    {
+        // Once a first read found nothing, the next few connections are waited for
+        // before their first recv (its EAGAIN is then known in advance); every few, recv
+        // goes first again to see whether the web server now sends with the connect.
+        constexpr unsigned wait_first_streak = 16;
+        bool idle = connections.empty();
+        if (idle && wait_first_reads > 0) {
+            --wait_first_reads;
+        } else {
+            ssize_t n = read_now(fd);
+            if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK) || !idle) return n;
+            wait_first_reads = wait_first_streak;
+        }
+        pollfd p[2] = {{fd, POLLIN, 0}, {listener.listen_fd(), POLLIN, 0}};
+        auto bound = std::min(options.limits.io_timeout, first_read_wait);
+        if (::poll(p, 2, static_cast<int>(bound.count())) <= 0 || p[0].revents == 0) {
+            errno = EAGAIN;
+            return -1;
+        }
+        return read_now(fd);
     }
 
     void count_request()
@@ -187,6 +232,17 @@ void FastcgiServer::run()
     }
     d.log.info(concat("FastCGI: serving on ", local_endpoint(), " with ", d.options.threads,
                       " thread(s)"));
+    // Idle: no connection open (a request in flight holds its connection), so nothing
+    // else waits for the io thread but signals and stop(), which the wait's bound covers.
+    d.acceptor.wait_inline_when(
+        [&d] {
+            std::erase_if(d.connections, [](const auto& w) { return w.expired(); });
+            return d.connections.empty() && !d.stopping;
+        },
+        std::min(d.options.limits.io_timeout, first_read_wait),
+        // A web server that connects before it writes (mod_fcgid) also connects only
+        // once it is done with the previous connection: accept4 would find nothing yet.
+        [&d] { return d.wait_first_reads > 0; });
     d.acceptor.start([&d](util::UniqueFd fd) { d.admit(std::move(fd)); });
     d.io.run();
     d.workers.join();

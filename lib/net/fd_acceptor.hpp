@@ -14,6 +14,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <functional>
 #include <string>
 
@@ -34,10 +35,21 @@ public:
     void start(std::function<void(util::UniqueFd)> admit);
     /// Stops accepting. Idempotent; io thread only.
     void close();
+    /// When the backlog is empty and `idle()` says nothing else is waiting for the io
+    /// thread, wait up to `bound` for the next connection in poll() on the io thread
+    /// instead of going back to the io_context: its wait re-arms the listening socket in
+    /// the epoll set (an epoll_ctl) every time. A signal or the bound ends the wait.
+    /// While `wait_first()` (optional) holds, an idle server waits before accept4 rather
+    /// than after its EAGAIN.
+    void wait_inline_when(std::function<bool()> idle, std::chrono::milliseconds bound,
+                          std::function<bool()> wait_first = {});
 
 private:
     void wait();
-    void accept_one();
+    /// `listener_ready`: the reactor just reported the listening socket readable.
+    void accept_one(bool listener_ready = false);
+    bool may_wait_inline() const;
+    bool poll_listener();
 
     std::string name_;
     const Logger& log_;
@@ -45,6 +57,9 @@ private:
     boost::asio::posix::stream_descriptor listener_;
     boost::asio::steady_timer retry_timer_;
     std::function<void(util::UniqueFd)> admit_;
+    std::function<bool()> idle_;
+    std::chrono::milliseconds idle_bound_{0};
+    std::function<bool()> wait_first_;
     int accept_flags_;
     bool closed_ = false;
 };

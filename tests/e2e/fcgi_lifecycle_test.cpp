@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
 using namespace wsgibridge::test;
@@ -146,6 +147,43 @@ TEST(FcgiLifecycle, SigtermFinishesTheRequestInFlightAndExitsZero)
     EXPECT_NE(read_file(s.log).find("wsgi-fcgi: stopped"), std::string::npos);
     // Gone for good, not reloaded: nobody holds the listening socket any more.
     EXPECT_THROW(RawFcgiClient{s.sock}, std::runtime_error);
+}
+
+TEST(FcgiLifecycle, SigtermRightAfterARequestExitsZero)
+{
+    // An idle server waits a moment for mod_fcgid's next connection in poll() on the
+    // io thread: SIGTERM then still stops it, well within mod_fcgid's ~3 s before SIGKILL.
+    if (wsgi_fcgi_path().empty()) GTEST_FAIL() << "wsgi-fcgi was not built";
+    Fd0Server s;
+    s.start();
+    for (int i = 0; i < 3; ++i)
+        EXPECT_NE(get(s.sock, "/env").find("pid="), std::string::npos) << read_file(s.log);
+    auto t0 = std::chrono::steady_clock::now();
+    ASSERT_EQ(::kill(s.child.pid(), SIGTERM), 0);
+    int status = s.child.wait(3s);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << read_file(s.log);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 1500ms);
+    EXPECT_NE(read_file(s.log).find("wsgi-fcgi: stopped"), std::string::npos);
+}
+
+TEST(FcgiLifecycle, SigtermWhileAConnectionHasSentNothingExitsZero)
+{
+    // mod_fcgid connects before it writes, and an idle server waits a moment for those
+    // first bytes: SIGTERM in that moment still stops it at once (the connection had no
+    // request: nothing to finish), and a connection that never writes does not hold it.
+    if (wsgi_fcgi_path().empty()) GTEST_FAIL() << "wsgi-fcgi was not built";
+    Fd0Server s;
+    s.start();
+    EXPECT_NE(get(s.sock, "/env").find("pid="), std::string::npos) << read_file(s.log);
+    RawFcgiClient silent(s.sock);
+    std::this_thread::sleep_for(10ms); // accepted: its first read found nothing
+    auto t0 = std::chrono::steady_clock::now();
+    ASSERT_EQ(::kill(s.child.pid(), SIGTERM), 0);
+    int status = s.child.wait(3s);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << read_file(s.log);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 1500ms);
+    EXPECT_TRUE(silent.closed_by_peer(1s));
+    EXPECT_NE(read_file(s.log).find("wsgi-fcgi: stopped"), std::string::npos);
 }
 
 TEST(FcgiLifecycle, PhpFcgiChildrenForksThatManyWorkers)

@@ -187,3 +187,38 @@ TEST_F(FirstReadTest, RecordsAfterTheRequestDoNotCostTheAnswer)
     EXPECT_EQ(r.body(), "hello");
     EXPECT_TRUE(c.closed_by_peer());
 }
+
+TEST_F(FirstReadTest, RequestWrittenRightAfterTheConnectIsAwaitedUnwatched)
+{
+    // mod_fcgid connects, then writes: the idle server waits (bounded) for those bytes
+    // instead of putting the connection in the epoll set. Past the bound it watches it.
+    RawFcgiClient soon(sock);
+    std::this_thread::sleep_for(10ms); // accepted meanwhile, first read empty
+    ASSERT_TRUE(soon.send(wire::request(1, wire::cgi_params("GET", "/sockets"))));
+    auto first = soon.read_reply(1);
+    ASSERT_TRUE(first.ended);
+    EXPECT_TRUE(soon.closed_by_peer());
+
+    RawFcgiClient late(sock);
+    std::this_thread::sleep_for(300ms); // well past the wait
+    ASSERT_TRUE(late.send(wire::request(1, wire::cgi_params("GET", "/sockets"))));
+    auto second = late.read_reply(1);
+    ASSERT_TRUE(second.ended);
+    EXPECT_TRUE(late.closed_by_peer());
+
+    // After those, a server that now waits before its first recv and accept4 still
+    // serves a request that was there before the accept, without the epoll set.
+    hold();
+    RawFcgiClient whole(sock);
+    ASSERT_TRUE(whole.send(wire::request(1, wire::cgi_params("GET", "/sockets"))));
+    release();
+    auto third = whole.read_reply(1);
+    ASSERT_TRUE(third.ended);
+    EXPECT_TRUE(whole.closed_by_peer());
+
+    auto [watched_soon, inheritable_soon] = parse_report(first.body());
+    auto [watched_late, inheritable_late] = parse_report(second.body());
+    auto [watched_whole, inheritable_whole] = parse_report(third.body());
+    EXPECT_EQ(watched_soon + 1, watched_late) << first.body() << " / " << second.body();
+    EXPECT_EQ(watched_soon, watched_whole) << first.body() << " / " << third.body();
+}
