@@ -25,8 +25,10 @@ trap cleanup EXIT
 backend=""
 case $kind in
 ours)
+    as_root=()
+    [ "$(id -u)" = 0 ] && as_root=(--allow-root) # the programs refuse root unless told
     taskset -c 0 "$exe" --app "$app" --bind "unix:$sock" --threads 1 --no-master \
-        --log-level warning >"$d/backend.log" 2>&1 &
+        --log-level warning "${as_root[@]}" >"$d/backend.log" 2>&1 &
     backend=$! ;;
 uwsgi)
     taskset -c 0 uwsgi --plugin python3 --master --processes 1 --threads 1 --wsgi-file "$app" \

@@ -142,6 +142,11 @@ struct HttpServer::Impl
 
     ~Impl()
     {
+        // In a forked child (a copy made before fork() going away), the io_context still
+        // shares its epoll set with the parent: deregistering the acceptor there would
+        // remove the parent's registration too, and the parent would wait for
+        // connections forever. notify_fork gives the child its own set first.
+        if (socket_owner != ::getpid()) ioc.notify_fork(boost::asio::execution_context::fork_child);
         // Strands belong to the io_context's strand service: they go before it does.
         {
             std::lock_guard lock(context.mutex);

@@ -9,6 +9,7 @@
 #include "raw_fcgi_client.hpp"
 #include "stream_common.hpp"
 
+#include <functional>
 #include <grp.h>
 #include <netinet/in.h>
 #include <nlohmann/json.hpp>
@@ -61,6 +62,25 @@ gid_t nogroup_gid()
 {
     const group* g = ::getgrnam("nogroup");
     return g ? g->gr_gid : 65534;
+}
+
+// A socket answers from its listen(); the chown of its file and the pidfile follow just
+// before the privilege drop. A check of those waits for them, bounded.
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds within = 5s)
+{
+    for (auto until = std::chrono::steady_clock::now() + within; !done();) {
+        if (std::chrono::steady_clock::now() >= until) return false;
+        std::this_thread::sleep_for(10ms);
+    }
+    return true;
+}
+
+bool owned_by_nobody(const std::filesystem::path& p)
+{
+    struct stat st
+    {
+    };
+    return ::stat(p.c_str(), &st) == 0 && st.st_uid == nobody_uid();
 }
 
 /// A port below 1024 nobody listens on (only root may bind it), from a place that depends
@@ -289,6 +309,7 @@ TEST(PrivilegeDrop, UnixSocketInARootOnlyDirectoryGetsOwnerGroupAndMode)
         Server s(program, {"--bind", "unix:" + sock.string(), "--socket-mode", "0660", "--user",
                            "nobody", "--group", "nogroup"});
         ASSERT_TRUE(wait_for_unix(sock, 20s)) << s.logs();
+        EXPECT_TRUE(eventually([&] { return owned_by_nobody(sock); }));
         struct stat st
         {
         };
@@ -327,6 +348,7 @@ TEST(PrivilegeDrop, StatsSocketIsBoundBeforeTheDrop)
         Server s(program, {"--bind", "127.0.0.1:" + std::to_string(port), "--stats",
                            "unix:" + stats.string(), "--user", "nobody", "--group", "nogroup"});
         ASSERT_TRUE(wait_for_unix(stats, 20s)) << s.logs();
+        EXPECT_TRUE(eventually([&] { return owned_by_nobody(stats); }));
         struct stat st
         {
         };
@@ -535,6 +557,7 @@ TEST(PrivilegeDrop, PidfileWrittenAsRootRemovedWhereTheUserMay)
         Server s("wsgi-scgi", {"--bind", "127.0.0.1:" + std::to_string(port), "--pidfile",
                                pidfile.string(), "--user", "nobody", "--group", "nogroup"});
         ASSERT_TRUE(wait_for_tcp(port, 20s)) << s.logs();
+        EXPECT_TRUE(eventually([&] { return !read_file(pidfile).empty(); }));
         EXPECT_EQ(read_file(pidfile), std::to_string(s.process.pid()) + "\n");
         struct stat st
         {

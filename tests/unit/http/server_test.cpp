@@ -248,6 +248,10 @@ TEST(HttpServer, RemovesItsSocketFileWhenItStopsOnlyInTheBindingProcess)
     EXPECT_TRUE(std::filesystem::exists(path)) << "a forked child removed the parent's file";
 
     std::thread runner([&] { first->run(); });
+    // Connect only once the server waits for connections in its reactor: a queued
+    // connection is taken by a direct accept and would not show a reactor the child's
+    // going away had broken (the epoll set is shared across fork()).
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
     {
         RawClient c(path);
         c.send("GET /a HTTP/1.1\r\nHost: h\r\n\r\n");
