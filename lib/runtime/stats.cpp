@@ -3,6 +3,7 @@
 #include "net/listener.hpp"
 
 #include <cstdio>
+#include <fcntl.h>
 #include <nlohmann/json.hpp>
 #include <poll.h>
 #include <string_view>
@@ -70,6 +71,9 @@ StatsServer::StatsServer(int listen_fd, Slots& slots, MasterTotals& totals, cons
 
 void StatsServer::start()
 {
+    // poll() then accept4(): without O_NONBLOCK the accept would block, and the stop
+    // (request_stop, then join) with it, when the connection poll saw is gone by then.
+    ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) | O_NONBLOCK);
     log_.info(concat("--stats: serving JSON on http://", net::describe_local(fd_),
                      "/ and Prometheus metrics on /metrics"));
     thread_ = std::jthread([this](std::stop_token stop) { serve(stop); });
